@@ -1,0 +1,46 @@
+"""`python -m training <command>`: the command line of the training package.
+
+Each command lives in the module that does the work, as two functions: `add_arguments(parser)`
+and `run(args)`, which returns the exit status. Modules are imported only when their command
+runs, so `--help` is quick and TensorFlow loads only when needed.
+"""
+
+import argparse
+import importlib
+import os
+import sys
+
+# TensorFlow's C++ start-up chatter (CUDA plugins on a machine without a GPU) is not for users.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+COMMANDS = {
+    "import-pretrained": ("training.pretrained", "import a published style into a Keras generator"),
+    "fetch-pretrained": ("training.fetch", "download a published style's weights, verifying checksums"),
+    "stylize": ("training.stylize", "stylize a photo or a folder of photos into PNGs"),
+    "prepare": ("training.edges", "write edge-smoothed copies of a folder of cartoon frames"),
+    "train": ("training.train", "train a new style (initialization, then adversarial phase)"),
+    "demo": ("training.demo", "import the published styles and stylize sample photos"),
+}
+
+
+def build_parser(argv):
+    parser = argparse.ArgumentParser(prog="python -m training", description=__doc__.splitlines()[0])
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, (module, help_text) in COMMANDS.items():
+        subparsers.add_parser(name, help=help_text, description=help_text)
+    # Only the chosen command's module is imported to define its arguments.
+    chosen = next((arg for arg in argv if arg in COMMANDS), None)
+    if chosen:
+        importlib.import_module(COMMANDS[chosen][0]).add_arguments(subparsers.choices[chosen])
+    return parser
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = build_parser(argv).parse_args(argv)
+    module = importlib.import_module(COMMANDS[args.command][0])
+    try:
+        return module.run(args) or 0
+    except (ValueError, FileNotFoundError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2

@@ -1,0 +1,20 @@
+"""Where the shared data lives. One setting, `CARTOON_SHARED_DIR`, defaulting to `../shared`
+beside the repository checkout (the published weights and the sample photos; never copied in)."""
+
+import os
+from pathlib import Path
+
+REPOSITORY_ROOT = Path(__file__).resolve().parent.parent
+
+
+def shared_dir():
+    return Path(os.environ.get("CARTOON_SHARED_DIR", REPOSITORY_ROOT.parent / "shared"))
+
+
+def pretrained_dir():
+    """The folder holding one sub-folder of published `.npy` tensors per style."""
+    return shared_dir() / "pretrained" / "cartoongan"
+
+
+def photos_dir():
+    return shared_dir() / "photos"
