@@ -26,7 +26,7 @@ COMMANDS = {
 def build_parser(argv):
     parser = argparse.ArgumentParser(prog="python -m training", description=__doc__.splitlines()[0])
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name, (module, help_text) in COMMANDS.items():
+    for name, (_, help_text) in COMMANDS.items():
         subparsers.add_parser(name, help=help_text, description=help_text)
     # Only the chosen command's module is imported to define its arguments.
     chosen = next((arg for arg in argv if arg in COMMANDS), None)

@@ -11,7 +11,7 @@ released in PyTorch by the authors), layer for layer. Layer names are the publis
     7x7 conv (reflection pad 3) -> tanh
 
 An input of height H gives an output of height 4 * ceil(ceil(H / 2) / 2) (the same for the width):
-exactly H when H is a multiple of 4.
+exactly H when H is a multiple of 4. Height and width must be at least `MIN_INPUT_SIZE` (5).
 """
 
 import math
@@ -24,6 +24,9 @@ from training.layers import InstanceNormalization, ReflectionPadding2D
 GENERATOR_PARAMETERS = 11_129_667
 RESIDUAL_BLOCKS = range(4, 12)  # published block numbers 04..11
 SIZE_MULTIPLE = 4
+# Reflection padding needs more pixels than it pads: 4 for the first 7x7 conv, and 2 at a quarter
+# of the size for the residual blocks. 5 is the smallest height and width the network accepts.
+MIN_INPUT_SIZE = 5
 
 
 def generator_output_size(size):
