@@ -1,0 +1,357 @@
+"""Training a new style: `python -m training train --photos DIR --cartoons DIR --output RUN_DIR ...`.
+
+The run folder holds everything a run writes:
+
+    RUN_DIR/config.json        the settings of the run (color order and style are kept on resume)
+    RUN_DIR/checkpoints/       networks, optimizers and the number of finished epochs (last 3 epochs)
+    RUN_DIR/logs/              TensorBoard scalars, one point per epoch (`tensorboard --logdir RUN_DIR/logs`)
+    RUN_DIR/samples/epoch_NNNN.png   sample photos (top row) and their stylized versions (bottom row)
+    RUN_DIR/history.jsonl      one line of epoch means per epoch
+    RUN_DIR/loss_curves.png    the curves of history.jsonl, drawn at the end
+    RUN_DIR/generator.keras    the trained generator with its metadata (`training.saving`)
+
+Epochs are numbered across both phases: epochs 1..init_epochs are the initialization phase
+(content loss only), the next `epochs` the adversarial phase. `--resume` restores the last
+checkpoint and continues from the next epoch, in whichever phase that is; asking for more
+epochs than a finished run had extends it. With more than one GPU visible, training runs under
+`tf.distribute.MirroredStrategy` (`--batch-size` is then the global batch).
+"""
+
+import json
+from pathlib import Path
+
+import keras
+import tensorflow as tf
+from PIL import Image, ImageDraw
+
+from training import data
+from training.gan import ADVERSARIAL, INITIALIZATION, CartoonGAN
+from training.losses import ADVERSARIAL_LOSSES, CONTENT_WEIGHT, build_vgg_feature_extractor
+from training.models import SIZE_MULTIPLE, build_discriminator, build_generator
+from training.saving import COLOR_ORDERS, load_generator, make_metadata, save_generator
+
+LEARNING_RATE = 2e-4
+ADAM_BETA_1 = 0.5
+SAMPLE_COUNT = 4
+CHECKPOINTS_KEPT = 3
+SOURCE = "trained with `python -m training train` (CartoonGAN, Chen et al., CVPR 2018)"
+
+
+def choose_strategy():
+    """`MirroredStrategy` over all GPUs when there are several, the default strategy otherwise."""
+    if len(tf.config.list_physical_devices("GPU")) > 1:
+        return tf.distribute.MirroredStrategy()
+    return tf.distribute.get_strategy()
+
+
+def check_settings(image_size, init_epochs, epochs, steps_per_epoch, content_weight, adversarial_loss, learning_rate):
+    """`ValueError` for settings that cannot train; checked before anything is built."""
+    if int(image_size) != image_size or image_size < SIZE_MULTIPLE or image_size % SIZE_MULTIPLE:
+        raise ValueError(f"image_size must be a positive multiple of {SIZE_MULTIPLE}, got {image_size!r}")
+    for name, value in (("init_epochs", init_epochs), ("epochs", epochs)):
+        if int(value) != value or value < 0:
+            raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
+    if steps_per_epoch is not None and (int(steps_per_epoch) != steps_per_epoch or steps_per_epoch < 1):
+        raise ValueError(f"steps_per_epoch must be a positive integer, got {steps_per_epoch!r}")
+    if not content_weight >= 0:
+        raise ValueError(f"content_weight must be non-negative, got {content_weight!r}")
+    if adversarial_loss not in ADVERSARIAL_LOSSES:
+        raise ValueError(f"adversarial_loss must be one of {ADVERSARIAL_LOSSES}, got {adversarial_loss!r}")
+    if not learning_rate > 0:
+        raise ValueError(f"learning_rate must be positive, got {learning_rate!r}")
+
+
+def run_settings(run_dir, resume, color_order, style, init_metadata):
+    """The color order and style of the run, checked against a run being resumed.
+
+    A new run in a folder that already has checkpoints needs `resume=True`. The color order comes
+    from the command line, else from the resumed run or `--init-from` generator, else RGB.
+    """
+    config_path = run_dir / "config.json"
+    has_checkpoint = tf.train.latest_checkpoint(run_dir / "checkpoints") is not None
+    if has_checkpoint and not resume:
+        raise ValueError(f"{run_dir} already holds a training run: pass --resume to continue it, or another --output")
+    previous = json.loads(config_path.read_text()) if resume and config_path.is_file() else {}
+    known = previous.get("color_order") or (init_metadata or {}).get("input", {}).get("color_order")
+    if color_order is None:
+        color_order = known or "RGB"
+    if color_order not in COLOR_ORDERS:
+        raise ValueError(f"color_order must be one of {COLOR_ORDERS}, got {color_order!r}")
+    if known and color_order != known:
+        raise ValueError(f"color order {color_order} conflicts with the {known} of the run or generator it continues")
+    style = style or previous.get("style") or run_dir.resolve().name
+    return color_order, style
+
+
+def save_grid(rows, path, gap=2):
+    """Writes rows of equally sized uint8 RGB images `(count, height, width, 3)` as one PNG."""
+    count, height, width = rows[0].shape[:3]
+    grid = Image.new("RGB", (count * width + (count - 1) * gap, len(rows) * height + (len(rows) - 1) * gap), "white")
+    for row_index, row in enumerate(rows):
+        for column, image in enumerate(row):
+            grid.paste(Image.fromarray(image), (column * (width + gap), row_index * (height + gap)))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    grid.save(path)
+    return path
+
+
+def read_history(path):
+    """The epoch lines of `history.jsonl`, the last one of each epoch (a resumed epoch repeats)."""
+    if not path.is_file():
+        return []
+    by_epoch = {}
+    for line in path.read_text().splitlines():
+        if line.strip():
+            entry = json.loads(line)
+            by_epoch[entry["epoch"]] = entry
+    return [by_epoch[epoch] for epoch in sorted(by_epoch)]
+
+
+def scale(value, low, high, start, end):
+    """Maps `value` from [low, high] to [start, end]; the middle when low == high."""
+    return start + (end - start) * ((value - low) / (high - low) if high > low else 0.5)
+
+
+def plot_history(history, path, width=640, panel_height=150, margin=40):
+    """Draws one panel per metric of `history` (lines of `read_history`) with Pillow, an orange
+    line where the adversarial phase starts; returns the path, or None with nothing to draw."""
+    names = sorted({key for entry in history for key in entry} - {"epoch", "phase"})
+    if not names:
+        return None
+    image = Image.new("RGB", (width, panel_height * len(names)), "white")
+    draw = ImageDraw.Draw(image)
+    first, last = history[0]["epoch"], history[-1]["epoch"]
+    switch = next((entry["epoch"] for entry in history if entry["phase"] == ADVERSARIAL), None)
+    for index, name in enumerate(names):
+        points = [(entry["epoch"], entry[name]) for entry in history if name in entry]
+        values = [value for _, value in points]
+        low, high = min(values), max(values)
+        left, top, right, bottom = margin, index * panel_height + 25, width - 10, (index + 1) * panel_height - 20
+        draw.rectangle((left, top, right, bottom), outline="gray")
+        summary = f"{name}: {values[0]:.4g} -> {values[-1]:.4g} (min {low:.4g}, max {high:.4g})"
+        draw.text((left, top - 20), summary, fill="black")
+        draw.text((left, bottom + 3), f"epoch {first}", fill="gray")
+        draw.text((right - 60, bottom + 3), f"epoch {last}", fill="gray")
+        if switch is not None and switch > first:
+            x = scale(switch - 0.5, first, last, left, right)
+            draw.line((x, top, x, bottom), fill="orange")
+        xy = [(scale(epoch, first, last, left, right), scale(value, low, high, bottom, top)) for epoch, value in points]
+        if len(xy) > 1:
+            draw.line(xy, fill="steelblue", width=2)
+        for x, y in xy:
+            draw.ellipse((x - 2, y - 2, x + 2, y + 2), fill="steelblue")
+    image.save(path)
+    return path
+
+
+class EpochOutputs(keras.callbacks.Callback):
+    """At the end of every epoch: the sample grid, a history line, then the checkpoint (last, so
+    that a checkpointed epoch always has its outputs)."""
+
+    def __init__(self, run_dir, sample_photos, color_order, manager, finished_epochs):
+        super().__init__()
+        self.run_dir = run_dir
+        self.sample_photos = sample_photos
+        self.color_order = color_order
+        self.manager = manager
+        self.finished_epochs = finished_epochs
+
+    def on_epoch_end(self, epoch, logs=None):
+        number = epoch + 1
+        if not logs:
+            # Keras ends an epoch early, with a warning only, when the dataset yields nothing.
+            raise ValueError(f"epoch {number} trained on no batch: none of the images could be read")
+        generated = self.model.generator(self.sample_photos, training=False)
+        rows = [data.to_uint8_rgb(images, self.color_order) for images in (self.sample_photos, generated)]
+        save_grid(rows, self.run_dir / "samples" / f"epoch_{number:04d}.png")
+        entry = {"epoch": number, "phase": self.model.phase, **{k: float(v) for k, v in logs.items()}}
+        with open(self.run_dir / "history.jsonl", "a") as history:
+            history.write(json.dumps(entry) + "\n")
+        self.finished_epochs.assign(number)
+        self.manager.save(checkpoint_number=number)
+
+
+def train(
+    photos_dir,
+    cartoons_dir,
+    run_dir,
+    smoothed_dir=None,
+    init_epochs=10,
+    epochs=100,
+    steps_per_epoch=None,
+    batch_size=8,
+    image_size=256,
+    load_size=None,
+    content_weight=CONTENT_WEIGHT,
+    adversarial_loss="lsgan",
+    learning_rate=LEARNING_RATE,
+    vgg_weights="imagenet",
+    color_order=None,
+    style=None,
+    init_from=None,
+    resume=False,
+    sample_count=SAMPLE_COUNT,
+    seed=None,
+    strategy=None,
+    jit_compile="auto",
+    verbose=1,
+):
+    """Trains (or continues) a run in `run_dir`; returns the `CartoonGAN` after training.
+
+    `steps_per_epoch` defaults to one pass over the photos. `vgg_weights`: `"imagenet"`, the path
+    of VGG19 no-top `.h5` weights, or None (random, for tests). `init_from`: a generator `.keras`
+    file to start from (fine-tuning; then `init_epochs=0` is usual). `color_order` defaults to the
+    `init_from` generator's, else RGB. `jit_compile`: Keras's setting ("auto": XLA on a single GPU).
+    """
+    check_settings(image_size, init_epochs, epochs, steps_per_epoch, content_weight, adversarial_loss, learning_rate)
+    run_dir = Path(run_dir)
+    init_model, init_metadata = load_generator(init_from) if init_from else (None, None)
+    color_order, style = run_settings(run_dir, resume, color_order, style, init_metadata)
+    metadata = make_metadata(style, color_order, source=SOURCE)  # checked before training, used after
+    if seed is not None:
+        keras.utils.set_random_seed(seed)
+
+    dataset = data.training_dataset(
+        photos_dir, cartoons_dir, smoothed_dir, image_size, batch_size, load_size, color_order, seed
+    )
+    if steps_per_epoch is None:
+        steps_per_epoch = max(1, len(data.image_files(photos_dir)) // batch_size)
+    sample_photos = data.sample_photos(photos_dir, sample_count, image_size, color_order)
+
+    strategy = strategy or choose_strategy()
+    with strategy.scope():
+        generator = build_generator(name=f"cartoongan_{style}")
+        if init_model is not None:
+            if len(init_model.weights) != len(generator.weights):
+                raise ValueError(f"{init_from}: not a CartoonGAN generator ({len(init_model.weights)} weights)")
+            generator.set_weights(init_model.get_weights())
+        discriminator = build_discriminator()
+        feature_extractor = build_vgg_feature_extractor(None if vgg_weights in (None, "random") else vgg_weights)
+        gan = CartoonGAN(generator, discriminator, feature_extractor, content_weight, color_order)
+        generator_optimizer = keras.optimizers.Adam(learning_rate, beta_1=ADAM_BETA_1)
+        discriminator_optimizer = keras.optimizers.Adam(learning_rate, beta_1=ADAM_BETA_1)
+        gan.compile(
+            generator_optimizer, discriminator_optimizer, adversarial_loss=adversarial_loss, jit_compile=jit_compile
+        )
+        # Built now so that a checkpoint restores their state right away.
+        generator_optimizer.build(generator.trainable_variables)
+        discriminator_optimizer.build(discriminator.trainable_variables)
+        finished_epochs = tf.Variable(0, dtype=tf.int64, trainable=False, name="finished_epochs")
+        checkpoint = tf.train.Checkpoint(
+            generator=generator,
+            discriminator=discriminator,
+            generator_optimizer=generator_optimizer,
+            discriminator_optimizer=discriminator_optimizer,
+            finished_epochs=finished_epochs,
+        )
+    manager = tf.train.CheckpointManager(checkpoint, run_dir / "checkpoints", max_to_keep=CHECKPOINTS_KEPT)
+    if manager.latest_checkpoint:
+        checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
+        print(f"resuming {manager.latest_checkpoint} after epoch {int(finished_epochs.numpy())}")
+    elif resume:
+        print(f"no checkpoint in {run_dir}: starting a new run")
+
+    run_dir.mkdir(parents=True, exist_ok=True)
+    config = {
+        "photos": str(photos_dir),
+        "cartoons": str(cartoons_dir),
+        "smoothed": smoothed_dir and str(smoothed_dir),
+        "init_epochs": init_epochs,
+        "epochs": epochs,
+        "steps_per_epoch": steps_per_epoch,
+        "batch_size": batch_size,
+        "image_size": image_size,
+        "load_size": load_size,
+        "content_weight": content_weight,
+        "adversarial_loss": adversarial_loss,
+        "learning_rate": learning_rate,
+        "vgg_weights": None if vgg_weights is None else str(vgg_weights),
+        "color_order": color_order,
+        "style": style,
+        "init_from": init_from and str(init_from),
+        "replicas": strategy.num_replicas_in_sync,
+    }
+    (run_dir / "config.json").write_text(json.dumps(config, indent=2) + "\n")
+
+    callbacks = [
+        keras.callbacks.TensorBoard(log_dir=str(run_dir / "logs"), write_graph=False),
+        EpochOutputs(run_dir, sample_photos, color_order, manager, finished_epochs),
+    ]
+    fit_settings = {"steps_per_epoch": steps_per_epoch, "callbacks": callbacks, "verbose": verbose, "shuffle": False}
+    finished = int(finished_epochs.numpy())
+    total = init_epochs + epochs
+    if finished < init_epochs:
+        gan.phase = INITIALIZATION
+        gan.fit(dataset, initial_epoch=finished, epochs=init_epochs, **fit_settings)
+    if max(finished, init_epochs) < total:
+        gan.phase = ADVERSARIAL
+        gan.fit(dataset, initial_epoch=max(finished, init_epochs), epochs=total, **fit_settings)
+    if finished >= total > 0:
+        print(f"the run has already trained {finished} epochs; nothing left of the {total} asked for")
+
+    plot_history(read_history(run_dir / "history.jsonl"), run_dir / "loss_curves.png")
+    save_generator(generator, run_dir / "generator.keras", metadata)
+    return gan
+
+
+def add_arguments(parser):
+    parser.add_argument("--photos", required=True, help="folder of real photos")
+    parser.add_argument("--cartoons", required=True, help="folder of cartoon frames of the style")
+    parser.add_argument(
+        "--smoothed", help="folder of their edge-smoothed copies from `prepare` (default: smoothed on the fly)"
+    )
+    parser.add_argument("--output", required=True, help="run folder: checkpoints, logs, samples, generator.keras")
+    parser.add_argument("--init-epochs", type=int, default=10, help="initialization epochs, content loss only (10)")
+    parser.add_argument("--epochs", type=int, default=100, help="adversarial epochs (100)")
+    parser.add_argument("--steps-per-epoch", type=int, help="batches per epoch (default: one pass over the photos)")
+    parser.add_argument("--batch-size", type=int, default=8, help="batch size, over all GPUs (8)")
+    parser.add_argument("--image-size", type=int, default=256, help="square training crops, a multiple of 4 (256)")
+    parser.add_argument("--load-size", type=int, help="shorter side images are resized to before cropping")
+    parser.add_argument("--content-weight", type=float, default=CONTENT_WEIGHT, help="content loss weight (10)")
+    parser.add_argument(
+        "--adversarial-loss",
+        choices=ADVERSARIAL_LOSSES,
+        default="lsgan",
+        help="least squares (default) or cross-entropy",
+    )
+    parser.add_argument(
+        "--learning-rate", type=float, default=LEARNING_RATE, help=f"Adam learning rate ({LEARNING_RATE})"
+    )
+    parser.add_argument(
+        "--vgg-weights", default="imagenet", help="imagenet (downloaded once by Keras), a VGG19 no-top .h5, or random"
+    )
+    parser.add_argument(
+        "--color-order", choices=COLOR_ORDERS, help="channel order of the generator (default: --init-from's, else RGB)"
+    )
+    parser.add_argument("--style", help="style name in the saved generator's metadata (default: the run folder name)")
+    parser.add_argument("--init-from", help="generator .keras to fine-tune, e.g. from `import-pretrained`")
+    parser.add_argument("--resume", action="store_true", help="continue the run in --output from its last checkpoint")
+    parser.add_argument("--seed", type=int, help="random seed")
+    parser.add_argument("--no-xla", action="store_true", help="do not compile the train step with XLA on a GPU")
+
+
+def run(args):
+    train(
+        args.photos,
+        args.cartoons,
+        args.output,
+        smoothed_dir=args.smoothed,
+        init_epochs=args.init_epochs,
+        epochs=args.epochs,
+        steps_per_epoch=args.steps_per_epoch,
+        batch_size=args.batch_size,
+        image_size=args.image_size,
+        load_size=args.load_size,
+        content_weight=args.content_weight,
+        adversarial_loss=args.adversarial_loss,
+        learning_rate=args.learning_rate,
+        vgg_weights=args.vgg_weights,
+        color_order=args.color_order,
+        style=args.style,
+        init_from=args.init_from,
+        resume=args.resume,
+        seed=args.seed,
+        jit_compile=False if args.no_xla else "auto",
+    )
+    print(f"generator: {Path(args.output) / 'generator.keras'}")
+    return 0
