@@ -1,0 +1,129 @@
+"""Settings: embedded defaults, overridden by environment variables of the same name.
+
+Every key of `DEFAULTS` can be set in the environment; the value is read with the type of the
+default (numbers, `true`/`false`, JSON for dicts). `SECRET_KEY`, `DATABASE_URL`, `MODELZOO_DIR`,
+`RESULTS_DIR` default to files under the app's instance folder when left empty.
+"""
+
+import json
+import os
+from pathlib import Path
+
+REPOSITORY_ROOT = Path(__file__).resolve().parent.parent
+
+DEFAULTS = {
+    # "development" turns on the development login; `flask run --debug` does too.
+    "APP_ENV": "production",
+    "SECRET_KEY": "",
+    "DATABASE_URL": "",
+    "MODELZOO_DIR": str(REPOSITORY_ROOT / "modelzoo-build"),
+    "RESULTS_DIR": "",
+    # Absolute base of the links we hand out (behind a proxy); empty: the request's own host.
+    "PUBLIC_BASE_URL": "",
+    # Where clients download model files from (a CDN or bucket mirroring MODELZOO_DIR); empty: this app.
+    "MODELS_BASE_URL": "",
+    # Number of proxies in front of the app whose X-Forwarded-* headers are trusted.
+    "PROXY_FIX": 0,
+    "LOG_LEVEL": "INFO",
+    # WeChat.
+    "WECHAT_APPID": "",
+    "WECHAT_SECRET": "",
+    "WECHAT_API_BASE": "https://api.weixin.qq.com",
+    "WECHAT_TIMEOUT": 5.0,
+    "WECHAT_RETRY_AFTER": 5,
+    # The token of the mini-program's message push (content-check results arrive there).
+    "WECHAT_PUSH_TOKEN": "",
+    # Our own login tokens.
+    "TOKEN_TTL_SECONDS": 86400,
+    # Uploads.
+    "MAX_UPLOAD_BYTES": 10 * 1024 * 1024,
+    "MAX_IMAGE_PIXELS": 40_000_000,
+    "MAX_IMAGE_SIDE": 12_000,
+    "ANIMATED_IMAGES": "first_frame",  # or "reject"
+    # Server-side jobs.
+    "JOBS_ENABLED": True,
+    "JOB_WORKERS": 1,
+    "JOB_QUEUE_SIZE": 8,
+    "JOB_RETRY_AFTER": 10,
+    "JOB_MAX_ATTEMPTS": 2,
+    "JOB_DAILY_QUOTA": 50,
+    "JOB_DEFAULT_LONG_SIDE": 512,
+    "JOB_MIN_LONG_SIDE": 64,
+    "JOB_MAX_LONG_SIDE": 1024,
+    "WORKER_HEARTBEAT_SECONDS": 10.0,
+    "WORKER_TIMEOUT_SECONDS": 60.0,
+    # "onnx" (ONNX Runtime) or "savedmodel" (TensorFlow); see backend/inference.py for why ONNX.
+    "INFERENCE_VARIANT": "onnx",
+    # Threads per inference (0: the library's default, one per core). Parallelism comes from
+    # gunicorn processes x JOB_WORKERS; one thread each keeps them from fighting over the cores.
+    "INFERENCE_THREADS": 1,
+    # Results and sharing.
+    "RESULT_TTL_DAYS": 7,
+    # Rate limits (Flask-Limiter syntax); storage e.g. memory:// or redis://host:6379.
+    "RATELIMIT_ENABLED": True,
+    "RATELIMIT_STORAGE_URI": "memory://",
+    "RATELIMIT_DEFAULT": "600/minute",
+    "RATELIMIT_LOGIN": "30/minute",
+    "RATELIMIT_JOBS_USER": "20/minute",
+    "RATELIMIT_JOBS_IP": "60/minute",
+    # Where to stylize; see backend/plan.py for the keys.
+    "PLAN_POLICY": {},
+}
+
+
+def parse(value, default):
+    """An environment string read with the type of `default`."""
+    if isinstance(default, bool):
+        if value.strip().lower() in ("1", "true", "yes", "on"):
+            return True
+        if value.strip().lower() in ("0", "false", "no", "off", ""):
+            return False
+        raise ValueError(f"expected true or false, got {value!r}")
+    if isinstance(default, int):
+        return int(value)
+    if isinstance(default, float):
+        return float(value)
+    if isinstance(default, dict):
+        return json.loads(value) if value.strip() else {}
+    return value
+
+
+def from_environ(environ=None):
+    """The settings of `DEFAULTS` that the environment sets, parsed."""
+    environ = os.environ if environ is None else environ
+    settings = {}
+    for key, default in DEFAULTS.items():
+        if key in environ:
+            try:
+                settings[key] = parse(environ[key], default)
+            except ValueError as error:
+                raise ValueError(f"environment variable {key}: {error}") from None
+    return settings
+
+
+def database_uri(url, instance_path):
+    """SQLAlchemy's URI for `DATABASE_URL`; SQLite in the instance folder when empty."""
+    if not url:
+        return f"sqlite:///{Path(instance_path) / 'backend.sqlite'}"
+    if url.startswith("postgres://"):  # Heroku-style URLs name the dialect differently
+        url = "postgresql://" + url[len("postgres://") :]
+    return url
+
+
+def instance_secret_key(instance_path):
+    """A random key kept in the instance folder, created once, so that all processes of one
+    installation sign tokens alike without configuration (set SECRET_KEY in production)."""
+    import secrets
+
+    path = Path(instance_path) / "secret_key"
+    if not path.exists():
+        partial = path.with_name(f"secret_key.{os.getpid()}.partial")
+        with os.fdopen(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as file:
+            file.write(secrets.token_hex(32))
+        try:
+            os.link(partial, path)  # atomic: the first process to get here wins
+        except FileExistsError:
+            pass
+        finally:
+            partial.unlink()
+    return path.read_text().strip()

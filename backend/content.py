@@ -1,0 +1,89 @@
+"""WeChat content security for uploaded pictures (`media_check_async`).
+
+When WeChat credentials are configured, every upload is submitted for checking. WeChat fetches the
+picture from an unguessable `/media/<token>` link and later posts its verdict to the mini-program's
+message push URL, which is `/api/v1/wechat/events` here (plain-text or compatible mode, JSON, token
+WECHAT_PUSH_TOKEN). A result can be shared only once its source passed (or when checks are off).
+"""
+
+import hashlib
+import hmac
+import logging
+import secrets
+from pathlib import Path
+
+from flask import Blueprint, current_app, request, send_file
+
+from backend.errors import ApiError
+from backend.extensions import db, limiter
+from backend.models import Job
+from backend.urls import public_url
+
+log = logging.getLogger(__name__)
+bp = Blueprint("wechat", __name__)
+
+VERDICTS = {"pass", "risky", "review"}
+
+
+def submit_check(job, user):
+    """Submits the job's picture for checking; a WeChat failure leaves `error`, retried on share."""
+    wechat = current_app.extensions["wechat"]
+    if not wechat.configured:
+        return
+    job.media_token = job.media_token or secrets.token_urlsafe(24)
+    job.check_status = "pending"
+    try:
+        job.check_trace_id = wechat.media_check(public_url("wechat.media", token=job.media_token), user.openid)
+    except ApiError as error:
+        job.check_status = "error"
+        log.warning("content check not submitted: %s", error.code)
+    db.session.commit()
+
+
+def require_shareable(job, user):
+    """Raises 409 unless the picture may be shown to others."""
+    if job.check_status == "error":
+        submit_check(job, user)
+    if job.check_status in ("none", "pass"):
+        return
+    if job.check_status in ("pending", "error"):
+        raise ApiError(409, "content_check_pending", "The picture is still being checked; try again shortly.", 5)
+    raise ApiError(409, "content_rejected", "WeChat's content check flagged this picture, so it cannot be shared.")
+
+
+@bp.get("/media/<token>")
+@limiter.exempt
+def media(token):
+    """The uploaded picture, for WeChat's checker only (the token is in no answer to clients)."""
+    job = db.session.execute(db.select(Job).filter_by(media_token=token)).scalar_one_or_none()
+    if job is None or not job.source_path or not Path(job.source_path).is_file():
+        raise ApiError(404, "not_found", "No such picture.")
+    return send_file(job.source_path, mimetype="image/png", max_age=0)
+
+
+def signature_ok(token):
+    parts = sorted([token, request.args.get("timestamp", ""), request.args.get("nonce", "")])
+    expected = hashlib.sha1("".join(parts).encode()).hexdigest()
+    return hmac.compare_digest(expected, request.args.get("signature", ""))
+
+
+@bp.route("/api/v1/wechat/events", methods=["GET", "POST"])
+@limiter.exempt
+def events():
+    """WeChat's message push: GET verifies the URL, POST brings `wxa_media_check` verdicts."""
+    token = current_app.config["WECHAT_PUSH_TOKEN"]
+    if not token:
+        raise ApiError(404, "not_found", "Message push is not configured.")
+    if not signature_ok(token):
+        raise ApiError(403, "bad_signature", "The message signature does not match.")
+    if request.method == "GET":
+        return request.args.get("echostr", ""), 200, {"Content-Type": "text/plain"}
+    event = request.get_json(silent=True) or {}
+    if event.get("Event") == "wxa_media_check" and event.get("trace_id"):
+        suggest = (event.get("result") or {}).get("suggest")
+        job = db.session.execute(db.select(Job).filter_by(check_trace_id=event["trace_id"])).scalar_one_or_none()
+        if job is not None and suggest in VERDICTS:
+            job.check_status = suggest
+            db.session.commit()
+            log.info("content check verdict: %s", suggest)
+    return "success", 200, {"Content-Type": "text/plain"}

@@ -1,0 +1,146 @@
+"""Server-side stylization jobs: upload a photo, then poll the job until it is done."""
+
+import logging
+from datetime import datetime, time
+from pathlib import Path
+
+from flask import Blueprint, current_app, g, jsonify, request
+
+from backend import content
+from backend.auth import login_required
+from backend.errors import ApiError
+from backend.extensions import db, limiter, remote_address, user_or_address
+from backend.metrics import JOBS
+from backend.models import Job, new_id, utcnow
+from backend.styles import get_style
+from backend.uploads import fit_long_side, open_upload
+from backend.urls import public_url
+
+log = logging.getLogger(__name__)
+bp = Blueprint("jobs", __name__, url_prefix="/api/v1/jobs")
+
+
+def runner():
+    runner = current_app.extensions.get("jobs")
+    if runner is None:
+        raise ApiError(503, "jobs_disabled", "Server-side stylization is switched off on this server.", 60)
+    return runner
+
+
+def describe(job):
+    answer = {
+        "id": job.id,
+        "status": job.status,
+        "style": job.style,
+        "long_side": job.long_side,
+        "created_at": job.created_at.isoformat() + "Z",
+    }
+    if job.notes:
+        answer["notes"] = job.notes.split("\n")
+    if job.status == "done" and job.result is not None and job.result.alive():
+        result = job.result
+        answer["result"] = {
+            "id": result.id,
+            "url": public_url("results.image", result_id=result.id),
+            "width": result.width,
+            "height": result.height,
+            "expires_at": result.expires_at.isoformat() + "Z",
+        }
+    elif job.status == "done":
+        answer["status"] = "failed"
+        answer["error"] = {"code": "result_expired", "message": "The result was deleted or has expired."}
+    if job.status == "failed":
+        answer["error"] = {"code": job.error_code, "message": job.error_message}
+    return answer
+
+
+def long_side_of(value):
+    config = current_app.config
+    if value in (None, ""):
+        return config["JOB_DEFAULT_LONG_SIDE"]
+    try:
+        long_side = int(value)
+    except ValueError:
+        long_side = 0
+    if not config["JOB_MIN_LONG_SIDE"] <= long_side <= config["JOB_MAX_LONG_SIDE"]:
+        raise ApiError(
+            400,
+            "bad_long_side",
+            f"long_side must be a whole number from {config['JOB_MIN_LONG_SIDE']} to {config['JOB_MAX_LONG_SIDE']}.",
+        )
+    return long_side
+
+
+def check_quota(user):
+    quota = current_app.config["JOB_DAILY_QUOTA"]
+    midnight = datetime.combine(utcnow().date(), time())
+    used = db.session.scalar(db.select(db.func.count(Job.id)).where(Job.user_id == user.id, Job.created_at >= midnight))
+    if used >= quota:
+        JOBS.labels("quota_exceeded").inc()
+        raise ApiError(403, "quota_exceeded", f"You have used today's {quota} server stylizations; try tomorrow.")
+
+
+@bp.post("")
+@limiter.limit(lambda: current_app.config["RATELIMIT_JOBS_USER"], key_func=user_or_address)
+@limiter.limit(lambda: current_app.config["RATELIMIT_JOBS_IP"], key_func=remote_address)
+@login_required
+def create():
+    jobs = runner()
+    style = get_style(request.form.get("style", ""))
+    long_side = long_side_of(request.form.get("long_side"))
+    upload = request.files.get("image")
+    if upload is None:
+        raise ApiError(400, "missing_image", "Send the photo as the multipart field 'image'.")
+    check_quota(g.user)
+    if not jobs.has_room():
+        JOBS.labels("queue_full").inc()
+        raise ApiError(
+            429,
+            "queue_full",
+            "The server is busy with other photos; try again shortly.",
+            current_app.config["JOB_RETRY_AFTER"],
+        )
+
+    picture, notes = open_upload(upload.read(), current_app.config)
+    picture = fit_long_side(picture, long_side)
+    job = Job(
+        id=new_id(),
+        user_id=g.user.id,
+        style=style.id,
+        long_side=long_side,
+        worker_id=jobs.worker_id,
+        notes="\n".join(notes) or None,
+    )
+    folder = Path(current_app.config["RESULTS_DIR"]) / "uploads"
+    folder.mkdir(parents=True, exist_ok=True)
+    job.source_path = str(folder / f"{job.id}.png")
+    picture.save(job.source_path)
+    db.session.add(job)
+    db.session.commit()
+    if not jobs.submit(job.id):  # filled up since the check above
+        db.session.delete(job)
+        db.session.commit()
+        Path(job.source_path).unlink(missing_ok=True)
+        JOBS.labels("queue_full").inc()
+        raise ApiError(
+            429,
+            "queue_full",
+            "The server is busy with other photos; try again shortly.",
+            current_app.config["JOB_RETRY_AFTER"],
+        )
+    JOBS.labels("queued").inc()
+    content.submit_check(job, g.user)
+    return jsonify(describe(job)), 202
+
+
+def owned_job(job_id):
+    job = db.session.get(Job, job_id)
+    if job is None or job.user_id != g.user.id:
+        raise ApiError(404, "not_found", "No such job.")
+    return job
+
+
+@bp.get("/<job_id>")
+@login_required
+def get(job_id):
+    return jsonify(describe(owned_job(job_id)))

@@ -1,0 +1,292 @@
+"""The OpenAPI 3.1 description of the HTTP API, served at /api/v1/openapi.json.
+
+tests/backend/test_openapi.py checks that its paths and methods are exactly the app's routes.
+"""
+
+
+def _error(description):
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }
+
+
+def _json(description, schema=None):
+    return {"description": description, "content": {"application/json": {"schema": schema or {"type": "object"}}}}
+
+
+def _binary(description, media="image/png"):
+    return {"description": description, "content": {media: {"schema": {"type": "string", "format": "binary"}}}}
+
+
+def _path_param(name, description):
+    return {"name": name, "in": "path", "required": True, "schema": {"type": "string"}, "description": description}
+
+
+def _op(summary, responses, auth=False, parameters=None, body=None):
+    operation = {"summary": summary, "responses": responses}
+    if auth:
+        operation["security"] = [{"bearer": []}]
+        operation["responses"].setdefault("401", _error("missing, expired or invalid token"))
+    if parameters:
+        operation["parameters"] = parameters
+    if body:
+        operation["requestBody"] = body
+    return operation
+
+
+def _json_body(properties, required=()):
+    schema = {"type": "object", "properties": properties, "required": list(required)}
+    return {"required": True, "content": {"application/json": {"schema": schema}}}
+
+
+JOB = {"$ref": "#/components/schemas/Job"}
+LOGIN = {"$ref": "#/components/schemas/Login"}
+RATE_LIMITED = _error("rate limited (Retry-After)")
+
+
+def spec(app):
+    paths = {
+        "/api/v1/auth/login": {
+            "post": _op(
+                "Exchange a wx.login code for our token (WeChat jscode2session)",
+                {
+                    "200": _json("logged in", LOGIN),
+                    "400": _error("no code"),
+                    "401": _error("invalid or used code (invalid_code)"),
+                    "403": _error("WeChat blocked this user (user_blocked)"),
+                    "429": RATE_LIMITED,
+                    "503": _error("WeChat busy or unreachable (Retry-After)"),
+                },
+                body=_json_body({"code": {"type": "string"}}, ["code"]),
+            )
+        },
+        "/api/v1/styles": {
+            "get": _op("The style catalogue", {"200": _json("styles"), "503": _error("catalogue not loaded")})
+        },
+        "/api/v1/styles/{style_id}/manifest": {
+            "get": _op(
+                "What to download for one variant of a style, with sha256",
+                {"200": _json("manifest"), "400": _error("bad variant"), "404": _error("unknown style or variant")},
+                parameters=[
+                    _path_param("style_id", "style id"),
+                    {
+                        "name": "variant",
+                        "in": "query",
+                        "schema": {"enum": ["uint8", "float16", "onnx"], "default": "uint8"},
+                    },
+                ],
+            )
+        },
+        "/models/{style_id}/{version}/{path}": {
+            "get": _op(
+                "A model file; immutable, ETag (304) and Range (206)",
+                {
+                    "200": _binary("the file", "application/octet-stream"),
+                    "206": _binary("a range", "application/octet-stream"),
+                    "304": {"description": "not modified"},
+                    "404": _error("no such file"),
+                },
+                parameters=[
+                    _path_param("style_id", "style id"),
+                    _path_param("version", "style version"),
+                    _path_param("path", "file path from the manifest"),
+                ],
+            )
+        },
+        "/api/v1/plan": {
+            "post": _op(
+                "Where to stylize: device (variant, size) or server",
+                {
+                    "200": _json(
+                        "the plan",
+                        {
+                            "type": "object",
+                            "properties": {
+                                "where": {"enum": ["device", "server"]},
+                                "variant": {"type": ["string", "null"]},
+                                "long_side": {"type": "integer"},
+                                "reason": {"type": "string"},
+                            },
+                        },
+                    ),
+                    "400": _error("bad facts"),
+                    "404": _error("unknown style"),
+                },
+                body=_json_body(
+                    {
+                        "style": {"type": "string"},
+                        "memorySize": {"type": "number"},
+                        "benchmarkLevel": {"type": "integer"},
+                        "platform": {"type": "string"},
+                        "maxTextureSize": {"type": "integer"},
+                        "photo": {
+                            "type": "object",
+                            "properties": {"width": {"type": "integer"}, "height": {"type": "integer"}},
+                        },
+                    },
+                    ["style", "photo"],
+                ),
+            )
+        },
+        "/api/v1/jobs": {
+            "post": _op(
+                "Stylize a photo on the server",
+                {
+                    "202": _json("queued", JOB),
+                    "400": _error("missing field, bad long_side, unknown style, empty file"),
+                    "403": _error("daily quota used (quota_exceeded)"),
+                    "413": _error("upload too large"),
+                    "415": _error("not a JPEG, PNG, WebP or GIF"),
+                    "422": _error("too many pixels, too small, damaged, animated (when refused)"),
+                    "429": _error("queue full or rate limited (Retry-After)"),
+                    "503": _error("server jobs switched off"),
+                },
+                auth=True,
+                body={
+                    "required": True,
+                    "content": {
+                        "multipart/form-data": {
+                            "schema": {
+                                "type": "object",
+                                "properties": {
+                                    "image": {"type": "string", "format": "binary"},
+                                    "style": {"type": "string"},
+                                    "long_side": {"type": "integer"},
+                                },
+                                "required": ["image", "style"],
+                            }
+                        }
+                    },
+                },
+            )
+        },
+        "/api/v1/jobs/{job_id}": {
+            "get": _op(
+                "A job's state",
+                {"200": _json("the job", JOB), "404": _error("no such job of yours")},
+                auth=True,
+                parameters=[_path_param("job_id", "job id")],
+            )
+        },
+        "/api/v1/results/{result_id}": {
+            "delete": _op(
+                "Delete a result (its share links die)",
+                {"204": {"description": "deleted"}, "404": _error("no such result of yours")},
+                auth=True,
+                parameters=[_path_param("result_id", "result id")],
+            )
+        },
+        "/api/v1/results/{result_id}/image": {
+            "get": _op(
+                "The stylized PNG",
+                {"200": _binary("the picture"), "404": _error("no such result of yours")},
+                auth=True,
+                parameters=[_path_param("result_id", "result id")],
+            )
+        },
+        "/api/v1/results/{result_id}/share": {
+            "post": _op(
+                "A public link to the picture, for a share card's imageUrl",
+                {
+                    "201": _json(
+                        "the link",
+                        {"type": "object", "properties": {"url": {"type": "string"}, "expires_at": {"type": "string"}}},
+                    ),
+                    "404": _error("no such result of yours"),
+                    "409": _error("content_rejected, or content_check_pending (Retry-After)"),
+                },
+                auth=True,
+                parameters=[_path_param("result_id", "result id")],
+            )
+        },
+        "/s/{token}": {
+            "get": _op(
+                "A shared picture (public)",
+                {"200": _binary("the picture"), "404": _error("expired or deleted")},
+                parameters=[_path_param("token", "share token")],
+            )
+        },
+        "/media/{token}": {
+            "get": _op(
+                "An uploaded picture, for WeChat's content check only",
+                {"200": _binary("the picture"), "404": _error("no such picture")},
+                parameters=[_path_param("token", "media token")],
+            )
+        },
+        "/api/v1/wechat/events": {
+            "get": _op(
+                "WeChat message push URL verification",
+                {"200": {"description": "echostr"}, "403": _error("bad signature")},
+            ),
+            "post": _op(
+                "WeChat message push (wxa_media_check verdicts)",
+                {"200": {"description": "success"}, "403": _error("bad signature")},
+            ),
+        },
+        "/healthz": {"get": _op("Liveness", {"200": _json("alive")})},
+        "/readyz": {
+            "get": _op(
+                "Readiness: catalogue loaded, database reachable", {"200": _json("ready"), "503": _json("not ready")}
+            )
+        },
+        "/metrics": {"get": _op("Prometheus metrics", {"200": {"description": "text exposition format"}})},
+        "/api/v1/openapi.json": {"get": _op("This document", {"200": _json("OpenAPI 3.1")})},
+    }
+    if app.config["DEVELOPMENT"]:
+        paths["/api/v1/auth/dev-login"] = {
+            "post": _op(
+                "Development mode only: log in without WeChat",
+                {"200": _json("logged in", LOGIN)},
+                body=_json_body({"openid": {"type": "string"}}),
+            )
+        }
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Cartoon backend", "version": "1"},
+        "paths": paths,
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": {
+                "Error": {
+                    "type": "object",
+                    "properties": {
+                        "error": {
+                            "type": "object",
+                            "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
+                        }
+                    },
+                },
+                "Login": {
+                    "type": "object",
+                    "properties": {
+                        "token": {"type": "string"},
+                        "expires_in": {"type": "integer"},
+                        "user": {"type": "object", "properties": {"id": {"type": "integer"}}},
+                    },
+                },
+                "Job": {
+                    "type": "object",
+                    "properties": {
+                        "id": {"type": "string"},
+                        "status": {"enum": ["queued", "running", "done", "failed"]},
+                        "style": {"type": "string"},
+                        "long_side": {"type": "integer"},
+                        "created_at": {"type": "string"},
+                        "notes": {"type": "array", "items": {"type": "string"}},
+                        "result": {
+                            "type": "object",
+                            "properties": {
+                                "id": {"type": "string"},
+                                "url": {"type": "string"},
+                                "width": {"type": "integer"},
+                                "height": {"type": "integer"},
+                                "expires_at": {"type": "string"},
+                            },
+                        },
+                        "error": {"$ref": "#/components/schemas/Error/properties/error"},
+                    },
+                },
+            },
+        },
+    }

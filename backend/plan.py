@@ -1,0 +1,144 @@
+"""Where to stylize a photo: on the phone (which variant, what size) or on the server.
+
+The decision uses the device facts the mini-program can read and the WebGL figures measured for
+each variant when the model zoo was built (`profile.webgl` of the manifest: texture bytes and the
+largest texture at each size). The operator tunes it with the PLAN_POLICY setting (JSON), whose
+keys override `DEFAULT_POLICY`.
+"""
+
+from flask import Blueprint, current_app, jsonify
+
+from backend.auth import json_body
+from backend.errors import ApiError
+from backend.styles import get_style
+
+bp = Blueprint("plan", __name__, url_prefix="/api/v1")
+
+DEFAULT_POLICY = {
+    "force": None,  # "device" or "server" sends everyone one way
+    "device_platforms": ["ios", "android", "ohos", "devtools"],  # PC WeChat (windows, mac) uses the server
+    "min_memory_mb": 3000,
+    "min_benchmark_level": 10,  # wx.getDeviceBenchmarkInfo; -1 (unknown) is let through, -2 and 0 are not
+    "device_sizes": [512, 384, 256],  # tried from the largest
+    "variant": "uint8",  # the smaller download
+    "float16_min_memory_mb": 6000,  # phones with this much memory get the float16 variant
+    "texture_memory_fraction": 0.25,  # at most this share of the phone's memory in WebGL textures
+    "default_max_texture_size": 4096,  # when the client does not say
+    "unprofiled_max_size": 256,  # largest phone size when the manifest has no WebGL figures
+    "beyond_profile": False,  # True: sizes above the largest measured one are estimated, not refused
+    "server_long_side": 512,
+}
+
+
+def policy():
+    return {**DEFAULT_POLICY, **(current_app.config["PLAN_POLICY"] or {})}
+
+
+def _number(body, key, default=None, kind=float):
+    value = body.get(key, default)
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ApiError(400, "bad_request", f"{key} must be a number.")
+    return kind(value)
+
+
+def texture_need(variant, size, settings, beyond_profile=False):
+    """(largest texture side, texture bytes, known to fail) at `size`, from the WebGL figures
+    measured with the manifest's `webgl_settings` (scaled from the nearest measured size when
+    that size was not measured); None when nothing was measured."""
+    webgl = (variant.get("profile") or {}).get("webgl") or []
+    entries = [e for e in webgl if e.get("size") and (e.get("max_texture_width") or e.get("max_texture_height"))]
+    same_settings = [
+        e
+        for e in entries
+        if e.get("im2col") == settings.get("WEBGL_CONV_IM2COL")
+        and e.get("delete_texture_threshold") == settings.get("WEBGL_DELETE_TEXTURE_THRESHOLD")
+    ]
+    entries = same_settings or entries
+    if not entries:
+        return None
+    if size > max(e["size"] for e in entries) and not beyond_profile:
+        return 0, 0, True  # never measured this large: not planned for a phone
+    entry = min(entries, key=lambda e: (abs(e["size"] - size), -e["size"]))
+    ratio = size / entry["size"]
+    side = max(entry.get("max_texture_width") or 0, entry.get("max_texture_height") or 0) * ratio
+    texture_bytes = (entry.get("texture_bytes") or 0) * ratio * ratio
+    # A run at this very size that failed with textures within the limit failed for another reason.
+    failed = entry["size"] == size and not entry.get("ok") and side <= (entry.get("max_texture_size") or 4096)
+    return side, texture_bytes, failed
+
+
+def device_size(style, variant, long_side, memory_mb, max_texture, rules):
+    """The largest phone size that fits the device, or None."""
+    settings = style.manifest.get("webgl_settings") or {}
+    for size in sorted(rules["device_sizes"], reverse=True):
+        size = min(size, long_side)
+        need = texture_need(variant, size, settings, rules["beyond_profile"])
+        if need is None:
+            if size <= rules["unprofiled_max_size"]:
+                return size
+            continue
+        side, texture_bytes, failed = need
+        budget = rules["texture_memory_fraction"] * memory_mb * 2**20
+        if not failed and side <= max_texture and texture_bytes <= budget:
+            return size
+    return None
+
+
+def decide(style, facts, rules):
+    long_side = max(facts["width"], facts["height"])
+    server = {
+        "where": "server",
+        "variant": None,
+        "long_side": min(rules["server_long_side"], long_side, current_app.config["JOB_MAX_LONG_SIDE"]),
+    }
+    if rules["force"] == "server":
+        return {**server, "reason": "The operator sends every photo to the server."}
+    memory_mb, level = facts["memory_mb"], facts["benchmark_level"]
+    if rules["force"] != "device":
+        if facts["platform"] not in rules["device_platforms"]:
+            return {**server, "reason": f"Stylizing on {facts['platform'] or 'this platform'} is done by the server."}
+        if memory_mb is None or memory_mb < rules["min_memory_mb"]:
+            return {**server, "reason": "The phone has too little memory (or did not say how much)."}
+        if level is not None and level != -1 and level < rules["min_benchmark_level"]:
+            return {**server, "reason": "The phone is too slow for on-device stylization."}
+    memory_mb = memory_mb or rules["min_memory_mb"]
+    names = ["float16", rules["variant"]] if memory_mb >= rules["float16_min_memory_mb"] else [rules["variant"]]
+    for name in dict.fromkeys(names):
+        variant = style.variant(name)
+        if not variant:
+            continue
+        max_texture = facts["max_texture"] or rules["default_max_texture_size"]
+        size = device_size(style, variant, long_side, memory_mb, max_texture, rules)
+        if size:
+            return {
+                "where": "device",
+                "variant": name,
+                "long_side": size,
+                "reason": f"The phone can run the {name} model at {size} pixels.",
+            }
+    return {**server, "reason": "The model's textures do not fit this phone's WebGL limits."}
+
+
+@bp.post("/plan")
+def plan():
+    body = json_body()
+    style_id = body.get("style")
+    if not isinstance(style_id, str):
+        raise ApiError(400, "bad_request", "style (a style id) is required.")
+    style = get_style(style_id)
+    photo = body.get("photo")
+    if not isinstance(photo, dict):
+        raise ApiError(400, "bad_request", "photo {width, height} is required.")
+    facts = {
+        "width": _number(photo, "width", kind=int),
+        "height": _number(photo, "height", kind=int),
+        "memory_mb": _number(body, "memorySize"),
+        "benchmark_level": _number(body, "benchmarkLevel", kind=int),
+        "max_texture": _number(body, "maxTextureSize", kind=int),
+        "platform": str(body.get("platform") or "").lower(),
+    }
+    if not facts["width"] or not facts["height"] or facts["width"] < 1 or facts["height"] < 1:
+        raise ApiError(400, "bad_request", "photo width and height must be positive numbers.")
+    return jsonify(decide(style, facts, policy()))

@@ -1,0 +1,98 @@
+"""Stylized pictures: the owner downloads or deletes them, and may create a public share link
+that dies with the result (expiry or deletion)."""
+
+import logging
+from datetime import timedelta
+from pathlib import Path
+
+from flask import Blueprint, current_app, g, jsonify, send_file
+
+from backend.auth import login_required
+from backend.content import require_shareable
+from backend.errors import ApiError
+from backend.extensions import db
+from backend.models import Job, Result, Share, utcnow
+from backend.urls import public_url
+
+log = logging.getLogger(__name__)
+bp = Blueprint("results", __name__)
+
+
+def owned_result(result_id):
+    result = db.session.get(Result, result_id)
+    if result is None or result.user_id != g.user.id or not result.alive():
+        raise ApiError(404, "not_found", "No such result (it may have expired or been deleted).")
+    return result
+
+
+@bp.get("/api/v1/results/<result_id>/image")
+@login_required
+def image(result_id):
+    response = send_file(owned_result(result_id).path, mimetype="image/png", max_age=0)
+    response.cache_control.private = True
+    return response
+
+
+@bp.delete("/api/v1/results/<result_id>")
+@login_required
+def delete(result_id):
+    remove(owned_result(result_id))
+    db.session.commit()
+    return "", 204
+
+
+@bp.post("/api/v1/results/<result_id>/share")
+@login_required
+def share(result_id):
+    result = owned_result(result_id)
+    require_shareable(result.job, g.user)
+    link = db.session.execute(db.select(Share).filter_by(result_id=result.id)).scalar_one_or_none()
+    if link is None:
+        link = Share(result_id=result.id)
+        db.session.add(link)
+        db.session.commit()
+    return jsonify(
+        url=public_url("results.shared", token=link.token), expires_at=result.expires_at.isoformat() + "Z"
+    ), 201
+
+
+@bp.get("/s/<token>")
+def shared(token):
+    """The shared picture, public; gone once the result expires, is deleted, or is flagged."""
+    link = db.session.get(Share, token)
+    if link is None or not link.result.alive() or link.result.job.check_status not in ("none", "pass"):
+        raise ApiError(404, "not_found", "This shared picture is no longer available.")
+    response = send_file(link.result.path, mimetype="image/png", max_age=300)
+    response.cache_control.public = True
+    return response
+
+
+def remove(result, now=None):
+    """Deletes a result's picture, its share links and its uploaded source."""
+    Path(result.path).unlink(missing_ok=True)
+    result.deleted_at = now or utcnow()
+    db.session.execute(db.delete(Share).where(Share.result_id == result.id))
+    job = result.job
+    if job.source_path:
+        Path(job.source_path).unlink(missing_ok=True)
+        job.source_path = job.media_token = None
+
+
+def cleanup(now=None):
+    """Deletes expired results and the uploads of old jobs; returns `(results, uploads)` counts."""
+    now = now or utcnow()
+    expired = db.session.scalars(db.select(Result).where(Result.deleted_at.is_(None), Result.expires_at <= now)).all()
+    for result in expired:
+        remove(result, now)
+    horizon = now - timedelta(days=current_app.config["RESULT_TTL_DAYS"])
+    old_jobs = db.session.scalars(
+        db.select(Job).where(
+            Job.created_at <= horizon, Job.source_path.is_not(None), Job.status.in_(("done", "failed"))
+        )
+    ).all()
+    for job in old_jobs:
+        Path(job.source_path).unlink(missing_ok=True)
+        job.source_path = job.media_token = None
+    db.session.commit()
+    log.info("cleanup: %d results, %d uploads removed", len(expired), len(old_jobs))
+    return len(expired), len(old_jobs)

@@ -1,0 +1,214 @@
+"""Server-side jobs: a bounded in-process queue served by a pool of worker threads.
+
+The queue holds job ids; the jobs themselves live in the database. Each process registers itself in
+the `workers` table and keeps a heartbeat there. A queued or running job whose process is gone (it
+stopped, or its heartbeat is older than WORKER_TIMEOUT_SECONDS) is claimed by a live process: a
+queued job is queued again, a running one too unless it already had JOB_MAX_ATTEMPTS tries, in
+which case it fails with code `interrupted`. So a restart neither loses accepted jobs nor leaves
+them running forever.
+"""
+
+import atexit
+import logging
+import os
+import queue
+import secrets
+import socket
+import threading
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from backend.extensions import db
+from backend.inference import Generators
+from backend.metrics import JOB_SECONDS, JOBS, QUEUE_DEPTH
+from backend.models import Job, Result, Worker, new_id, utcnow
+
+log = logging.getLogger(__name__)
+
+
+class JobRunner:
+    def __init__(self, app):
+        self.app = app
+        config = app.config
+        self.queue = queue.Queue(maxsize=config["JOB_QUEUE_SIZE"])
+        self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+        self.generators = Generators(config["INFERENCE_VARIANT"], config["INFERENCE_THREADS"])
+        self.results_dir = Path(config["RESULTS_DIR"])
+        self._stop = threading.Event()
+        self._threads = []
+        self.started = False
+
+    # Starting and stopping.
+
+    def start(self):
+        self.started = True
+        atexit.register(self.shutdown)
+        with self.app.app_context():
+            db.session.merge(Worker(id=self.worker_id))
+            db.session.commit()
+            self.recover()
+        for index in range(self.app.config["JOB_WORKERS"]):
+            self._spawn(self._work, f"job-worker-{index}")
+        self._spawn(self._housekeeping, "job-housekeeping")
+        log.info("job runner %s: %d workers", self.worker_id, self.app.config["JOB_WORKERS"])
+
+    def _spawn(self, target, name):
+        thread = threading.Thread(target=target, name=name, daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def shutdown(self, timeout=10.0):
+        """Stops the threads; jobs left queued here are picked up by the next live process."""
+        if not self.started or self._stop.is_set():
+            return
+        atexit.unregister(self.shutdown)
+        self._stop.set()
+        for _ in range(self.app.config["JOB_WORKERS"]):
+            try:
+                self.queue.put_nowait(None)  # wakes an idle worker at once
+            except queue.Full:
+                break
+        deadline = time.monotonic() + timeout
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        self._threads = []
+        with self.app.app_context():
+            db.session.execute(db.delete(Worker).where(Worker.id == self.worker_id))
+            db.session.commit()
+            db.session.remove()
+
+    # The queue.
+
+    def has_room(self):
+        return not self.queue.full()
+
+    def submit(self, job_id):
+        """Queues a job; False when the queue is full."""
+        try:
+            self.queue.put_nowait(job_id)
+        except queue.Full:
+            return False
+        QUEUE_DEPTH.set(self.queue.qsize())
+        return True
+
+    def _work(self):
+        while not self._stop.is_set():
+            try:
+                job_id = self.queue.get(timeout=1.0)
+            except queue.Empty:
+                continue
+            if job_id is None:
+                break
+            QUEUE_DEPTH.set(self.queue.qsize())
+            with self.app.app_context():
+                try:
+                    self.run_job(job_id)
+                except Exception:
+                    log.exception("job runner error")
+                    db.session.rollback()
+                finally:
+                    db.session.remove()
+
+    def run_job(self, job_id):
+        job = db.session.get(Job, job_id)
+        if job is None or job.status != "queued" or job.worker_id != self.worker_id:
+            return
+        job.status, job.started_at, job.attempts = "running", utcnow(), job.attempts + 1
+        db.session.commit()
+        started = time.monotonic()
+        style = self.app.extensions["zoo"].get(job.style)
+        if style is None:
+            return self._fail(job, "style_unavailable", f"The style {job.style!r} is no longer available.")
+        try:
+            with Image.open(job.source_path) as source:
+                rgb = np.asarray(source.convert("RGB"))
+            output = self.generators.run(style, rgb)
+            self._save(job, output)
+        except Exception:  # whatever happens, the job ends: it never stays "running"
+            log.exception("job failed while stylizing")
+            db.session.rollback()
+            return self._fail(job, "stylize_failed", "The server could not stylize this photo.")
+        JOBS.labels("done").inc()
+        JOB_SECONDS.observe(time.monotonic() - started)
+
+    def _save(self, job, output):
+        height, width = output.shape[:2]
+        result = Result(id=new_id(), job_id=job.id, user_id=job.user_id, width=width, height=height)
+        folder = self.results_dir / "results"
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{result.id}.png"
+        Image.fromarray(output, "RGB").save(path)
+        result.path = str(path)
+        result.created_at = utcnow()
+        result.expires_at = result.created_at + timedelta(days=self.app.config["RESULT_TTL_DAYS"])
+        db.session.add(result)
+        job.status, job.finished_at = "done", utcnow()
+        db.session.commit()
+
+    def _fail(self, job, code, message):
+        job.status, job.error_code, job.error_message, job.finished_at = "failed", code, message, utcnow()
+        db.session.commit()
+        JOBS.labels("failed").inc()
+
+    # Heartbeat and recovery.
+
+    def _housekeeping(self):
+        interval = self.app.config["WORKER_HEARTBEAT_SECONDS"]
+        while not self._stop.wait(interval):
+            with self.app.app_context():
+                try:
+                    db.session.merge(Worker(id=self.worker_id, heartbeat_at=utcnow()))
+                    db.session.commit()
+                    self.recover()
+                except Exception:
+                    log.exception("job housekeeping error")
+                    db.session.rollback()
+                finally:
+                    db.session.remove()
+
+    def recover(self):
+        """Claims the queued and running jobs of dead processes; returns how many."""
+        config = self.app.config
+        horizon = utcnow() - timedelta(seconds=config["WORKER_TIMEOUT_SECONDS"])
+        db.session.execute(db.delete(Worker).where(Worker.heartbeat_at < horizon, Worker.id != self.worker_id))
+        db.session.commit()
+        live = db.select(Worker.id)
+        orphans = db.session.execute(
+            db.select(Job.id, Job.status, Job.worker_id, Job.attempts)
+            .where(Job.status.in_(("queued", "running")))
+            .where(Job.worker_id.is_(None) | Job.worker_id.not_in(live))
+            .order_by(Job.created_at)
+        ).all()
+        claimed = 0
+        for job_id, status, old_worker, attempts in orphans:
+            if not self.has_room():
+                break  # the rest stay orphaned for the next sweep or another process
+            give_up = status == "running" and attempts >= config["JOB_MAX_ATTEMPTS"]
+            values = {"worker_id": self.worker_id, "status": "failed" if give_up else "queued"}
+            if give_up:
+                values.update(
+                    error_code="interrupted",
+                    error_message="The server restarted while stylizing this photo; send it again.",
+                    finished_at=utcnow(),
+                )
+            owner = Job.worker_id.is_(None) if old_worker is None else Job.worker_id == old_worker
+            taken = db.session.execute(
+                db.update(Job).where(Job.id == job_id, Job.status == status, owner).values(**values)
+            ).rowcount
+            db.session.commit()
+            if not taken:
+                continue  # another process was quicker
+            claimed += 1
+            if give_up:
+                JOBS.labels("failed").inc()
+                log.warning("job interrupted %d times, failed", attempts)
+            elif not self.submit(job_id):  # the queue filled up meanwhile: leave it for later
+                db.session.execute(db.update(Job).where(Job.id == job_id).values(worker_id=None))
+                db.session.commit()
+        if claimed:
+            log.info("recovered %d jobs of stopped processes", claimed)
+        return claimed

@@ -1,0 +1,142 @@
+"""The model zoo folder (`MODELZOO_DIR`): `catalogue.json` and each style's `manifest.json`.
+
+Only the keys that docs/modelzoo-format.md marks as read by others are relied on. The catalogue is
+read again when the file changes (checked at most every `CHECK_SECONDS`), so a rebuilt zoo is
+picked up without a restart; a broken rebuild keeps the last good catalogue and is logged.
+"""
+
+import json
+import logging
+import re
+import threading
+import time
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+ID_PATTERN = re.compile(r"^[a-z0-9_-]+$")
+VERSION_PATTERN = re.compile(r"^[A-Za-z0-9._-]+$")
+CHECK_SECONDS = 2.0
+
+
+@dataclass(frozen=True)
+class Style:
+    id: str
+    name: str
+    version: str
+    folder: Path  # the folder of manifest.json
+    preview: str | None  # relative to `folder`
+    manifest: dict
+
+    def variant(self, name):
+        return (self.manifest.get("variants") or {}).get(name)
+
+
+def _inside(root, relative):
+    path = (root / relative).resolve()
+    if root.resolve() not in path.parents:
+        raise ValueError(f"{relative!r} points outside {root}")
+    return path
+
+
+def read_style(root, entry):
+    style_id, version = entry["id"], str(entry["version"])
+    if not ID_PATTERN.match(style_id) or not VERSION_PATTERN.match(version):
+        raise ValueError(f"bad style id or version: {style_id!r} {version!r}")
+    manifest_path = _inside(root, entry["manifest"])
+    manifest = json.loads(manifest_path.read_text())
+    if manifest.get("id") != style_id or str(manifest.get("version")) != version:
+        raise ValueError(f"{manifest_path}: id/version differ from the catalogue")
+    folder = manifest_path.parent
+    preview = entry.get("preview") or manifest.get("preview")
+    if preview and entry.get("preview"):
+        preview = str(_inside(root, entry["preview"]).relative_to(folder.resolve()))
+    return Style(style_id, entry.get("name") or style_id, version, folder, preview, manifest)
+
+
+@lru_cache(maxsize=64)
+def servable_files(folder, mtime):
+    """The paths (relative to the manifest's folder) a client may download: every variant's files,
+    the manifest and the preview. Cached per folder and manifest modification time."""
+    manifest = json.loads((Path(folder) / "manifest.json").read_text())
+    paths = {"manifest.json"}
+    if manifest.get("preview"):
+        paths.add(manifest["preview"])
+    paths.update(f["path"] for f in manifest.get("files") or [])
+    for variant in (manifest.get("variants") or {}).values():
+        paths.update(f["path"] for f in variant.get("files") or [])
+    return frozenset(paths)
+
+
+class ModelZoo:
+    def __init__(self, root):
+        self.root = Path(root)
+        self.error = None
+        self._styles = {}
+        self._loaded = False
+        self._mtime = None
+        self._checked = 0.0
+        self._lock = threading.Lock()
+
+    @property
+    def catalogue_path(self):
+        return self.root / "catalogue.json"
+
+    def refresh(self, force=False):
+        """Reads the catalogue again if it changed; returns whether a catalogue is loaded."""
+        now = time.monotonic()
+        if not force and now - self._checked < CHECK_SECONDS:
+            return self._loaded
+        with self._lock:
+            self._checked = now
+            try:
+                mtime = self.catalogue_path.stat().st_mtime_ns
+            except OSError:
+                self.error = f"no catalogue.json in {self.root}"
+                return self._loaded
+            if mtime == self._mtime:
+                return self._loaded
+            try:
+                catalogue = json.loads(self.catalogue_path.read_text())
+                styles = {}
+                for entry in catalogue["styles"]:
+                    style = read_style(self.root, entry)
+                    styles[style.id] = style
+            except (OSError, ValueError, KeyError, TypeError) as error:
+                self.error = f"{self.catalogue_path}: {error}"
+                log.error("model zoo not loaded: %s", self.error)
+                return self._loaded
+            self._styles, self._mtime, self._loaded, self.error = styles, mtime, True, None
+            log.info("model zoo: %d styles from %s", len(styles), self.root)
+            return True
+
+    @property
+    def ready(self):
+        return self.refresh()
+
+    def styles(self):
+        self.refresh()
+        return list(self._styles.values())
+
+    def get(self, style_id):
+        self.refresh()
+        return self._styles.get(style_id)
+
+    def version_folder(self, style_id, version):
+        """The folder of one version of a style (the current one or an older one still on disk)."""
+        style = self.get(style_id)
+        if style is not None and style.version == version:
+            return style.folder
+        if not ID_PATTERN.match(style_id) or not VERSION_PATTERN.match(version):
+            return None
+        folder = self.root / style_id / version
+        return folder if (folder / "manifest.json").is_file() else None
+
+    def servable(self, folder, path):
+        try:
+            mtime = (folder / "manifest.json").stat().st_mtime_ns
+            return path in servable_files(str(folder), mtime)
+        except (OSError, ValueError, KeyError, TypeError):
+            return False

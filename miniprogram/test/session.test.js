@@ -1,0 +1,131 @@
+/**
+ * @jest-environment node
+ */
+const { createSession } = require('../lib/session');
+const { AppError } = require('../lib/errors');
+
+const photo = { path: 'wxfile://tmp/photo.jpg', width: 1024, height: 768 };
+const style = { id: 'hayao', profile: { uint8: { webgl: [{ size: 512, im2col: false, max_texture_width: 4096, max_texture_height: 2048, ok: true }] } } };
+const manifest = {
+  id: 'hayao', version: 'v1', variant: 'uint8', files: [], bytes: 10,
+  input: { color_order: 'BGR', value_range: [-1, 1], size_multiple: 4 },
+  webgl_settings: { WEBGL_CONV_IM2COL: false },
+};
+
+function setup({ plan = { where: 'device', variant: 'uint8', long_side: 512 }, stylize, maxTexture = 8192 } = {}) {
+  const api = {
+    plan: jest.fn(async () => plan),
+    manifest: jest.fn(async () => manifest),
+    createJob: jest.fn(async () => ({ id: 'j1', status: 'queued' })),
+    waitForJob: jest.fn(async (id, { onStatus }) => {
+      onStatus('running');
+      return { id, status: 'done', result: { id: 'r1', url: '/api/v1/results/r1/image' } };
+    }),
+    downloadResult: jest.fn(async () => 'wxfile://tmp/server.png'),
+    share: jest.fn(async () => ({ url: 'https://api.test/s/abc', expires_at: 'later' })),
+  };
+  const cache = {
+    load: jest.fn(async (m, { onProgress }) => {
+      onProgress({ percent: 50 });
+      onProgress({ percent: 100 });
+      return { modelJson: { modelTopology: {}, weightsManifest: [] }, weights: {} };
+    }),
+  };
+  const stylizer = {
+    use: jest.fn(async (key, load) => { await load(); }),
+    stylize: jest.fn(stylize || (async (rgba, w, h) => new Uint8ClampedArray(w * h * 4))),
+    unload: jest.fn(),
+  };
+  const wx = { getDeviceInfo: () => ({ platform: 'android', memorySize: '8192', benchmarkLevel: 30 }) };
+  const session = createSession({
+    wx, api, cache, stylizer,
+    maxTextureSize: () => maxTexture,
+    readPixels: jest.fn(async (w, path, width, height) => new Uint8ClampedArray(width * height * 4)),
+    writePng: jest.fn(async () => 'wxfile://tmp/device.png'),
+  });
+  const states = [];
+  const run = () => session.run({ photo, style, onState: (s) => states.push(s.step + (s.percent !== undefined ? `:${s.percent}` : '')) });
+  return { api, cache, stylizer, session, states, run };
+}
+
+test('on the phone: plan, download with progress, prepare, stylize at the planned size', async () => {
+  const t = setup();
+  const result = await t.run();
+  expect(result).toMatchObject({ where: 'device', path: 'wxfile://tmp/device.png', width: 512, height: 384 });
+  expect(t.api.plan).toHaveBeenCalledWith({
+    style: 'hayao', memorySize: 8192, benchmarkLevel: 30, platform: 'android', maxTextureSize: 8192,
+    photo: { width: 1024, height: 768 },
+  });
+  expect(t.states).toEqual(['planning', 'preparing', 'downloading:50', 'downloading:100', 'preparing', 'stylizing']);
+  expect(t.stylizer.use.mock.calls[0][0]).toBe('hayao/v1/uint8');
+  expect(t.stylizer.use.mock.calls[0][2]).toEqual({ input: manifest.input, webglSettings: manifest.webgl_settings });
+  expect(t.api.createJob).not.toHaveBeenCalled();
+});
+
+test('the plan says server: upload, poll, download, same progress screen', async () => {
+  const t = setup({ plan: { where: 'server', variant: null, long_side: 512, reason: 'slow phone' } });
+  const result = await t.run();
+  expect(result).toMatchObject({ where: 'server', path: 'wxfile://tmp/server.png', resultId: 'r1' });
+  expect(result.fallbackReason).toMatch(/slow phone/);
+  expect(t.api.createJob).toHaveBeenCalledWith(photo.path, 'hayao', 512);
+  expect(t.states).toEqual(['planning', 'uploading', 'waiting', 'waiting', 'fetching']);
+  expect(t.cache.load).not.toHaveBeenCalled();
+});
+
+test('on-device failure falls back to the server', async () => {
+  const t = setup({ stylize: async () => { throw new Error('WebGL context lost'); } });
+  const result = await t.run();
+  expect(result.where).toBe('server');
+  expect(result.fallbackReason).toMatch(/WebGL context lost/);
+});
+
+test('textures larger than the phone allows go to the server without downloading', async () => {
+  const t = setup({ maxTexture: 2048 });
+  const result = await t.run();
+  expect(result.where).toBe('server');
+  expect(t.cache.load).not.toHaveBeenCalled();
+});
+
+test('a memory warning during inference frees the model and sends the photo to the server', async () => {
+  let t;
+  t = setup({
+    stylize: async (rgba, w, h) => {
+      t.session.memoryWarning();
+      return new Uint8ClampedArray(w * h * 4);
+    },
+  });
+  const result = await t.run();
+  expect(result.where).toBe('server');
+  expect(t.stylizer.unload).toHaveBeenCalled();
+  // and the next photo goes straight to the server
+  t.api.manifest.mockClear();
+  expect((await t.run()).where).toBe('server');
+  expect(t.api.manifest).not.toHaveBeenCalled();
+});
+
+test('a server failure reaches the caller as a message with a retry', async () => {
+  const t = setup({ plan: { where: 'server', long_side: 512 } });
+  t.api.createJob.mockRejectedValue(new AppError('quota_exceeded'));
+  await expect(t.run()).rejects.toMatchObject({ code: 'quota_exceeded', retryable: false });
+});
+
+test('share link: once per server result, none for a phone result', async () => {
+  const t = setup({ plan: { where: 'server', long_side: 512 } });
+  const result = await t.run();
+  expect(await t.session.shareLink(result)).toBe('https://api.test/s/abc');
+  expect(await t.session.shareLink(result)).toBe('https://api.test/s/abc');
+  expect(t.api.share).toHaveBeenCalledTimes(1);
+  expect(await t.session.shareLink({ where: 'device', path: 'x' })).toBeNull();
+});
+
+test('share link waits while WeChat is still checking the picture', async () => {
+  const t = setup({ plan: { where: 'server', long_side: 512 } });
+  t.api.share
+    .mockRejectedValueOnce(new AppError('content_check_pending', { retryAfter: 5 }))
+    .mockResolvedValueOnce({ url: 'https://api.test/s/later' });
+  const result = await t.run();
+  const session = createSession({ wx: {}, api: t.api, cache: t.cache, stylizer: t.stylizer, sleep: async () => {} });
+  expect(await session.shareLink(result)).toBe('https://api.test/s/later');
+  t.api.share.mockRejectedValue(new AppError('content_rejected'));
+  await expect(session.shareLink({ resultId: 'r2' })).rejects.toMatchObject({ code: 'content_rejected' });
+});

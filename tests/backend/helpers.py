@@ -1,0 +1,46 @@
+"""Helpers of the backend tests: logging in, making images, submitting and waiting for jobs."""
+
+import io
+import time
+
+from PIL import Image
+
+
+def dev_login(client, openid="alice"):
+    response = client.post("/api/v1/auth/dev-login", json={"openid": openid})
+    assert response.status_code == 200, response.get_json()
+    return {"Authorization": f"Bearer {response.get_json()['token']}"}
+
+
+def image_bytes(size=(64, 48), mode="RGB", fmt="PNG", color=None, **save):
+    image = Image.new(mode, size, color if color is not None else (0 if mode in ("1", "L", "P", "I;16") else None))
+    if mode == "RGB" and color is None:
+        image = Image.linear_gradient("L").resize(size).convert("RGB")
+    buffer = io.BytesIO()
+    image.save(buffer, fmt, **save)
+    return buffer.getvalue()
+
+
+def submit(client, headers, data=None, style="tiny", long_side=None, filename="photo.png"):
+    form = {"style": style, "image": (io.BytesIO(image_bytes() if data is None else data), filename)}
+    if long_side is not None:
+        form["long_side"] = str(long_side)
+    return client.post("/api/v1/jobs", data=form, headers=headers, content_type="multipart/form-data")
+
+
+def wait_job(client, headers, job_id, timeout=30.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = client.get(f"/api/v1/jobs/{job_id}", headers=headers).get_json()
+        if job["status"] in ("done", "failed"):
+            return job
+        time.sleep(0.05)
+    raise AssertionError(f"job {job_id} not finished after {timeout} s: {job}")
+
+
+def finished_job(client, headers, **kwargs):
+    response = submit(client, headers, **kwargs)
+    assert response.status_code == 202, response.get_json()
+    job = wait_job(client, headers, response.get_json()["id"])
+    assert job["status"] == "done", job
+    return job

@@ -1,0 +1,95 @@
+"""Configuration from environment variables, and the app served by gunicorn with its config file."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from backend import create_app
+from backend.config import database_uri, from_environ
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_settings_come_from_the_environment(monkeypatch, tmp_path, zoo_dir):
+    monkeypatch.setenv("SECRET_KEY", "from-env")
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'env.sqlite'}")
+    monkeypatch.setenv("RESULTS_DIR", str(tmp_path / "results"))
+    monkeypatch.setenv("MODELZOO_DIR", str(zoo_dir))
+    monkeypatch.setenv("WECHAT_APPID", "wx-env")
+    monkeypatch.setenv("WECHAT_API_BASE", "http://127.0.0.1:9")
+    monkeypatch.setenv("JOB_QUEUE_SIZE", "3")
+    monkeypatch.setenv("JOBS_ENABLED", "false")
+    monkeypatch.setenv("PLAN_POLICY", '{"force": "server"}')
+    app = create_app()
+    assert app.config["SECRET_KEY"] == "from-env"
+    assert app.config["SQLALCHEMY_DATABASE_URI"].endswith("env.sqlite")
+    assert app.config["JOB_QUEUE_SIZE"] == 3 and app.config["JOBS_ENABLED"] is False
+    assert app.config["PLAN_POLICY"] == {"force": "server"}
+    assert app.extensions["wechat"].api_base == "http://127.0.0.1:9"
+    assert app.config["WECHAT_API_BASE"] == "http://127.0.0.1:9"
+    assert app.test_client().get("/readyz").status_code == 200
+
+
+def test_bad_environment_values_are_named():
+    with pytest.raises(ValueError, match="JOB_WORKERS"):
+        from_environ({"JOB_WORKERS": "many"})
+    with pytest.raises(ValueError, match="JOBS_ENABLED"):
+        from_environ({"JOBS_ENABLED": "perhaps"})
+
+
+def test_database_urls(tmp_path):
+    assert database_uri("", tmp_path) == f"sqlite:///{tmp_path / 'backend.sqlite'}"
+    assert database_uri("postgres://u:p@db/app", tmp_path) == "postgresql://u:p@db/app"
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_gunicorn_serves_the_factory(tmp_path, zoo_dir):
+    port = free_port()
+    env = {
+        **os.environ,
+        "BIND": f"127.0.0.1:{port}",
+        "WEB_CONCURRENCY": "1",
+        "SECRET_KEY": "s",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'g.sqlite'}",
+        "RESULTS_DIR": str(tmp_path / "results"),
+        "MODELZOO_DIR": str(zoo_dir),
+        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"),
+    }
+    gunicorn = Path(sys.executable).parent / "gunicorn"
+    process = subprocess.Popen(
+        [str(gunicorn), "-c", "backend/gunicorn.conf.py", "backend:create_app()"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert process.poll() is None, process.stderr.read().decode()[-2000:]
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as response:
+                    assert json.loads(response.read()) == {"status": "ready", "styles": 2}
+                    break
+            except OSError:
+                assert time.monotonic() < deadline, "gunicorn did not get ready"
+                time.sleep(0.2)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+            assert b'http_requests_total{endpoint="/readyz"' in response.read()  # through the multiprocess folder
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(30)
+    assert process.returncode == 0

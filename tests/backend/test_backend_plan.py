@@ -1,0 +1,131 @@
+"""Where to stylize, from the device facts and the manifest's measured WebGL figures."""
+
+import json
+import shutil
+
+import pytest
+
+PHONE = {
+    "style": "tiny",
+    "memorySize": 4096,
+    "benchmarkLevel": 30,
+    "platform": "android",
+    "maxTextureSize": 4096,
+    "photo": {"width": 3000, "height": 4000},
+}
+
+
+def plan(client, **changes):
+    response = client.post("/api/v1/plan", json={**PHONE, **changes})
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()
+
+
+def test_capable_phone_runs_on_device(client):
+    answer = plan(client)
+    assert answer == {"where": "device", "variant": "uint8", "long_side": 512, "reason": answer["reason"]}
+
+
+def test_big_phone_gets_float16(client):
+    assert plan(client, memorySize=8192)["variant"] == "float16"
+
+
+def test_small_texture_limit_lowers_the_size(client):
+    # The profile says 512 needs a 4096-pixel texture and 256 a 2048 one; 384 is estimated
+    # from the larger neighbour (3072).
+    answer = plan(client, maxTextureSize=2048)
+    assert answer["where"] == "device" and answer["long_side"] == 256
+
+
+def test_texture_memory_share(make_app):
+    # 512 needs 400 MB of textures, more than a quarter of 1500 MB; 384 needs about 225 MB.
+    client = make_app(PLAN_POLICY={"min_memory_mb": 1000}).test_client()
+    assert plan(client, memorySize=1500)["long_side"] == 384
+
+
+@pytest.mark.parametrize(
+    "changes, reason_word",
+    [
+        ({"memorySize": 2048}, "memory"),
+        ({"memorySize": None}, "memory"),
+        ({"benchmarkLevel": 3}, "slow"),
+        ({"platform": "windows"}, "windows"),
+        ({"maxTextureSize": 1024}, "WebGL"),
+    ],
+)
+def test_server_cases(client, changes, reason_word):
+    answer = plan(client, **changes)
+    assert answer["where"] == "server" and answer["variant"] is None
+    assert answer["long_side"] == 512
+    assert reason_word in answer["reason"]
+
+
+def test_unknown_benchmark_level_is_let_through(client):
+    assert plan(client, benchmarkLevel=-1)["where"] == "device"
+
+
+def test_small_photo_is_not_enlarged(client):
+    assert plan(client, photo={"width": 300, "height": 200})["long_side"] == 300
+    assert plan(client, platform="mac", photo={"width": 300, "height": 200})["long_side"] == 300
+
+
+def test_operator_policy(make_app):
+    client = make_app(PLAN_POLICY={"force": "server", "server_long_side": 768}).test_client()
+    answer = plan(client)
+    assert answer["where"] == "server" and answer["long_side"] == 768 and "operator" in answer["reason"]
+    client = make_app(PLAN_POLICY={"min_memory_mb": 1000, "device_sizes": [256]}).test_client()
+    assert plan(client, memorySize=1500) == {**plan(client, memorySize=1500), "where": "device", "long_side": 256}
+
+
+def test_bad_requests(client):
+    assert client.post("/api/v1/plan", json={**PHONE, "style": "nope"}).status_code == 404
+    for body in (
+        {},
+        {"style": "tiny"},
+        {**PHONE, "photo": {"width": "wide", "height": 3}},
+        {**PHONE, "photo": {"width": 0, "height": 3}},
+        {**PHONE, "memorySize": "lots"},
+    ):
+        response = client.post("/api/v1/plan", json=body)
+        assert response.status_code == 400, body
+        assert response.get_json()["error"]["code"] == "bad_request"
+
+
+def test_a_size_that_failed_in_the_profile_is_not_planned(make_app, tmp_path, zoo_dir):
+    copy = tmp_path / "zoo"
+    shutil.copytree(zoo_dir, copy)
+    path = next(copy.glob("tiny/*/manifest.json"))
+    manifest = json.loads(path.read_text())
+    for entry in manifest["variants"]["uint8"]["profile"]["webgl"]:
+        if entry["size"] == 512 and entry["im2col"] is False:
+            entry.update(ok=False, error="context lost")
+    path.write_text(json.dumps(manifest))
+    client = make_app(MODELZOO_DIR=str(copy)).test_client()
+    answer = plan(client)
+    assert answer["where"] == "device" and answer["long_side"] < 512
+
+
+def test_no_webgl_figures_limits_the_phone_size(make_app, tmp_path, zoo_dir):
+    copy = tmp_path / "zoo"
+    shutil.copytree(zoo_dir, copy)
+    path = next(copy.glob("tiny/*/manifest.json"))
+    manifest = json.loads(path.read_text())
+    manifest["variants"]["uint8"]["profile"] = {"webgl": None, "webgl_missing": "no Chromium"}
+    path.write_text(json.dumps(manifest))
+    client = make_app(MODELZOO_DIR=str(copy)).test_client()
+    assert plan(client)["long_side"] == 256  # unprofiled_max_size
+
+
+def test_sizes_above_the_profile_are_not_planned_unless_allowed(make_app, tmp_path, zoo_dir):
+    copy = tmp_path / "zoo"
+    shutil.copytree(zoo_dir, copy)
+    path = next(copy.glob("tiny/*/manifest.json"))
+    manifest = json.loads(path.read_text())
+    for name in ("uint8", "float16"):  # as the reference build: WebGL measured at 256 only
+        webgl = manifest["variants"][name]["profile"]["webgl"]
+        manifest["variants"][name]["profile"]["webgl"] = [e for e in webgl if e["size"] == 256]
+    path.write_text(json.dumps(manifest))
+    big_phone = {"memorySize": 8192, "maxTextureSize": 8192}
+    assert plan(make_app(MODELZOO_DIR=str(copy)).test_client(), **big_phone)["long_side"] == 256
+    allowed = make_app(MODELZOO_DIR=str(copy), PLAN_POLICY={"beyond_profile": True}).test_client()
+    assert plan(allowed, **big_phone)["long_side"] == 512

@@ -1,0 +1,75 @@
+"""Results: deletion, expiry, the cleanup and init-db commands, and share links dying with them."""
+
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from backend.extensions import db
+from backend.models import Job, Result, User, utcnow
+from tests.backend.helpers import dev_login, finished_job
+
+
+def shared_result(client, headers):
+    job = finished_job(client, headers)
+    link = client.post(f"/api/v1/results/{job['result']['id']}/share", headers=headers).get_json()["url"]
+    return job, urlsplit(link).path
+
+
+def test_deleted_result_kills_its_link(app, client):
+    alice = dev_login(client)
+    job, link = shared_result(client, alice)
+    assert client.get(link).status_code == 200
+    assert client.delete(f"/api/v1/results/{job['result']['id']}", headers=alice).status_code == 204
+    assert client.get(link).status_code == 404
+    assert client.get(f"/api/v1/results/{job['result']['id']}/image", headers=alice).status_code == 404
+    assert client.delete(f"/api/v1/results/{job['result']['id']}", headers=alice).status_code == 404
+    answer = client.get(f"/api/v1/jobs/{job['id']}", headers=alice).get_json()
+    assert answer["status"] == "failed" and answer["error"]["code"] == "result_expired"
+    with app.app_context():
+        result = db.session.get(Result, job["result"]["id"])
+        assert not Path(result.path).exists() and result.job.source_path is None
+
+
+def expire(app, result_id, days=1):
+    with app.app_context():
+        result = db.session.get(Result, result_id)
+        result.expires_at = utcnow() - timedelta(days=days)
+        result.job.created_at = utcnow() - timedelta(days=30)
+        db.session.commit()
+        return Path(result.path), Path(result.job.source_path)
+
+
+def test_expired_result_and_cleanup_command(app, client):
+    alice = dev_login(client)
+    job, link = shared_result(client, alice)
+    _, kept = shared_result(client, alice)
+    picture, source = expire(app, job["result"]["id"])
+    assert client.get(link).status_code == 404  # dead at once, before any cleanup
+    assert client.get(f"/api/v1/results/{job['result']['id']}/image", headers=alice).status_code == 404
+    assert picture.exists() and source.exists()
+
+    output = app.test_cli_runner().invoke(args=["cleanup"])
+    assert output.exit_code == 0 and "removed 1 expired results" in output.output
+    assert not picture.exists() and not source.exists()
+    assert client.get(kept).status_code == 200  # the other result is untouched
+
+
+def test_init_db_command(app):
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["init-db"])
+    assert result.exit_code == 0 and "database ready" in result.output
+    with app.app_context():
+        db.session.add(User(id=7, openid="someone"))
+        db.session.flush()
+        db.session.add(Job(id="j1", user_id=7, style="tiny", long_side=512, status="failed"))
+        db.session.commit()
+    runner.invoke(args=["init-db"])
+    with app.app_context():
+        assert db.session.get(Job, "j1") is not None  # kept
+    runner.invoke(args=["init-db", "--drop"])
+    with app.app_context():
+        assert db.session.get(Job, "j1") is None
+
+
+def test_unknown_share_token(client):
+    assert client.get("/s/not-a-real-token").status_code == 404
