@@ -1,13 +1,15 @@
-# Two commands do all the set-up on a fresh machine (Python 3.11, Node 20):
-#   make demo   - install, then run the main job on its embedded defaults
-#   make test   - install, then run the whole test suite
-# `make install` alone installs; it is repeated only when requirements.txt changes.
+# Two commands do all the set-up on a fresh machine (Python 3.11, Node 20, make):
+#   make run    - install, build the model zoo from the published styles, start the backend
+#   make test   - install, then run the whole test suite (Python, model zoo Node scripts, mini-program)
+# Also: `make demo` (stylize sample photos with the four published styles), `make lint`.
+# `make install` alone installs; each step is repeated only when its lock file changes.
 
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
+ZOO ?= modelzoo-build
 
-.PHONY: install demo test lint
+.PHONY: install chromium run demo zoo test lint
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -15,12 +17,36 @@ $(VENV)/.installed: requirements.txt
 	$(PY) -m pip install --quiet -r requirements.txt
 	touch $@
 
-install: $(VENV)/.installed
+modelzoo/node/node_modules/.installed: modelzoo/node/package-lock.json
+	npm ci --prefix modelzoo/node --no-audit --no-fund
+	touch $@
+
+miniprogram/node_modules/.installed: miniprogram/package-lock.json
+	npm ci --prefix miniprogram --no-audit --no-fund
+	touch $@
+
+# Debian's Chromium measures the models' WebGL memory (modelzoo). Installed when missing and we
+# may (root); a build without it still works and says that the WebGL figures are missing.
+chromium:
+	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
+		echo "note: no Chromium (apt-get install chromium); WebGL figures will be missing"
+
+install: $(VENV)/.installed modelzoo/node/node_modules/.installed miniprogram/node_modules/.installed chromium
+
+zoo: install
+	$(PY) -m modelzoo build-all --output $(ZOO)
+
+run: zoo
+	MODELZOO_DIR=$(ZOO) $(VENV)/bin/gunicorn -c backend/gunicorn.conf.py 'backend:create_app()'
 
 demo: install
 	$(PY) -m training demo
 
+# pytest runs last so that its summary closes the output.
 test: install
+	npm test --prefix modelzoo/node
+	npm test --prefix miniprogram
 	$(PY) -m pytest
 
 lint: install

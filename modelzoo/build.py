@@ -1,0 +1,288 @@
+"""Building packages: one style (`build`), the published and light styles (`build_all`).
+
+A package is written to `<output>/<id>/.partial-<version>/` and renamed to
+`<output>/<id>/<version>/` only once every variant has passed its parity check, so a failed
+build leaves no package behind; then the style's catalogue entry is replaced. The version is
+derived from the build's inputs: a style whose package for that version is already complete
+and intact is not rebuilt.
+"""
+
+import datetime
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from importlib import metadata as package_metadata
+from pathlib import Path
+
+from modelzoo import convert, images, manifest, parity, profile
+from modelzoo.constants import (
+    CACHE_DIR,
+    DEFAULT_ONNX_OPSET,
+    DEFAULT_PROFILE_SIZES,
+    DEFAULT_SHARD_BYTES,
+    FORMAT_VERSION,
+    MANIFEST_FILE,
+    MOBILE_MAX_TEXTURE_SIZE,
+    ONNX_FILE,
+    ONNX_FORMAT,
+    ONNX_RUNS,
+    ONNX_VARIANT,
+    PARITY_PHOTOS,
+    PARITY_SIZE,
+    PARITY_THRESHOLDS_DB,
+    PARTIAL_PREFIX,
+    PREVIEW_FILE,
+    PREVIEW_LONG_SIDE,
+    SAVEDMODEL_DIR,
+    SAVEDMODEL_FORMAT,
+    SAVEDMODEL_VARIANT,
+    SERVING_VERSION,
+    TFJS_FORMAT,
+    TFJS_VARIANTS,
+    WASM_RUNS,
+    WEBGL_CONFIGS,
+    WEBGL_MAX_TEXTURE_SIZES,
+    WEBGL_TIMEOUT_S,
+    chromium_path,
+)
+from modelzoo.verify import verify_package
+
+TOOLS = ("tensorflow", "tensorflowjs", "tf2onnx", "onnx", "onnxruntime")
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    """Everything a build can be told. Only `shard_bytes` and `onnx_opset` change the files (and so
+    the version); the rest decides what is measured and checked."""
+
+    shard_bytes: int = DEFAULT_SHARD_BYTES
+    onnx_opset: int = DEFAULT_ONNX_OPSET
+    profile_sizes: tuple = DEFAULT_PROFILE_SIZES
+    webgl_sizes: tuple | None = None  # None: the profile sizes
+    webgl_max_texture_sizes: tuple = WEBGL_MAX_TEXTURE_SIZES
+    webgl_configs: tuple = WEBGL_CONFIGS
+    webgl_timeout_s: int = WEBGL_TIMEOUT_S
+    wasm_runs: int = WASM_RUNS
+    onnx_runs: int = ONNX_RUNS
+    parity_photos: int = PARITY_PHOTOS
+    parity_size: int = PARITY_SIZE
+    thresholds_db: dict = field(default_factory=lambda: dict(PARITY_THRESHOLDS_DB))
+    photos_dir: Path | None = None
+    chromium: Path | None = None
+    force: bool = False
+
+
+def tool_versions():
+    versions = {}
+    for name in TOOLS:
+        try:
+            versions[name] = package_metadata.version(name)
+        except package_metadata.PackageNotFoundError:
+            versions[name] = None
+    versions["tfjs_runtime"] = tfjs_runtime_version()
+    return versions
+
+
+def tfjs_runtime_version():
+    from modelzoo.constants import NODE_DIR
+
+    path = NODE_DIR / "node_modules" / "@tensorflow" / "tfjs" / "package.json"
+    return manifest.read_json(path)["version"] if path.is_file() else None
+
+
+def build_settings(options):
+    """The settings and converter versions that decide a package's files (part of its version)."""
+    tools = tool_versions()
+    return {
+        "shard_bytes": int(options.shard_bytes),
+        "onnx_opset": int(options.onnx_opset),
+        "variants": sorted([*TFJS_VARIANTS, ONNX_VARIANT, SAVEDMODEL_VARIANT]),
+        "tools": {name: tools[name] for name in ("tensorflow", "tensorflowjs", "tf2onnx", "onnx")},
+    }
+
+
+def _photos_dir(options):
+    if options.photos_dir is not None:
+        return Path(options.photos_dir)
+    from training import settings
+
+    return settings.photos_dir()
+
+
+def _existing(package_dir):
+    """The manifest of an intact package at `package_dir`, or None."""
+    manifest_path = package_dir / MANIFEST_FILE
+    if not manifest_path.is_file():
+        return None
+    try:
+        data = manifest.read_json(manifest_path)
+    except ValueError:
+        return None
+    return data if not verify_package(package_dir, data) else None
+
+
+def build(source, output_dir, options=None, log=print):
+    """Packages `source` into `output_dir`; returns `(manifest, package_dir, built)`, `built` False
+    when an intact package of the same version was already there. Raises `ParityError` when a
+    variant falls below its threshold (nothing is written then)."""
+    options = options or BuildOptions()
+    output_dir = Path(output_dir)
+    version = manifest.derive_version(source, build_settings(options))
+    package_dir = output_dir / source.id / version
+    existing = None if options.force else _existing(package_dir)
+    if existing is not None:
+        log(f"{source.id}: version {version} is up to date")
+        manifest.update_catalogue(output_dir, manifest.catalogue_entry(output_dir, existing, package_dir))
+        return existing, package_dir, False
+
+    partial = output_dir / source.id / f"{PARTIAL_PREFIX}{version}"
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
+    try:
+        with tempfile.TemporaryDirectory(prefix="modelzoo-") as work:
+            data = _build_into(source, version, partial, Path(work), output_dir / CACHE_DIR, options, log)
+        manifest.validate(data, "manifest")
+        manifest.write_json(partial / MANIFEST_FILE, data)
+        shutil.rmtree(package_dir, ignore_errors=True)
+        partial.rename(package_dir)
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
+    manifest.update_catalogue(output_dir, manifest.catalogue_entry(output_dir, data, package_dir))
+    log(f"{source.id}: wrote version {version} to {package_dir}")
+    return data, package_dir, True
+
+
+def _build_into(source, version, package_dir, work, cache_dir, options, log):
+    convention = source.input
+    saved_model = convert.saved_model_of(source, work)
+    input_name, output_name = convert.signature_names(saved_model, source.signature)
+
+    log(f"{source.id}: reference outputs on {options.parity_photos} photos at {options.parity_size}")
+    photos = images.sample_photos(_photos_dir(options), options.parity_photos)
+    inputs = [
+        images.to_network(images.load_photo(p, options.parity_size, convention["size_multiple"]), convention)
+        for p in photos
+    ]
+    references = parity.reference_outputs(saved_model, source.signature, inputs)
+    images.write_jpeg(images.from_network(references[0], convention), package_dir / PREVIEW_FILE, PREVIEW_LONG_SIDE)
+
+    sizes = [int(s) for s in options.profile_sizes]
+    tools = tool_versions()
+    variants = {}
+    for name, (folder, quantization) in TFJS_VARIANTS.items():
+        log(f"{source.id}: TF.js {name} graph model")
+        model_json = convert.to_tfjs(
+            saved_model, package_dir / folder, quantization, options.shard_bytes, source.signature
+        )
+        outputs = parity.tfjs_outputs(model_json, inputs, work / f"parity-{name}")
+        figures = parity.check(name, parity.compare(outputs, references, convention), options.thresholds_db[name])
+        log(f"{source.id}: {name} parity {figures['psnr_db']:.2f} dB; profiling")
+        variants[name] = manifest.variant_entry(
+            TFJS_FORMAT,
+            (package_dir / folder).iterdir(),
+            package_dir,
+            model=model_json,
+            quantization=name,
+            shard_bytes=int(options.shard_bytes),
+            parity=figures,
+            profile=_tfjs_profile(model_json, name, source, sizes, tools, cache_dir, options),
+        )
+
+    log(f"{source.id}: ONNX model (opset {options.onnx_opset})")
+    onnx_path = convert.to_onnx(saved_model, package_dir / ONNX_FILE, options.onnx_opset, source.signature)
+    figures = parity.compare(parity.onnx_outputs(onnx_path, inputs), references, convention)
+    figures = parity.check(ONNX_VARIANT, figures, options.thresholds_db[ONNX_VARIANT])
+    server = profile.cached(
+        cache_dir,
+        "onnx",
+        {"graph": source.graph_key, "sizes": sizes, "runs": options.onnx_runs, "onnxruntime": tools["onnxruntime"]},
+        lambda: profile.onnx_server(onnx_path, sizes, options.onnx_runs),
+    )
+    variants[ONNX_VARIANT] = manifest.variant_entry(
+        ONNX_FORMAT,
+        [onnx_path],
+        package_dir,
+        model=onnx_path,
+        opset=int(options.onnx_opset),
+        signature={"input": input_name, "output": output_name},
+        parity=figures,
+        profile={"server": server},
+    )
+
+    serving_root = package_dir / SAVEDMODEL_DIR / source.id
+    servable = convert.to_serving(saved_model, serving_root)
+    variants[SAVEDMODEL_VARIANT] = manifest.variant_entry(
+        SAVEDMODEL_FORMAT,
+        [p for p in servable.rglob("*") if p.is_file()],
+        package_dir,
+        model=servable,
+        serving={
+            "model_name": source.id,
+            "base_path": serving_root.relative_to(package_dir).as_posix(),
+            "version": SERVING_VERSION,
+            "signature": source.signature,
+            "input": input_name,
+            "output": output_name,
+        },
+    )
+
+    first_tfjs = variants[next(iter(TFJS_VARIANTS))]["profile"]
+    settings, webgl_max_sizes = profile.recommend(first_tfjs["webgl"])
+    return {
+        "format": FORMAT_VERSION,
+        "id": source.id,
+        "name": source.name,
+        "version": version,
+        "built_at": datetime.datetime.now(datetime.UTC).replace(microsecond=0).isoformat(),
+        "source": {"origin": source.origin, "content_sha256": source.content_sha256},
+        "input": convention,
+        "preview": PREVIEW_FILE,
+        "files": manifest.file_entries([package_dir / PREVIEW_FILE], package_dir),
+        "webgl_settings": settings,
+        "webgl_settings_measured": first_tfjs["webgl"] is not None,
+        "recommended": {
+            "webgl_max_size": webgl_max_sizes.get(str(MOBILE_MAX_TEXTURE_SIZE)),
+            "webgl_max_size_by_texture_limit": webgl_max_sizes,
+        },
+        "tools": tools,
+        "variants": variants,
+    }
+
+
+def _tfjs_profile(model_json, variant, source, sizes, tools, cache_dir, options):
+    """The WASM and WebGL figures of a TF.js variant (cached per network graph)."""
+    key = {"graph": source.graph_key, "sizes": sizes, "tfjs": tools["tfjs_runtime"]}
+    wasm = profile.cached(
+        cache_dir,
+        "wasm",
+        {**key, "runs": options.wasm_runs},
+        lambda: {"measured_with": variant, "results": profile.wasm(model_json, sizes, options.wasm_runs)},
+    )
+    chromium = Path(options.chromium) if options.chromium is not None else chromium_path()
+    webgl = {"missing": profile.chromium_missing(chromium), "results": [], "renderer": None}
+    webgl_sizes = sizes if options.webgl_sizes is None else [int(s) for s in options.webgl_sizes]
+    # One cached measurement per (limit, size, setting): an interrupted build keeps what it measured.
+    for limit in options.webgl_max_texture_sizes:
+        for size in webgl_sizes:
+            for config in options.webgl_configs:
+                if webgl["missing"]:
+                    break
+                measured = profile.cached(
+                    cache_dir,
+                    "webgl",
+                    {**key, "sizes": [size], "config": list(config), "max_texture": int(limit)},
+                    lambda size=size, config=config, limit=limit: {
+                        "measured_with": variant,
+                        **profile.webgl(model_json, [size], [config], chromium, options.webgl_timeout_s, limit),
+                    },
+                )
+                webgl["missing"] = measured.get("missing")
+                webgl["results"] += measured.get("results", [])
+                webgl["renderer"] = measured.get("renderer") or webgl["renderer"]
+    return {
+        "measured_with": wasm["measured_with"],
+        "wasm": wasm["results"],
+        "webgl": None if webgl["missing"] else webgl["results"],
+        "webgl_missing": webgl["missing"],
+        "webgl_renderer": webgl["renderer"],
+    }

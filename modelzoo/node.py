@@ -1,0 +1,75 @@
+"""Running the Node.js scripts of `modelzoo/node/` (TF.js in Node with WASM, and in Chromium)."""
+
+import json
+import subprocess
+from pathlib import Path
+
+from modelzoo.constants import NODE_DIR, node_binary
+
+NPM_HINT = f"install them with `npm ci --prefix {NODE_DIR}`"
+
+
+class NodeError(RuntimeError):
+    """A Node script failed or is not installed."""
+
+
+def check_installed():
+    """Raises `NodeError` when Node or the packages of `modelzoo/node` are missing."""
+    for package in ("@tensorflow/tfjs", "@tensorflow/tfjs-backend-wasm"):
+        if not (NODE_DIR / "node_modules" / package / "package.json").is_file():
+            raise NodeError(f"{package} is not installed in {NODE_DIR}: {NPM_HINT}")
+    try:
+        subprocess.run([node_binary(), "--version"], capture_output=True, check=True)
+    except (OSError, subprocess.CalledProcessError) as error:
+        raise NodeError(f"cannot run Node.js ({node_binary()}): {error}") from None
+
+
+def run_script(script, arguments, timeout=None):
+    """Runs `node modelzoo/node/<script> ARGUMENTS` and returns the JSON object it prints."""
+    check_installed()
+    command = [node_binary(), str(NODE_DIR / script), *map(str, arguments)]
+    try:
+        result = subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=NODE_DIR)
+    except subprocess.TimeoutExpired:
+        raise NodeError(f"{script} timed out after {timeout} s") from None
+    if result.returncode != 0:
+        lines = result.stderr.strip().splitlines()
+        message = next((line for line in lines if line.startswith("error:")), "\n".join(lines[-10:]))
+        raise NodeError(f"{script} failed (exit {result.returncode}): {message}")
+    lines = [line for line in result.stdout.splitlines() if line.startswith("{")]
+    if not lines:
+        raise NodeError(f"{script} printed no result: {result.stdout[-500:]!r}")
+    return json.loads(lines[-1])
+
+
+def run_wasm(model_json, io_pairs=(), sizes=(), runs=2, timeout=None):
+    """Runs a TF.js graph model with the WASM backend: writes the output of each `(input.npy,
+    output.npy)` pair and profiles each square size. Returns the script's JSON result."""
+    arguments = ["--model", Path(model_json), "--runs", runs]
+    for source, target in io_pairs:
+        arguments += ["--io", f"{source}={target}"]
+    for size in sizes:
+        arguments += ["--size", size]
+    return run_script("run_wasm.js", arguments, timeout=timeout)
+
+
+def run_webgl(model_json, chromium, sizes, configs, timeout_s, max_texture_size):
+    """Profiles a TF.js graph model's WebGL textures in headless Chromium. `configs` are
+    `(im2col, delete_texture_threshold)` pairs; `max_texture_size` is set as TF.js's
+    WEBGL_MAX_TEXTURE_SIZE (a phone's limit). Returns the script's JSON result."""
+    arguments = [
+        "--model",
+        Path(model_json),
+        "--chromium",
+        chromium,
+        "--timeout-s",
+        timeout_s,
+        "--max-texture-size",
+        max_texture_size,
+    ]
+    for size in sizes:
+        arguments += ["--size", size]
+    for im2col, threshold in configs:
+        arguments += ["--config", f"{'on' if im2col else 'off'}:{threshold}"]
+    budget = timeout_s * len(sizes) * len(configs) + 120
+    return run_script("profile_webgl.js", arguments, timeout=budget)
