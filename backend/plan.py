@@ -43,10 +43,14 @@ def _number(body, key, default=None, kind=float):
     return kind(value)
 
 
-def texture_need(variant, size, settings, beyond_profile=False):
+def texture_need(variant, size, settings, beyond_profile=False, max_texture=None):
     """(largest texture side, texture bytes, known to fail) at `size`, from the WebGL figures
     measured with the manifest's `webgl_settings` (scaled from the nearest measured size when
-    that size was not measured); None when nothing was measured."""
+    that size was not measured); None when nothing was measured.
+
+    Runs are measured under several texture-size limits (`max_texture_size`); TF.js lays out its
+    textures differently under each, so the run under the device's own limit (or the largest
+    limit below it) is the one that applies."""
     webgl = (variant.get("profile") or {}).get("webgl") or []
     entries = [e for e in webgl if e.get("size") and (e.get("max_texture_width") or e.get("max_texture_height"))]
     same_settings = [
@@ -56,6 +60,10 @@ def texture_need(variant, size, settings, beyond_profile=False):
         and e.get("delete_texture_threshold") == settings.get("WEBGL_DELETE_TEXTURE_THRESHOLD")
     ]
     entries = same_settings or entries
+    limits = sorted({e["max_texture_size"] for e in entries if e.get("max_texture_size")})
+    if limits and max_texture:
+        applicable = [limit for limit in limits if limit <= max_texture] or limits[:1]
+        entries = [e for e in entries if e.get("max_texture_size") in (None, applicable[-1])]
     if not entries:
         return None
     if size > max(e["size"] for e in entries) and not beyond_profile:
@@ -74,7 +82,7 @@ def device_size(style, variant, long_side, memory_mb, max_texture, rules):
     settings = style.manifest.get("webgl_settings") or {}
     for size in sorted(rules["device_sizes"], reverse=True):
         size = min(size, long_side)
-        need = texture_need(variant, size, settings, rules["beyond_profile"])
+        need = texture_need(variant, size, settings, rules["beyond_profile"], max_texture)
         if need is None:
             if size <= rules["unprofiled_max_size"]:
                 return size

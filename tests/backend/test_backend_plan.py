@@ -129,3 +129,33 @@ def test_sizes_above_the_profile_are_not_planned_unless_allowed(make_app, tmp_pa
     assert plan(make_app(MODELZOO_DIR=str(copy)).test_client(), **big_phone)["long_side"] == 256
     allowed = make_app(MODELZOO_DIR=str(copy), PLAN_POLICY={"beyond_profile": True}).test_client()
     assert plan(allowed, **big_phone)["long_side"] == 512
+
+
+def test_runs_measured_under_the_device_texture_limit_decide(make_app, tmp_path, zoo_dir):
+    """As the real build measured the published generator: at 512 a 4096-limited context fails
+    (it needs a 4112-pixel texture) while an 8192-limited one runs."""
+    copy = tmp_path / "zoo"
+    shutil.copytree(zoo_dir, copy)
+    path = next(copy.glob("tiny/*/manifest.json"))
+    manifest = json.loads(path.read_text())
+    runs = []
+    for size, limit, side, ok in [(256, 4096, 2048, True), (256, 8192, 2048, True),
+                                  (512, 4096, 4112, False), (512, 8192, 4112, True)]:
+        runs.append({"size": size, "im2col": False, "delete_texture_threshold": 0, "max_texture_size": limit,
+                     "texture_bytes": 130_000_000 * (size // 256) ** 2, "max_texture_width": side,
+                     "max_texture_height": side // 2, "ok": ok, "error": None if ok else "texture too large"})
+    for name in ("uint8", "float16"):
+        manifest["variants"][name]["profile"]["webgl"] = runs
+    path.write_text(json.dumps(manifest))
+    client = make_app(MODELZOO_DIR=str(copy)).test_client()
+    assert plan(client, maxTextureSize=4096)["long_side"] in (256, 384)  # 384 is estimated, not measured
+    assert plan(client, maxTextureSize=8192)["long_side"] == 512
+    assert plan(client, maxTextureSize=16384)["long_side"] == 512
+    # The failed 4096-limited run stopped early and allocated little; the memory a phone with an
+    # 8192 limit needs is the 8192-limited run's.
+    for name in ("uint8", "float16"):
+        manifest["variants"][name]["profile"]["webgl"][2]["texture_bytes"] = 40_000_000
+        manifest["variants"][name]["profile"]["webgl"][3]["texture_bytes"] = 900_000_000
+    path.write_text(json.dumps(manifest))
+    client = make_app(MODELZOO_DIR=str(copy)).test_client()
+    assert plan(client, maxTextureSize=8192, memorySize=3072)["long_side"] < 512
