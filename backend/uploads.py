@@ -8,32 +8,14 @@ decompression bomb costs nothing. Each refusal is an `ApiError` with a 4xx statu
 import io
 import warnings
 
-import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from backend.errors import ApiError
+from training.imaging import to_rgb
 
 # MPO is what many phone cameras write: a JPEG with extra pictures appended.
 ALLOWED_FORMATS = {"JPEG": "JPEG", "MPO": "JPEG", "PNG": "PNG", "WEBP": "WebP", "GIF": "GIF"}
 MIN_SIDE = 8
-BACKGROUND = (255, 255, 255)
-
-
-def to_rgb(image):
-    """Any Pillow mode -> 8-bit RGB: 16/32-bit scaled (not clipped), CMYK converted, palette
-    expanded, transparency composited onto white."""
-    if image.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
-        values = np.asarray(image, dtype=np.float64)
-        top = 65535.0 if image.mode.startswith("I;16") or values.max() > 255 else 255.0
-        gray = np.clip(np.rint(values / top * 255.0), 0, 255).astype(np.uint8)
-        return Image.fromarray(gray, "L").convert("RGB")
-    if image.mode == "P" and "transparency" in image.info:
-        image = image.convert("RGBA")
-    if image.mode in ("RGBA", "LA", "RGBa", "La", "PA"):
-        image = image.convert("RGBA")
-        background = Image.new("RGBA", image.size, BACKGROUND + (255,))
-        return Image.alpha_composite(background, image).convert("RGB")
-    return image.convert("RGB")
 
 
 def open_upload(data, config):

@@ -20,7 +20,7 @@ class PhotoError(ValueError):
     """A file that cannot be used as a photo; the message names the file and the reason."""
 
 
-def _to_rgb(image):
+def to_rgb(image):
     """Any Pillow mode -> 8-bit RGB; transparency is composited onto white."""
     if image.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
         # 16-bit and 32-bit grayscale: scale the used range into 8 bits instead of clipping.
@@ -56,7 +56,7 @@ def load_photo(path, max_pixels=DEFAULT_MAX_PIXELS):
                     f"{path}: {width}x{height} is {width * height:,} pixels, over the limit of {max_pixels:,}"
                 )
             image.load()
-            return _to_rgb(ImageOps.exif_transpose(image))
+            return to_rgb(ImageOps.exif_transpose(image))
     except UnidentifiedImageError:
         raise PhotoError(f"{path}: not an image file Pillow can read") from None
     except Image.DecompressionBombError as error:
