@@ -80,6 +80,17 @@ def check_quota(user):
         raise ApiError(403, "quota_exceeded", f"You have used today's {quota} server stylizations; try tomorrow.")
 
 
+def queue_full():
+    """The 429 answer when the job queue has no room, counted in the metrics."""
+    JOBS.labels("queue_full").inc()
+    return ApiError(
+        429,
+        "queue_full",
+        "The server is busy with other photos; try again shortly.",
+        current_app.config["JOB_RETRY_AFTER"],
+    )
+
+
 @bp.post("")
 @limiter.limit(lambda: current_app.config["RATELIMIT_JOBS_USER"], key_func=user_or_address)
 @limiter.limit(lambda: current_app.config["RATELIMIT_JOBS_IP"], key_func=remote_address)
@@ -93,13 +104,7 @@ def create():
         raise ApiError(400, "missing_image", "Send the photo as the multipart field 'image'.")
     check_quota(g.user)
     if not jobs.has_room():
-        JOBS.labels("queue_full").inc()
-        raise ApiError(
-            429,
-            "queue_full",
-            "The server is busy with other photos; try again shortly.",
-            current_app.config["JOB_RETRY_AFTER"],
-        )
+        raise queue_full()
 
     picture, notes = open_upload(upload.read(), current_app.config)
     picture = fit_long_side(picture, long_side)
@@ -121,13 +126,7 @@ def create():
         db.session.delete(job)
         db.session.commit()
         Path(job.source_path).unlink(missing_ok=True)
-        JOBS.labels("queue_full").inc()
-        raise ApiError(
-            429,
-            "queue_full",
-            "The server is busy with other photos; try again shortly.",
-            current_app.config["JOB_RETRY_AFTER"],
-        )
+        raise queue_full()
     JOBS.labels("queued").inc()
     content.submit_check(job, g.user)
     return jsonify(describe(job)), 202
