@@ -11,7 +11,7 @@ import warnings
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from backend.errors import ApiError
-from training.imaging import to_rgb
+from training.imaging import resize_long_side, to_rgb
 
 # MPO is what many phone cameras write: a JPEG with extra pictures appended.
 ALLOWED_FORMATS = {"JPEG": "JPEG", "MPO": "JPEG", "PNG": "PNG", "WEBP": "WebP", "GIF": "GIF"}
@@ -71,8 +71,6 @@ def open_upload(data, config):
 
 def fit_long_side(image, long_side):
     """Resized (bicubic) so the longer side is `long_side`; never enlarged."""
-    from training.imaging import resize_long_side
-
     if max(image.size) <= long_side:
         return image
     image = resize_long_side(image, long_side)

@@ -6,6 +6,7 @@ import numpy as np
 from PIL import Image
 
 from modelzoo.constants import PHOTO_SUFFIXES, PREVIEW_QUALITY
+from training.imaging import to_model_input
 
 
 def sample_photos(photos_dir, count):
@@ -32,9 +33,7 @@ def load_photo(path, long_side, multiple):
 
 def to_network(rgb, convention):
     """An RGB [0, 1] HxWx3 image as the 1xHxWx3 float32 input a generator expects."""
-    low, high = convention["value_range"]
-    image = rgb[..., ::-1] if convention["color_order"] == "BGR" else rgb
-    return np.ascontiguousarray(image[None] * (high - low) + low, dtype=np.float32)
+    return to_model_input(np.asarray(rgb) * 255.0, convention["color_order"], convention["value_range"])
 
 
 def to_unit(output, convention):
