@@ -19,6 +19,8 @@ COMMANDS = {
     "stylize": ("training.stylize", "stylize a photo or a folder of photos into PNGs"),
     "prepare": ("training.edges", "write edge-smoothed copies of a folder of cartoon frames"),
     "train": ("training.train", "train a new style (initialization, then adversarial phase)"),
+    "distill": ("training.distill", "distil small phone-class students from published styles"),
+    "evaluate": ("training.evaluate", "compare a generator with a reference generator (PSNR, SSIM, latency)"),
     "demo": ("training.demo", "import the published styles and stylize sample photos"),
 }
 

@@ -1,0 +1,164 @@
+"""`python -m training distill` and `python -m training evaluate` on small inputs."""
+
+import json
+import shutil
+
+import keras
+import numpy as np
+import pytest
+from PIL import Image
+
+from training import distill, evaluate
+from training.cli import main
+from training.saving import load_generator, make_metadata, read_metadata, save_generator
+from training.students import receptive_field
+
+
+def make_teacher(path, style, color_order="BGR", seed=0):
+    """A small fixed filter saved as a teacher (5x5 conv mixing the channels, tanh): fast, its
+    pictures differ from the photo, and a student can learn it."""
+    inputs = keras.Input((None, None, 3))
+    conv = keras.layers.Conv2D(3, 5, padding="same", activation="tanh")
+    model = keras.Model(inputs, conv(inputs))
+    rng = np.random.default_rng(seed)
+    conv.set_weights([rng.normal(0, 0.15, (5, 5, 3, 3)).astype("float32"), np.full(3, 0.2, "float32")])
+    return save_generator(model, path, make_metadata(style, color_order))
+
+
+@pytest.fixture
+def small_teacher(tmp_path):
+    return make_teacher(tmp_path / "teachers" / "tiny.keras", "tiny")
+
+
+@pytest.fixture
+def five_photos(tmp_path, photos):
+    """A folder of five small photos: `split_photos` holds out the fifth by name."""
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for path in photos[:5]:
+        Image.open(path).resize((120, 90)).save(folder / path.name)
+    return folder
+
+
+def read_history(run):
+    return [json.loads(line) for line in (run / "history.jsonl").read_text().splitlines()]
+
+
+def test_split_holds_out_every_fifth_photo(tmp_path):
+    for index in range(12):
+        (tmp_path / f"p{index:02d}.jpg").write_bytes(b"")
+    (tmp_path / "notes.txt").write_text("not a photo")
+    training, held_out = distill.split_photos(tmp_path)
+    assert [p.name for p in held_out] == ["p04.jpg", "p09.jpg"]
+    assert len(training) == 10 and not set(training) & set(held_out)
+
+
+def test_settings_are_checked():
+    with pytest.raises(ValueError, match="crop_size"):
+        distill.DistillSettings(styles=("a",), color_order="BGR", crop_size=30)
+    with pytest.raises(ValueError, match="learning_rate"):
+        distill.DistillSettings(styles=("a",), color_order="BGR", learning_rate=0)
+
+
+@pytest.mark.slow
+def test_distillation_learns_resumes_and_saves_usable_students(tmp_path, small_teacher, five_photos, monkeypatch):
+    monkeypatch.setattr(distill, "CACHE_LONG_SIDES", (64, 96))
+    monkeypatch.setattr(distill, "VALIDATION_LONG_SIDE", 64)
+    run = tmp_path / "run"
+    options = dict(architecture="sep-s", crop_size=48, batch_size=4, steps_per_epoch=15, epochs=4, learning_rate=3e-3)
+
+    # A first invocation stops after its first epoch: its time budget is used up by then.
+    distill.distill([small_teacher], five_photos, run, minutes=1e-4, **options)
+    assert [entry["epoch"] for entry in read_history(run)] == [1]
+    held_out = distill.split_photos(five_photos)[1][0].stem
+    cached = sorted(p.name for p in (run / "cache" / "tiny").iterdir() if p.is_file())
+    assert len(cached) == 8 and not any(name.startswith(f"{held_out}@") for name in cached)  # training photos only
+
+    with pytest.raises(ValueError, match="--resume"):
+        distill.distill([small_teacher], five_photos, run, **options)
+    paths = distill.distill([small_teacher], five_photos, run, resume=True)
+    history = read_history(run)
+    assert [entry["epoch"] for entry in history] == [1, 2, 3, 4]
+    assert [entry["steps"] for entry in history] == [15, 30, 45, 60]
+    assert history[-1]["loss"] < history[0]["loss"]
+    assert history[-1]["val_psnr_tiny"] > history[0]["val_psnr_tiny"]
+    assert (run / "loss_curves.png").is_file() and (run / "samples" / "epoch_0004.png").is_file()
+
+    (student,) = paths
+    metadata = read_metadata(student)
+    assert metadata["style"] == "tiny" and metadata["input"]["color_order"] == "BGR"
+    assert metadata["receptive_field"] == receptive_field("sep-s")
+    assert (
+        main(["stylize", "--model", str(student), "--input", str(five_photos), "--output", str(tmp_path / "out")]) == 0
+    )
+    assert len(list((tmp_path / "out").glob("*.png"))) == 5
+
+
+@pytest.mark.slow
+def test_losses_go_down_for_every_style_of_a_shared_student(tmp_path, small_teacher, five_photos, monkeypatch):
+    monkeypatch.setattr(distill, "CACHE_LONG_SIDES", (64,))
+    monkeypatch.setattr(distill, "VALIDATION_LONG_SIDE", 64)
+    other = tmp_path / "teachers" / "other.keras"
+    make_teacher(other, "other", seed=1)
+    run = tmp_path / "run"
+    distill.distill(
+        [small_teacher, other],
+        five_photos,
+        run,
+        architecture="sep-s",
+        crop_size=48,
+        batch_size=4,
+        steps_per_epoch=15,
+        epochs=3,
+        learning_rate=3e-3,
+        feature_weight=0.0,
+    )
+    history = read_history(run)
+    for style in ("tiny", "other"):
+        assert history[-1][f"{style}_loss"] < history[0][f"{style}_loss"]
+    assert sorted(p.name for p in (run / "students").glob("*.keras")) == ["other.keras", "tiny.keras"]
+
+
+def test_feature_loss_needs_teacher_layers(small_teacher):
+    model, _ = load_generator(small_teacher)
+    with pytest.raises(ValueError, match="refpad01_1"):
+        distill.teacher_features(model, "tiny")
+
+
+def test_teachers_must_share_a_convention(tmp_path, small_teacher):
+    rgb = make_teacher(tmp_path / "rgb.keras", "rgb", color_order="RGB")
+    with pytest.raises(ValueError, match="one input convention"):
+        distill.load_teachers([small_teacher, rgb])
+    with pytest.raises(ValueError, match="two teachers"):
+        distill.load_teachers([small_teacher, shutil.copy(small_teacher, tmp_path / "copy.keras")])
+
+
+def test_evaluate_known_answers(tmp_path, small_teacher, five_photos, capsys):
+    """A model against itself: 100 dB and SSIM 1; the floor is the photo against the reference."""
+    code = main(
+        [
+            "evaluate",
+            "--model",
+            str(small_teacher),
+            "--reference",
+            str(small_teacher),
+            "--photos",
+            str(five_photos),
+            "--held-out",
+            "--long-side",
+            "64",
+            "--output",
+            str(tmp_path / "eval"),
+        ]
+    )
+    assert code == 0
+    figures = json.loads((tmp_path / "eval" / "tiny" / "figures.json").read_text())
+    assert [row["photo"] for row in figures["photos"]] == [distill.split_photos(five_photos)[1][0].name]
+    assert figures["summary"]["psnr_db"] == 100.0 and figures["summary"]["ssim"] == pytest.approx(1.0)
+    assert figures["summary"]["photo_psnr_db"] < 40
+    assert Image.open(tmp_path / "eval" / "tiny" / "grid.png").size[0] > 3 * 64
+    assert "mean" in capsys.readouterr().out
+    rows, _ = evaluate.evaluate(*(evaluate.Stylizer.load(small_teacher),) * 2, distill.split_photos(five_photos)[1], 32)
+    assert rows[0]["size"] in ("32x24", "24x32")
+    with pytest.raises(ValueError, match="no photos"):
+        evaluate.evaluate(None, None, [])

@@ -1,0 +1,533 @@
+"""Distilling small students from published styles: `python -m training distill`.
+
+    python -m training distill --teacher models/hayao.keras [--teacher models/hosoda.keras ...] \\
+        --photos ../shared/photos --output runs/students [--minutes 60] [--resume]
+
+One student carries every style given (a shared body, one light head per style: the body's cost is
+paid once per step). The students learn to reproduce their teachers' pictures:
+
+1. Teacher pictures are computed once, on whole photos at several long sides (`CACHE_LONG_SIDES`),
+   and cached under `RUN/cache/` as PNGs (so crops see the teacher's whole-picture result).
+2. Each step takes random crops of the cached photos with random flips and mild brightness and
+   contrast jitter of the photo, and fits every head to its teacher's picture of the same crop.
+3. The loss of each style is pixel L1 + `gradient_weight` x L1 of image gradients at 1, 1/2 and
+   1/4 of the size (strokes and flat regions) + `feature_weight` x L1 of the teacher's own first
+   layer features (conv01_1, no downloaded weights). Chosen by measurement: docs/students.md.
+
+The run folder holds:
+
+    RUN/config.json         the settings (kept on --resume)
+    RUN/cache/              photos and teacher pictures (PNG; `--cache DIR` shares one between runs)
+    RUN/backup/             the training state: weights, optimizer, finished epochs
+    RUN/logs/               TensorBoard scalars (under the TensorFlow backend)
+    RUN/history.jsonl       per epoch: steps, seconds, losses, validation PSNR per style
+    RUN/loss_curves.png     the curves of history.jsonl
+    RUN/samples/epoch_NNNN.png   held-out photos | teacher | student, one row per style
+    RUN/students/<style>.keras   the one-style students (`training.saving`), after every epoch
+
+The held-out photos (`split_photos`) are never trained on; they are used for validation only.
+The step is `keras.Model.fit` over a NumPy `keras.utils.PyDataset` with losses written in
+`keras.ops`, so the same code trains under Keras's TensorFlow, PyTorch or JAX backend.
+"""
+
+import json
+import platform
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import keras
+import numpy as np
+from keras import ops
+from PIL import Image
+from tqdm import tqdm
+
+from training.imaging import from_model_output, load_photo, resize_long_side, to_model_input
+from training.models import SIZE_MULTIPLE
+from training.quality import psnr
+from training.saving import load_generator, make_metadata, save_generator
+from training.students import DEFAULT_ARCHITECTURE, build_student, receptive_field, single_style, tile_overlap
+
+CACHE_LONG_SIDES = (384, 512)
+VALIDATION_LONG_SIDE = 384
+VALIDATION_PHOTOS = 4
+HELD_OUT_EVERY = 5  # every 5th photo (sorted by name) is held out: 12 of the 60 shared photos
+GRADIENT_SCALES = (1, 2, 4)
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
+SOURCE = "distilled with `python -m training distill` from the published CartoonGAN {style} generator"
+
+
+@dataclass(frozen=True)
+class DistillSettings:
+    """Every setting of a run, checked once; `config.json` holds them."""
+
+    styles: tuple
+    color_order: str
+    architecture: str = DEFAULT_ARCHITECTURE
+    crop_size: int = 160
+    batch_size: int = 8
+    steps_per_epoch: int = 100
+    epochs: int = 1000
+    learning_rate: float = 1e-3
+    gradient_weight: float = 1.0
+    feature_weight: float = 0.0
+    jitter: float = 0.03
+    seed: int = 0
+
+    def __post_init__(self):
+        if self.crop_size < 4 * SIZE_MULTIPLE or self.crop_size % SIZE_MULTIPLE:
+            raise ValueError(f"crop_size must be a multiple of {SIZE_MULTIPLE} of at least 16, got {self.crop_size}")
+        for name in ("batch_size", "steps_per_epoch", "epochs"):
+            if int(getattr(self, name)) != getattr(self, name) or getattr(self, name) < 1:
+                raise ValueError(f"{name} must be a positive integer, got {getattr(self, name)!r}")
+        for name in ("gradient_weight", "feature_weight", "jitter"):
+            if not getattr(self, name) >= 0:
+                raise ValueError(f"{name} must be non-negative, got {getattr(self, name)!r}")
+        if not self.learning_rate > 0:
+            raise ValueError(f"learning_rate must be positive, got {self.learning_rate!r}")
+
+
+# ---------------------------------------------------------------------------------------------
+# Photos and teacher pictures
+
+
+def split_photos(photos_dir):
+    """`(training, held_out)` image paths of a folder: every `HELD_OUT_EVERY`th by name is held out."""
+    folder = Path(photos_dir)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"{folder}: no such folder of photos")
+    paths = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith("."))
+    held_out = [p for i, p in enumerate(paths) if i % HELD_OUT_EVERY == HELD_OUT_EVERY - 1]
+    training = [p for p in paths if p not in held_out]
+    if not training:
+        raise ValueError(f"{folder}: no photos to train on")
+    return training, held_out
+
+
+def forward_function(model):
+    """`f(images) -> outputs` for float32 NHWC images of any size: one traced graph for every size
+    under TensorFlow (`training.inference.compile_generator`), `predict_on_batch` elsewhere."""
+    if keras.backend.backend() == "tensorflow":
+        from training.inference import compile_generator
+
+        return compile_generator(model)
+    return lambda images: np.asarray(model.predict_on_batch(images))
+
+
+def run_generator(forward, rgb, metadata):
+    """The picture of an RGB uint8 array made by `forward` (a `forward_function`), cropped to the
+    array's size, in RGB uint8."""
+    color_order, value_range = metadata["input"]["color_order"], tuple(metadata["input"]["value_range"])
+    output = forward(to_model_input(rgb, color_order, value_range))
+    height, width = rgb.shape[:2]
+    return from_model_output(output[:, :height, :width], color_order, value_range)
+
+
+def _write_png(array, path):
+    partial = path.with_name(path.name + ".partial.png")
+    Image.fromarray(array).save(partial)
+    partial.replace(path)
+
+
+def cache_teacher_pictures(teachers, photos, long_sides, cache_dir, label="cache"):
+    """Writes `cache_dir/photos/<stem>@<side>.png` and `cache_dir/<style>/<stem>@<side>.png`
+    (skipping those already there) and returns `[(photo, {style: picture}), ...]` as uint8 arrays."""
+    cache_dir = Path(cache_dir)
+    jobs = [(path, side) for path in photos for side in long_sides]
+    pairs = []
+    forwards = {}
+    for path, side in tqdm(jobs, desc=label, unit="photo"):
+        name = f"{path.stem}@{side}.png"
+        photo_path = cache_dir / "photos" / name
+        if not photo_path.is_file():
+            photo_path.parent.mkdir(parents=True, exist_ok=True)
+            _write_png(np.asarray(resize_long_side(load_photo(path), side)), photo_path)
+        photo = np.asarray(Image.open(photo_path).convert("RGB"))
+        pictures = {}
+        for style, (model, metadata) in teachers.items():
+            picture_path = cache_dir / style / name
+            if not picture_path.is_file():
+                picture_path.parent.mkdir(parents=True, exist_ok=True)
+                if style not in forwards:
+                    forwards[style] = forward_function(model)
+                _write_png(run_generator(forwards[style], photo, metadata), picture_path)
+            pictures[style] = np.asarray(Image.open(picture_path).convert("RGB"))
+        pairs.append((photo, pictures))
+    return pairs
+
+
+class CropBatches(keras.utils.PyDataset):
+    """Random crops of `(photo, {style: picture})` pairs: `(photos, {style: pictures})` batches in
+    the students' convention. NumPy only, so it feeds any Keras backend."""
+
+    def __init__(self, pairs, settings, **kwargs):
+        super().__init__(**kwargs)
+        self.pairs = [pair for pair in pairs if min(pair[0].shape[:2]) >= settings.crop_size]
+        if not self.pairs:
+            raise ValueError(f"no photo is at least {settings.crop_size} pixels on its short side")
+        self.settings = settings
+        self.epoch = 0
+
+    def __len__(self):
+        return self.settings.steps_per_epoch
+
+    def on_epoch_end(self):
+        self.epoch += 1
+
+    def __getitem__(self, index):
+        s = self.settings
+        rng = np.random.default_rng([s.seed, self.epoch, index])
+        photos, pictures = [], {style: [] for style in s.styles}
+        for _ in range(s.batch_size):
+            photo, targets = self.pairs[rng.integers(len(self.pairs))]
+            top = rng.integers(photo.shape[0] - s.crop_size + 1)
+            left = rng.integers(photo.shape[1] - s.crop_size + 1)
+            window = (slice(top, top + s.crop_size), slice(left, left + s.crop_size))
+            flip = slice(None, None, -1 if rng.random() < 0.5 else 1)
+            crop = photo[window][:, flip].astype(np.float32)
+            if s.jitter:
+                gain, offset = 1 + rng.uniform(-s.jitter, s.jitter), 255 * rng.uniform(-s.jitter, s.jitter)
+                crop = (crop - crop.mean()) * gain + crop.mean() + offset
+            photos.append(to_model_input(np.clip(crop, 0, 255), s.color_order, (-1.0, 1.0))[0])
+            for style in s.styles:
+                pictures[style].append(to_model_input(targets[style][window][:, flip], s.color_order, (-1.0, 1.0))[0])
+        outputs = {style: np.stack(values) for style, values in pictures.items()}
+        return np.stack(photos), outputs if len(s.styles) > 1 else outputs[s.styles[0]]
+
+
+# ---------------------------------------------------------------------------------------------
+# Losses
+
+
+def _gradients(images):
+    return images[:, 1:, :, :] - images[:, :-1, :, :], images[:, :, 1:, :] - images[:, :, :-1, :]
+
+
+def gradient_loss(target, output):
+    """Mean L1 distance of the vertical and horizontal image gradients at 1, 1/2 and 1/4 size."""
+    total = 0.0
+    for index, factor in enumerate(GRADIENT_SCALES):
+        if index:
+            pool = factor // GRADIENT_SCALES[index - 1]
+            target, output = ops.average_pool(target, pool, pool), ops.average_pool(output, pool, pool)
+        for t, o in zip(_gradients(target), _gradients(output)):
+            total = total + ops.mean(ops.abs(t - o))
+    return total / len(GRADIENT_SCALES)
+
+
+def teacher_features(teacher, style):
+    """The teacher's first layer (reflection pad, 7x7 conv01_1, ReLU) as a frozen model."""
+    padded = teacher.get_layer("refpad01_1").output
+    conv = teacher.get_layer("conv01_1")
+    features = keras.Model(teacher.input, ops.relu(conv(padded)), name=f"features_{style}")
+    features.trainable = False
+    return features
+
+
+class DistillationLoss(keras.losses.Loss):
+    """L1 + weighted gradient L1 + weighted teacher-feature L1 of one style's head."""
+
+    def __init__(self, gradient_weight, feature_weight, features=None, name="distillation"):
+        super().__init__(name=name)
+        if feature_weight and features is None:
+            raise ValueError("a feature loss needs the teacher's feature model")
+        self.gradient_weight, self.feature_weight, self.features = gradient_weight, feature_weight, features
+
+    def call(self, target, output):
+        loss = ops.mean(ops.abs(target - output))
+        if self.gradient_weight:
+            loss = loss + self.gradient_weight * gradient_loss(target, output)
+        if self.feature_weight:
+            loss = loss + self.feature_weight * ops.mean(ops.abs(self.features(target) - self.features(output)))
+        return loss
+
+
+# ---------------------------------------------------------------------------------------------
+# The run
+
+
+def student_metadata(settings, style, teacher_metadata):
+    metadata = make_metadata(
+        style,
+        settings.color_order,
+        display_name=teacher_metadata.get("display_name"),
+        source=SOURCE.format(style=style),
+        value_range=teacher_metadata["input"]["value_range"],
+    )
+    return {
+        **metadata,
+        "student": {"architecture": settings.architecture, "teacher_parameters": teacher_metadata.get("parameters")},
+        "receptive_field": receptive_field(settings.architecture),
+        "tile_overlap": tile_overlap(settings.architecture),
+    }
+
+
+def save_students(model, settings, teacher_metadata, folder):
+    """Writes one `<style>.keras` per style of the (multi-style) `model`; returns the paths."""
+    paths = []
+    for style in settings.styles:
+        student = model if len(settings.styles) == 1 else single_style(model, style)
+        paths.append(
+            save_generator(
+                student, Path(folder) / f"{style}.keras", student_metadata(settings, style, teacher_metadata[style])
+            )
+        )
+    return paths
+
+
+class EpochOutputs(keras.callbacks.Callback):
+    """After each epoch: validation PSNR per style, a sample grid, a history line, the students, and
+    a stop when the time budget would run out before the next epoch ends."""
+
+    def __init__(self, run_dir, settings, validation, teacher_metadata, deadline, steps_done):
+        super().__init__()
+        self.run_dir, self.settings, self.validation = Path(run_dir), settings, validation
+        self.teacher_metadata, self.deadline = teacher_metadata, deadline
+        self.started = time.monotonic()
+        self.seconds_before = _trained_seconds(run_dir)
+        self.bar = None
+        self.steps_done = steps_done
+
+    def on_train_begin(self, logs=None):
+        remaining = self.settings.epochs * self.settings.steps_per_epoch - self.steps_done
+        self.bar = tqdm(total=remaining, desc="distill", unit="step")
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.steps_done += 1
+        self.bar.update(1)
+        postfix = {"step": self.steps_done, "loss": f"{(logs or {}).get('loss', float('nan')):.4f}"}
+        if self.deadline is not None:
+            left = max(0, round(self.deadline - time.monotonic()))
+            postfix["time left"] = f"{left // 60}:{left % 60:02d}"
+        self.bar.set_postfix(postfix)
+
+    def on_train_end(self, logs=None):
+        if self.bar is not None:
+            self.bar.close()
+
+    def _student_pictures(self, photo):
+        """`{style: picture}` of the student for an RGB uint8 photo."""
+        convention = self.settings.color_order, (-1.0, 1.0)
+        predicted = self.model.predict_on_batch(to_model_input(photo, *convention))
+        if len(self.settings.styles) == 1:
+            predicted = {self.settings.styles[0]: predicted}
+        height, width = photo.shape[:2]
+        return {
+            style: from_model_output(np.asarray(predicted[style])[:, :height, :width], *convention)
+            for style in self.settings.styles
+        }
+
+    def on_epoch_end(self, epoch, logs=None):
+        number = epoch + 1
+        scores = {style: [] for style in self.settings.styles}
+        rows = []
+        for photo, targets in self.validation:
+            made = self._student_pictures(photo)
+            for style in self.settings.styles:
+                scores[style].append(psnr(made[style], targets[style]))
+            if len(rows) < 2 * len(self.settings.styles):
+                rows += [np.concatenate([photo, targets[s], made[s]], axis=1) for s in self.settings.styles]
+        entry = {
+            "epoch": number,
+            "phase": "distill",
+            "steps": self.steps_done,
+            "seconds": round(self.seconds_before + time.monotonic() - self.started, 1),
+            **{key: float(value) for key, value in (logs or {}).items()},
+            **{f"val_psnr_{style}": round(float(np.mean(values)), 3) for style, values in scores.items()},
+        }
+        with open(self.run_dir / "history.jsonl", "a") as history:
+            history.write(json.dumps(entry) + "\n")
+        _save_rows(rows, self.run_dir / "samples" / f"epoch_{number:04d}.png")
+        save_students(self.model, self.settings, self.teacher_metadata, self.run_dir / "students")
+        from training.train import plot_history, read_history
+
+        plot_history(read_history(self.run_dir / "history.jsonl"), self.run_dir / "loss_curves.png")
+        tqdm.write(
+            f"epoch {number}: step {self.steps_done}, "
+            + ", ".join(f"{s} {np.mean(v):.2f} dB" for s, v in scores.items())
+        )
+        elapsed = time.monotonic() - self.started
+        per_epoch = elapsed / max(1, number - self.first_epoch)
+        if self.deadline is not None and time.monotonic() + per_epoch > self.deadline:
+            self.model.stop_training = True
+
+    def set_first_epoch(self, epoch):
+        self.first_epoch = epoch
+
+
+def _save_rows(rows, path):
+    if not rows:
+        return
+    width = max(row.shape[1] for row in rows)
+    grid = np.full((sum(row.shape[0] for row in rows), width, 3), 255, np.uint8)
+    top = 0
+    for row in rows:
+        grid[top : top + row.shape[0], : row.shape[1]] = row
+        top += row.shape[0]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(grid).save(path)
+
+
+def load_teachers(paths):
+    """`{style: (model, metadata)}`; all teachers must share one input convention."""
+    teachers = {}
+    for path in paths:
+        model, metadata = load_generator(path)
+        if metadata["style"] in teachers:
+            raise ValueError(f"two teachers have the style {metadata['style']!r}")
+        teachers[metadata["style"]] = (model, metadata)
+    conventions = {(m["input"]["color_order"], tuple(m["input"]["value_range"])) for _, m in teachers.values()}
+    if len(conventions) != 1:
+        raise ValueError(f"the teachers must share one input convention, got {sorted(conventions)}")
+    if next(iter(conventions))[1] != (-1.0, 1.0):
+        raise ValueError("students take [-1, 1] input; the teachers do not")
+    return teachers
+
+
+def run_settings(run_dir, resume, settings):
+    """The settings of the run: the saved ones on --resume, else `settings` (saved)."""
+    config = run_dir / "config.json"
+    if resume:
+        if not config.is_file():
+            raise FileNotFoundError(f"{run_dir}: no run to resume (no config.json)")
+        saved = json.loads(config.read_text())
+        saved["styles"] = tuple(saved["styles"])
+        return DistillSettings(**saved)
+    if config.is_file():
+        raise ValueError(f"{run_dir} already holds a run: pass --resume to continue it, or choose another --output")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    config.write_text(json.dumps(asdict(settings), indent=2))
+    return settings
+
+
+def distill(teacher_paths, photos_dir, run_dir, resume=False, minutes=None, cache_dir=None, **options):
+    """Runs (or resumes) a distillation; returns the paths of the students written. `cache_dir`
+    (default `RUN/cache`) can be shared by runs on the same photos and teachers."""
+    if minutes is not None and not minutes > 0:
+        raise ValueError(f"minutes must be positive, got {minutes!r}")
+    run_dir = Path(run_dir)
+    teachers = load_teachers(teacher_paths)
+    color_order = next(iter(teachers.values()))[1]["input"]["color_order"]
+    settings = run_settings(
+        run_dir, resume, DistillSettings(styles=tuple(teachers), color_order=color_order, **options)
+    )
+    if set(settings.styles) != set(teachers):
+        raise ValueError(f"the run distils {list(settings.styles)}; got teachers for {sorted(teachers)}")
+    teachers = {style: teachers[style] for style in settings.styles}
+    keras.utils.set_random_seed(settings.seed)
+
+    training_photos, held_out = split_photos(photos_dir)
+    cache_dir = Path(cache_dir) if cache_dir else run_dir / "cache"
+    pairs = cache_teacher_pictures(teachers, training_photos, CACHE_LONG_SIDES, cache_dir, "teacher pictures")
+    validation = cache_teacher_pictures(
+        teachers, held_out[:VALIDATION_PHOTOS], (VALIDATION_LONG_SIDE,), cache_dir / "held-out", "held-out"
+    )
+    teacher_metadata = {style: metadata for style, (_, metadata) in teachers.items()}
+    deadline = None if minutes is None else time.monotonic() + 60 * minutes  # training time, cache excluded
+
+    student = build_student(settings.styles, settings.architecture)
+    losses = {
+        style: DistillationLoss(
+            settings.gradient_weight,
+            settings.feature_weight,
+            teacher_features(teachers[style][0], style) if settings.feature_weight else None,
+            name=f"loss_{style}",
+        )
+        for style in settings.styles
+    }
+    student.compile(
+        optimizer=keras.optimizers.Adam(settings.learning_rate),
+        loss=losses if len(settings.styles) > 1 else losses[settings.styles[0]],
+    )
+    student.build((None, None, None, 3))
+    batches = CropBatches(pairs, settings)
+    backup = keras.callbacks.BackupAndRestore(run_dir / "backup", save_freq="epoch", delete_checkpoint=False)
+    finished = _finished_epochs(run_dir)
+    outputs = EpochOutputs(
+        run_dir, settings, validation, teacher_metadata, deadline, finished * settings.steps_per_epoch
+    )
+    outputs.set_first_epoch(finished)
+    batches.epoch = finished
+    callbacks = [backup, outputs]
+    if keras.backend.backend() == "tensorflow":
+        callbacks.append(keras.callbacks.TensorBoard(run_dir / "logs", write_graph=False))
+    if finished >= settings.epochs:
+        print(f"{run_dir}: all {settings.epochs} epochs are done")
+    else:
+        student.fit(batches, epochs=settings.epochs, callbacks=callbacks, verbose=0)
+    return save_students(student, settings, teacher_metadata, run_dir / "students")
+
+
+def _trained_seconds(run_dir):
+    """The training seconds of the epochs in history.jsonl (before this invocation)."""
+    from training.train import read_history
+
+    history = read_history(Path(run_dir) / "history.jsonl")
+    return history[-1]["seconds"] if history else 0.0
+
+
+def _finished_epochs(run_dir):
+    metadata = Path(run_dir) / "backup" / "training_metadata.json"
+    return json.loads(metadata.read_text())["epoch"] if metadata.is_file() else 0
+
+
+def hardware():
+    """One line about the machine a run trains on (for training records)."""
+    import os
+
+    return (
+        f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, Keras backend {keras.backend.backend()}"
+    )
+
+
+def add_arguments(parser):
+    parser.add_argument(
+        "--teacher", action="append", required=True, help="a teacher .keras file (repeat for several styles)"
+    )
+    parser.add_argument("--photos", required=True, help="folder of photos (every 5th by name is held out)")
+    parser.add_argument("--output", required=True, help="the run folder")
+    parser.add_argument("--resume", action="store_true", help="continue the run in --output")
+    parser.add_argument("--minutes", type=float, help="stop after the last epoch that ends within this many minutes")
+    parser.add_argument("--cache", help="folder of cached teacher pictures (default: RUN/cache); runs may share one")
+    defaults = DistillSettings(styles=("x",), color_order="RGB")
+    parser.add_argument(
+        "--architecture", default=defaults.architecture, help="student architecture (default: %(default)s)"
+    )
+    for name in ("crop_size", "batch_size", "steps_per_epoch", "epochs"):
+        parser.add_argument(
+            f"--{name.replace('_', '-')}", type=int, default=getattr(defaults, name), help="(default: %(default)s)"
+        )
+    for name in ("learning_rate", "gradient_weight", "feature_weight", "jitter"):
+        parser.add_argument(
+            f"--{name.replace('_', '-')}", type=float, default=getattr(defaults, name), help="(default: %(default)s)"
+        )
+    parser.add_argument("--seed", type=int, default=defaults.seed)
+
+
+def run(args):
+    options = {
+        name: getattr(args, name)
+        for name in (
+            "architecture",
+            "crop_size",
+            "batch_size",
+            "steps_per_epoch",
+            "epochs",
+            "learning_rate",
+            "gradient_weight",
+            "feature_weight",
+            "jitter",
+            "seed",
+        )
+    }
+    paths = distill(
+        args.teacher,
+        args.photos,
+        args.output,
+        resume=args.resume,
+        minutes=args.minutes,
+        cache_dir=args.cache,
+        **options,
+    )
+    print("students: " + ", ".join(str(path) for path in paths))
+    return 0

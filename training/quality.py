@@ -1,0 +1,53 @@
+"""Picture quality against a reference: PSNR and SSIM of 8-bit RGB images.
+
+SSIM is the index of Wang et al. (2004) with its usual settings (11x11 Gaussian window of sigma
+1.5, K1 = 0.01, K2 = 0.03, peak 255), computed per channel and averaged, as scikit-image's
+`structural_similarity(..., gaussian_weights=True, channel_axis=-1)` does.
+"""
+
+import math
+
+import cv2
+import numpy as np
+
+MAX_PSNR_DB = 100.0  # reported for identical pictures
+PEAK = 255.0
+SSIM_C1 = (0.01 * PEAK) ** 2
+SSIM_C2 = (0.03 * PEAK) ** 2
+
+
+def _check_pair(picture, reference):
+    picture, reference = np.asarray(picture), np.asarray(reference)
+    if picture.shape != reference.shape or picture.ndim != 3:
+        raise ValueError(f"pictures must be (H, W, C) of one shape, got {picture.shape} and {reference.shape}")
+    return picture.astype(np.float64), reference.astype(np.float64)
+
+
+def psnr(picture, reference):
+    """PSNR in dB of an 8-bit picture against an 8-bit reference of the same shape."""
+    picture, reference = _check_pair(picture, reference)
+    mse = float(np.mean((picture - reference) ** 2))
+    return MAX_PSNR_DB if mse == 0 else min(MAX_PSNR_DB, 10 * math.log10(PEAK**2 / mse))
+
+
+def ssim(picture, reference):
+    """Mean SSIM of an 8-bit picture against an 8-bit reference (1.0 for identical pictures)."""
+    picture, reference = _check_pair(picture, reference)
+
+    def blur(image):
+        return cv2.GaussianBlur(image, (11, 11), 1.5, borderType=cv2.BORDER_REFLECT)
+
+    values = []
+    for channel in range(picture.shape[2]):
+        x, y = picture[..., channel], reference[..., channel]
+        mu_x, mu_y = blur(x), blur(y)
+        # Sample (unbiased) covariances over the 11x11 window, as scikit-image uses.
+        correction = 121 / 120
+        var_x = (blur(x * x) - mu_x**2) * correction
+        var_y = (blur(y * y) - mu_y**2) * correction
+        cov = (blur(x * y) - mu_x * mu_y) * correction
+        index = ((2 * mu_x * mu_y + SSIM_C1) * (2 * cov + SSIM_C2)) / (
+            (mu_x**2 + mu_y**2 + SSIM_C1) * (var_x + var_y + SSIM_C2)
+        )
+        values.append(float(index[5:-5, 5:-5].mean()) if min(x.shape) > 10 else float(index.mean()))
+    return float(np.mean(values))
