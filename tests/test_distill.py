@@ -83,6 +83,8 @@ def test_distillation_learns_resumes_and_saves_usable_students(tmp_path, small_t
     assert history[-1]["loss"] < history[0]["loss"]
     assert history[-1]["val_psnr_tiny"] > history[0]["val_psnr_tiny"]
     assert (run / "loss_curves.png").is_file() and (run / "samples" / "epoch_0004.png").is_file()
+    record = json.loads((run / "record.json").read_text())
+    assert record["steps"] == 60 and record["training_seconds"] == history[-1]["seconds"] > 0
 
     (student,) = paths
     metadata = read_metadata(student)

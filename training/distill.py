@@ -24,6 +24,7 @@ The run folder holds:
     RUN/loss_curves.png     the curves of history.jsonl
     RUN/samples/epoch_NNNN.png   held-out photos | teacher | student, one row per style
     RUN/students/<style>.keras   the one-style students (`training.saving`), after every epoch
+    RUN/record.json         the training record: steps, training seconds, hardware, settings
 
 The held-out photos (`split_photos`) are never trained on; they are used for validation only.
 The step is `keras.Model.fit` over a NumPy `keras.utils.PyDataset` with losses written in
@@ -31,6 +32,7 @@ The step is `keras.Model.fit` over a NumPy `keras.utils.PyDataset` with losses w
 """
 
 import json
+import os
 import platform
 import time
 from dataclasses import asdict, dataclass
@@ -339,6 +341,17 @@ class EpochOutputs(keras.callbacks.Callback):
             history.write(json.dumps(entry) + "\n")
         _save_rows(rows, self.run_dir / "samples" / f"epoch_{number:04d}.png")
         save_students(self.model, self.settings, self.teacher_metadata, self.run_dir / "students")
+        record = {
+            "styles": list(self.settings.styles),
+            "architecture": self.settings.architecture,
+            "epochs": number,
+            "steps": self.steps_done,
+            "training_seconds": entry["seconds"],
+            "hardware": hardware(),
+            "settings": asdict(self.settings),
+            "validation_psnr_db": {s: entry[f"val_psnr_{s}"] for s in self.settings.styles},
+        }
+        (self.run_dir / "record.json").write_text(json.dumps(record, indent=2))
         from training.train import plot_history, read_history
 
         plot_history(read_history(self.run_dir / "history.jsonl"), self.run_dir / "loss_curves.png")
@@ -473,11 +486,13 @@ def _finished_epochs(run_dir):
 
 def hardware():
     """One line about the machine a run trains on (for training records)."""
-    import os
-
-    return (
-        f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, Keras backend {keras.backend.backend()}"
-    )
+    model = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            model = next(line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return f"{model}, {os.cpu_count()} cores, Keras {keras.__version__} ({keras.backend.backend()} backend)"
 
 
 def add_arguments(parser):
