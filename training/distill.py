@@ -13,6 +13,7 @@ paid once per step). The students learn to reproduce their teachers' pictures:
 3. The loss of each style is pixel L1 + `gradient_weight` x L1 of image gradients at 1, 1/2 and
    1/4 of the size (strokes and flat regions) + `feature_weight` x L1 of the teacher's own first
    layer features (conv01_1, no downloaded weights). Chosen by measurement: docs/students.md.
+4. Adam, with a cosine learning-rate decay over the run's `epochs`.
 
 The run folder holds:
 
@@ -248,6 +249,13 @@ class DistillationLoss(keras.losses.Loss):
 # The run
 
 
+def learning_rate_schedule(settings):
+    """Cosine decay from `learning_rate` to 5% of it over the run's `epochs` (the optimizer's step
+    count is part of the training state, so a resumed run continues the schedule)."""
+    total_steps = settings.epochs * settings.steps_per_epoch
+    return keras.optimizers.schedules.CosineDecay(settings.learning_rate, total_steps, alpha=0.05)
+
+
 def student_metadata(settings, style, teacher_metadata):
     metadata = make_metadata(
         style,
@@ -449,7 +457,7 @@ def distill(teacher_paths, photos_dir, run_dir, resume=False, minutes=None, cach
         for style in settings.styles
     }
     student.compile(
-        optimizer=keras.optimizers.Adam(settings.learning_rate),
+        optimizer=keras.optimizers.Adam(learning_rate_schedule(settings)),
         loss=losses if len(settings.styles) > 1 else losses[settings.styles[0]],
     )
     student.build((None, None, None, 3))
