@@ -17,7 +17,9 @@ const { createModelCache } = require('../lib/model-cache');
 const { createSession } = require('../lib/session');
 const { createMemoryGuard } = require('../lib/memory');
 const { createMemFs } = require('./support/memfs');
-const { createInferenceSessionDouble } = require('./support/inference-session');
+const { createInferenceSessionDouble, closeWorker } = require('./support/inference-session');
+
+afterAll(closeWorker);
 
 const MODEL = fs.readFileSync(path.join(__dirname, 'fixtures/first_to_all.onnx'));
 const BGR = { color_order: 'BGR', value_range: [-1, 1], size_multiple: 4 };

@@ -64,4 +64,10 @@ function createInferenceSessionDouble(readFile) {
   return { createInferenceSession, calls, alive: () => calls.filter((c) => !c.destroyed).length };
 }
 
-module.exports = { createInferenceSessionDouble };
+// Ends the worker thread (afterAll), so that jest exits.
+async function closeWorker() {
+  if (worker) await worker.terminate();
+  worker = null;
+}
+
+module.exports = { createInferenceSessionDouble, closeWorker };
