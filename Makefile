@@ -25,6 +25,11 @@ miniprogram/node_modules/.installed: miniprogram/package-lock.json
 	npm ci --prefix miniprogram --no-audit --no-fund
 	touch $@
 
+# The mini-program's tfjs subpackage has its own npm dependencies (TF.js pinned for the plugin).
+miniprogram/tfjs/node_modules/.installed: miniprogram/tfjs/package-lock.json
+	npm ci --prefix miniprogram/tfjs --no-audit --no-fund
+	touch $@
+
 # Debian's Chromium measures the models' WebGL memory (modelzoo). Installed when missing and we
 # may (root); a build without it still works and says that the WebGL figures are missing.
 chromium:
@@ -32,7 +37,8 @@ chromium:
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
 		echo "note: no Chromium (apt-get install chromium); WebGL figures will be missing"
 
-install: $(VENV)/.installed modelzoo/node/node_modules/.installed miniprogram/node_modules/.installed chromium
+install: $(VENV)/.installed modelzoo/node/node_modules/.installed miniprogram/node_modules/.installed \
+	miniprogram/tfjs/node_modules/.installed chromium
 
 zoo: install
 	$(PY) -m modelzoo build-all --output $(ZOO)

@@ -73,7 +73,7 @@ def spec(app):
                     {
                         "name": "variant",
                         "in": "query",
-                        "schema": {"enum": ["uint8", "float16", "onnx"], "default": "uint8"},
+                        "schema": {"enum": ["uint8", "float16", "onnx", "wechat"], "default": "uint8"},
                     },
                 ],
             )
@@ -105,6 +105,8 @@ def spec(app):
                             "properties": {
                                 "where": {"enum": ["device", "server"]},
                                 "variant": {"type": ["string", "null"]},
+                                "engine": {"enum": ["wechat"], "description": "only for wx.createInferenceSession"},
+                                "precision_level": {"type": "integer", "minimum": 0, "maximum": 4},
                                 "long_side": {"type": "integer"},
                                 "reason": {"type": "string"},
                             },
@@ -120,6 +122,7 @@ def spec(app):
                         "benchmarkLevel": {"type": "integer"},
                         "platform": {"type": "string"},
                         "maxTextureSize": {"type": "integer"},
+                        "inferenceEngine": {"type": "boolean", "description": "wx.createInferenceSession exists"},
                         "photo": {
                             "type": "object",
                             "properties": {"width": {"type": "integer"}, "height": {"type": "integer"}},
@@ -167,6 +170,47 @@ def spec(app):
                 {"200": _json("the job", JOB), "404": _error("no such job of yours")},
                 auth=True,
                 parameters=[_path_param("job_id", "job id")],
+            )
+        },
+        "/api/v1/results": {
+            "post": _op(
+                "Upload a picture made on the phone for WeChat's content check (then share it)",
+                {
+                    "201": _json(
+                        "the result",
+                        {
+                            "type": "object",
+                            "properties": {
+                                "id": {"type": "string"},
+                                "url": {"type": "string"},
+                                "width": {"type": "integer"},
+                                "height": {"type": "integer"},
+                                "expires_at": {"type": "string"},
+                                "check": {"enum": ["none", "pending", "error", "pass", "risky", "review"]},
+                            },
+                        },
+                    ),
+                    "400": _error("missing image, empty file"),
+                    "403": _error("daily quota used (quota_exceeded)"),
+                    "404": _error("unknown style"),
+                    "413": _error("upload too large"),
+                    "415": _error("not a JPEG, PNG, WebP or GIF"),
+                    "422": _error("too many pixels, too small, damaged"),
+                    "429": _error("rate limited (Retry-After)"),
+                },
+                auth=True,
+                body={
+                    "required": True,
+                    "content": {
+                        "multipart/form-data": {
+                            "schema": {
+                                "type": "object",
+                                "properties": {"image": {"type": "string", "format": "binary"}, "style": {"type": "string"}},
+                                "required": ["image", "style"],
+                            }
+                        }
+                    },
+                },
             )
         },
         "/api/v1/results/{result_id}": {

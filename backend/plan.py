@@ -27,6 +27,11 @@ DEFAULT_POLICY = {
     "unprofiled_max_size": 256,  # largest phone size when the manifest has no WebGL figures
     "beyond_profile": False,  # True: sizes above the largest measured one are estimated, not refused
     "server_long_side": 512,
+    # WeChat's own engine (wx.createInferenceSession, the style's `wechat` ONNX variant) for
+    # phones that say they have it; its CPU inference needs no WebGL texture figures.
+    "wechat_engine": True,
+    "wechat_max_size": 512,
+    "wechat_precision_level": None,  # None: the level the model zoo recommends for the style
 }
 
 
@@ -112,6 +117,9 @@ def decide(style, facts, rules):
         if level is not None and level != -1 and level < rules["min_benchmark_level"]:
             return {**server, "reason": "The phone is too slow for on-device stylization."}
     memory_mb = memory_mb or rules["min_memory_mb"]
+    wechat = style.variant("wechat") if facts["inference_engine"] and rules["wechat_engine"] else None
+    if wechat:
+        return wechat_plan(wechat, long_side, rules)
     names = ["float16", rules["variant"]] if memory_mb >= rules["float16_min_memory_mb"] else [rules["variant"]]
     for name in dict.fromkeys(names):
         variant = style.variant(name)
@@ -127,6 +135,23 @@ def decide(style, facts, rules):
                 "reason": f"The phone can run the {name} model at {size} pixels.",
             }
     return {**server, "reason": "The model's textures do not fit this phone's WebGL limits."}
+
+
+def wechat_plan(variant, long_side, rules):
+    """A phone with wx.createInferenceSession runs the `wechat` ONNX variant at the precision
+    level the model zoo measured for it (or the operator's)."""
+    size = min(rules["wechat_max_size"], long_side)
+    level = rules["wechat_precision_level"]
+    if level is None:
+        level = (variant.get("engine") or {}).get("precision_level", 4)
+    return {
+        "where": "device",
+        "engine": "wechat",
+        "variant": "wechat",
+        "precision_level": level,
+        "long_side": size,
+        "reason": f"The phone runs the model with WeChat's inference engine at {size} pixels.",
+    }
 
 
 @bp.post("/plan")
@@ -146,6 +171,7 @@ def plan():
         "benchmark_level": _number(body, "benchmarkLevel", kind=int),
         "max_texture": _number(body, "maxTextureSize", kind=int),
         "platform": str(body.get("platform") or "").lower(),
+        "inference_engine": body.get("inferenceEngine") is True,
     }
     if not facts["width"] or not facts["height"] or facts["width"] < 1 or facts["height"] < 1:
         raise ApiError(400, "bad_request", "photo width and height must be positive numbers.")

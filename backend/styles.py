@@ -7,7 +7,7 @@ from backend.urls import model_file_url
 
 bp = Blueprint("styles", __name__)
 
-CLIENT_VARIANTS = ("uint8", "float16", "onnx")
+CLIENT_VARIANTS = ("uint8", "float16", "onnx", "wechat")
 IMMUTABLE = 365 * 24 * 3600
 
 
@@ -87,6 +87,8 @@ def manifest(style_id):
             "bytes": variant.get("bytes"),
             "parity": variant.get("parity"),
             "webgl_settings": style.manifest.get("webgl_settings") or {},
+            "signature": variant.get("signature"),
+            "engine": variant.get("engine"),
         },
         60,
     )

@@ -1,32 +1,44 @@
-// App: creates the services every page uses (api client, model cache, on-device
-// stylizer, stylization session). TF.js and the tfjs-wechat plugin load only
-// when the first photo is stylized, so the home page opens fast.
+// App: creates the services every page uses (api client, model cache, on-phone engines,
+// stylization session) and passes wx.onMemoryWarning's level to the session.
+//
+// Engines: WeChat's own inference engine where the base library has wx.createInferenceSession
+// (2.30.0+), and the TF.js plugin from the `tfjs` subpackage, loaded with require.async only when
+// a phone without it stylizes on the phone.
 
 const config = require('./config');
 const { sha256 } = require('js-sha256');
 const { createApi } = require('./lib/api');
 const { createModelCache, wxDownloader } = require('./lib/model-cache');
-const { createStylizer, maxTextureSize } = require('./lib/pipeline');
+const { createWechatStylizer } = require('./lib/wechat-engine');
+const { readMaxTextureSize } = require('./lib/plan');
 const { createSession } = require('./lib/session');
 
 const log = (msg) => console.log(`[cartoon] ${msg}`);
 
-// The tfjs-wechat plugin gives TF.js its platform (fetch) and a WebGL backend on
-// an offscreen canvas (backend name 'wechat-webgl').
-function loadTf() {
-  const tf = require('@tensorflow/tfjs-core');
-  const webgl = require('@tensorflow/tfjs-backend-webgl');
-  const { loadGraphModel } = require('@tensorflow/tfjs-converter');
-  const fetchWechat = require('fetch-wechat');
-  const plugin = requirePlugin('tfjsPlugin');
-  plugin.configPlugin({
-    fetchFunc: fetchWechat.fetchFunc(),
-    tf,
-    webgl,
-    canvas: wx.createOffscreenCanvas(),
-  });
-  tf.enableProdMode();
-  return { tf, loadGraphModel };
+// The TF.js stylizer of the tfjs subpackage behind the same interface, set up per page.
+function tfjsEngine(loadSubpackage) {
+  let loaded = null; // the promise of { setUp, stylizer }
+  let stylizer = null;
+  const load = () => {
+    if (!loaded) {
+      loaded = loadSubpackage().then((tfjs) => {
+        stylizer = tfjs.createStylizer({ log });
+        return { setUp: tfjs.setUp, stylizer };
+      });
+      loaded.catch(() => { loaded = null; });
+    }
+    return loaded;
+  };
+  return {
+    // A new page needs a new plugin canvas and backend; the old backend's model goes first.
+    async prepare(page) {
+      const engine = await load();
+      engine.setUp(page, () => engine.stylizer.unload());
+    },
+    use: async (...args) => (await load()).stylizer.use(...args),
+    stylize: async (...args) => (await load()).stylizer.stylize(...args),
+    unload: () => stylizer && stylizer.unload(),
+  };
 }
 
 function createServices() {
@@ -38,33 +50,22 @@ function createServices() {
     sha256: (data) => sha256(data),
     log,
   });
-
-  let engine = null;
-  const getEngine = () => {
-    if (!engine) {
-      const { tf, loadGraphModel } = loadTf();
-      engine = { tf, stylizer: createStylizer({ tf, loadGraphModel, log }) };
-    }
-    return engine;
+  const engines = {
+    wechat: typeof wx.createInferenceSession === 'function' ? createWechatStylizer({ wx, log }) : null,
+    tfjs: tfjsEngine(() => require.async('./tfjs/index.js')),
   };
-  // Loads TF.js on first use; unload() never needs it.
-  const stylizer = {
-    use: (...args) => getEngine().stylizer.use(...args),
-    stylize: (...args) => getEngine().stylizer.stylize(...args),
-    unload: () => engine && engine.stylizer.unload(),
-  };
+  let maxTexture;
   const session = createSession({
-    wx, api, cache, stylizer, log,
+    wx, api, cache, engines, log,
+    mobileNoticeBytes: config.mobileDownloadNoticeBytes,
     maxTextureSize: () => {
-      try {
-        return maxTextureSize(getEngine().tf);
-      } catch (err) {
-        log(`WebGL unavailable: ${err.message}`);
-        return null;
-      }
+      if (maxTexture === undefined) maxTexture = engines.wechat ? null : readMaxTextureSize(wx);
+      return maxTexture;
     },
   });
-  return { api, cache, session };
+  // The variant this phone downloads (what the style picker shows); the plan has the last word.
+  const phoneVariant = engines.wechat ? 'wechat' : 'uint8';
+  return { api, cache, session, phoneVariant };
 }
 
 App({
@@ -77,10 +78,7 @@ App({
   onLaunch() {
     this.services = createServices();
     if (wx.onMemoryWarning) {
-      wx.onMemoryWarning((res) => {
-        log(`memory warning ${res && res.level}`);
-        this.services.session.memoryWarning();
-      });
+      wx.onMemoryWarning((res) => this.services.session.memoryWarning(res && res.level));
     }
   },
 });

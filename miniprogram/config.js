@@ -6,4 +6,7 @@ module.exports = {
   // Development only: log in through POST /api/v1/auth/dev-login with this
   // openid instead of wx.login (the backend must run in development mode).
   devOpenid: '',
+  // Before a model download of at least this many bytes on a mobile network (wx.getNetworkType
+  // not wifi), the user is told its size and chooses: download, or stylize on the server.
+  mobileDownloadNoticeBytes: 2 * 1024 * 1024,
 };

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from importlib import metadata as package_metadata
 from pathlib import Path
 
-from modelzoo import convert, images, manifest, parity, profile
+from modelzoo import convert, images, manifest, parity, profile, wechat
 from modelzoo.constants import (
     CACHE_DIR,
     DEFAULT_ONNX_OPSET,
@@ -96,7 +96,7 @@ def build_settings(options):
     return {
         "shard_bytes": int(options.shard_bytes),
         "onnx_opset": int(options.onnx_opset),
-        "variants": sorted([*TFJS_VARIANTS, ONNX_VARIANT, SAVEDMODEL_VARIANT]),
+        "variants": sorted([*TFJS_VARIANTS, ONNX_VARIANT, wechat.VARIANT, SAVEDMODEL_VARIANT]),
         "tools": {name: tools[name] for name in ("tensorflow", "tensorflowjs", "tf2onnx", "onnx")},
     }
 
@@ -209,6 +209,8 @@ def _build_into(source, version, package_dir, work, cache_dir, options, log):
         profile={"server": server},
     )
 
+    variants[wechat.VARIANT] = _wechat_variant(saved_model, source, package_dir, inputs, references, server, options)
+
     serving_root = package_dir / SAVEDMODEL_DIR / source.id
     servable = convert.to_serving(saved_model, serving_root)
     variants[SAVEDMODEL_VARIANT] = manifest.variant_entry(
@@ -247,6 +249,26 @@ def _build_into(source, version, package_dir, work, cache_dir, options, log):
         "tools": tools,
         "variants": variants,
     }
+
+
+def _wechat_variant(saved_model, source, package_dir, inputs, references, server, options):
+    """The NCHW ONNX model for wx.createInferenceSession, checked in fp32 and with fp16 storage."""
+    convention = source.input
+    path, input_name = wechat.export(saved_model, package_dir / wechat.FILE, options.onnx_opset, source.signature)
+    figures = parity.compare(wechat.outputs(path, input_name, inputs), references, convention)
+    figures = parity.check(wechat.VARIANT, figures, options.thresholds_db[wechat.VARIANT])
+    fp16_figures = parity.compare(wechat.outputs(wechat.fp16_storage(path), input_name, inputs), references, convention)
+    return manifest.variant_entry(
+        ONNX_FORMAT,
+        [path],
+        package_dir,
+        model=path,
+        opset=int(options.onnx_opset),
+        signature={"input": input_name, "output": wechat.OUTPUT_NAME},
+        parity=figures,
+        profile={"server": server},
+        engine=wechat.engine_entry(path, input_name, fp16_figures, options.thresholds_db["float16"]),
+    )
 
 
 def _tfjs_profile(model_json, variant, source, sizes, tools, cache_dir, options):

@@ -42,7 +42,7 @@ def zoo(tmp_path_factory, keras_file):
 def test_package_has_every_variant_and_layout(zoo):
     output, data, package_dir = zoo
     assert package_dir == output / "tiny" / data["version"]
-    assert set(data["variants"]) == {"float16", "uint8", "onnx", "savedmodel"}
+    assert set(data["variants"]) == {"float16", "uint8", "onnx", "wechat", "savedmodel"}
     for name in ("float16", "uint8"):
         variant = data["variants"][name]
         assert variant["format"] == "tfjs-graph-model"
@@ -226,3 +226,16 @@ def test_changed_model_gets_a_new_version_and_prune_removes_the_old(zoo, tmp_pat
     assert cli.main(["prune", str(copy)]) == 0
     assert not old_dir.is_dir() and new_dir.is_dir()
     assert verify(copy) == []
+
+
+def test_wechat_variant_says_what_the_phone_engine_gets(zoo):
+    _, data, package_dir = zoo
+    variant = data["variants"]["wechat"]
+    assert variant["format"] == "onnx" and variant["model"] == "wechat.onnx"
+    assert (package_dir / "wechat.onnx").is_file()
+    assert variant["signature"] == {"input": "image", "output": "output0"}
+    assert variant["parity"]["psnr_db"] >= variant["parity"]["threshold_db"] == 80.0
+    engine = variant["engine"]
+    assert engine["layout"] == "NCHW" and engine["precision_level"] in (2, 4)
+    assert engine["fp16_storage_parity"]["threshold_db"] == 60.0
+    assert "Conv" in engine["operators"] and isinstance(engine["unconfirmed_operators"], list)

@@ -5,6 +5,7 @@
 
 const { promisify, promisifyTask, sleep: realSleep } = require('./wxp');
 const { AppError, fromHttp, fromWx } = require('./errors');
+const { NEVER } = require('./cancel');
 
 const TOKEN_KEY = 'cartoon_token';
 
@@ -115,38 +116,45 @@ function createApi({ wx, baseUrl, devOpenid = '', timeout = 20000, sleep = realS
     return authed(() => send('POST', path, data));
   }
 
-  async function upload(path, filePath, formData) {
-    let res;
+  // A wx task (UploadTask, DownloadTask): progress to onProgress, aborted on cancel.
+  async function task(api, options, { onProgress, cancel = NEVER } = {}) {
+    cancel.check();
+    let off = () => {};
     try {
-      res = await promisify(wx.uploadFile, {
-        url: url(path), filePath, name: 'image', formData, header: authHeader(), timeout,
+      return await promisifyTask(api, options, (t) => {
+        if (onProgress && t.onProgressUpdate) t.onProgressUpdate(onProgress);
+        off = cancel.onCancel(() => t.abort && t.abort());
       });
     } catch (err) {
-      throw fromWx(err);
+      throw cancel.cancelled ? new AppError('cancelled') : fromWx(err);
+    } finally {
+      off();
     }
+  }
+
+  // onProgress({ progress, totalBytesSent, totalBytesExpectedToSend }) while the file goes up.
+  async function upload(path, filePath, formData, options) {
+    const res = await task(wx.uploadFile, {
+      url: url(path), filePath, name: 'image', formData, header: authHeader(), timeout,
+    }, options);
     const body = parse(res.data);
     if (res.statusCode >= 400) throw fromHttp(res.statusCode, body, res.header);
     return body;
   }
 
   // Downloads a file (a result picture) to a temporary path; `filePath` optional.
-  async function download(path, { filePath, onProgress } = {}) {
-    let res;
-    try {
-      res = await promisifyTask(wx.downloadFile, {
-        url: url(path), filePath, header: authHeader(), timeout,
-      }, (task) => onProgress && task.onProgressUpdate && task.onProgressUpdate(onProgress));
-    } catch (err) {
-      throw fromWx(err);
-    }
+  async function download(path, { filePath, onProgress, cancel } = {}) {
+    const res = await task(wx.downloadFile, { url: url(path), filePath, header: authHeader(), timeout }, { onProgress, cancel });
     if (res.statusCode >= 400) throw fromHttp(res.statusCode, null, res.header);
     return res.filePath || res.tempFilePath;
   }
 
-  async function waitForJob(id, { onStatus, interval = 1500, timeoutMs = 5 * 60 * 1000 } = {}) {
+  async function waitForJob(id, { onStatus, interval = 1500, timeoutMs = 5 * 60 * 1000, cancel = NEVER } = {}) {
     const started = Date.now();
     for (;;) {
+      cancel.check();
       const job = await get(`/api/v1/jobs/${encodeURIComponent(id)}`);
+      cancel.check();
       if (onStatus) onStatus(job.status, job);
       if (job.status === 'done') return job;
       if (job.status === 'failed') {
@@ -155,7 +163,14 @@ function createApi({ wx, baseUrl, devOpenid = '', timeout = 20000, sleep = realS
         throw new AppError('job_failed', { serverCode: reason.code });
       }
       if (Date.now() - started > timeoutMs) throw new AppError('timeout');
-      await sleep(interval);
+      let off = () => {};
+      try {
+        await Promise.race([sleep(interval), new Promise((resolve, reject) => {
+          off = cancel.onCancel(() => reject(new AppError('cancelled')));
+        })]);
+      } finally {
+        off();
+      }
     }
   }
 
@@ -165,8 +180,10 @@ function createApi({ wx, baseUrl, devOpenid = '', timeout = 20000, sleep = realS
     styles: () => get('/api/v1/styles').then((body) => body.styles),
     manifest: (id, variant) => get(`/api/v1/styles/${encodeURIComponent(id)}/manifest?variant=${variant}`),
     plan: (facts) => withRetry(() => post('/api/v1/plan', facts)),
-    createJob: (filePath, style, longSide) => authed(() => upload('/api/v1/jobs', filePath,
-      longSide ? { style, long_side: String(longSide) } : { style })),
+    createJob: (filePath, style, longSide, options) => authed(() => upload('/api/v1/jobs', filePath,
+      longSide ? { style, long_side: String(longSide) } : { style }, options)),
+    // A picture made on the phone, uploaded for WeChat's content check (POST /api/v1/results).
+    uploadPicture: (filePath, style, options) => authed(() => upload('/api/v1/results', filePath, { style }, options)),
     job: (id) => get(`/api/v1/jobs/${encodeURIComponent(id)}`),
     waitForJob,
     downloadResult: (resultUrl, options) => authed(() => download(resultUrl, options)),

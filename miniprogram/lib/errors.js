@@ -21,6 +21,7 @@ const MESSAGES = {
   privacy_denied: '需要你同意隐私保护指引后才能继续。',
   album_denied: '没有保存到相册的权限，请在设置中允许后重试。',
   cancelled: '已取消。',
+  download_declined: '没有下载风格模型，已改用云端处理。',
   unknown: '出了点问题，请重试。',
 };
 

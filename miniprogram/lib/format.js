@@ -11,7 +11,7 @@ const STEP_LABELS = {
   downloading: '正在下载风格模型',
   preparing: '正在加载模型…',
   stylizing: '正在手机上生成卡通画…',
-  uploading: '正在上传照片…',
+  uploading: '正在上传照片',
   waiting: '云端正在生成卡通画…',
   fetching: '正在取回结果…',
 };
@@ -21,7 +21,7 @@ const JOB_STATUS = { queued: '排队中', running: '处理中' };
 // The words for a lib/session.js progress state.
 function progressLabel(step, percent, status) {
   let text = STEP_LABELS[step] || '';
-  if (step === 'downloading' && typeof percent === 'number') text += ` ${percent}%`;
+  if ((step === 'downloading' || step === 'uploading') && typeof percent === 'number') text += ` ${percent}%`;
   if (step === 'waiting' && JOB_STATUS[status]) text += `（${JOB_STATUS[status]}）`;
   return text;
 }

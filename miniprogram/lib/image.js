@@ -1,7 +1,11 @@
-// Image pre- and post-processing. The pixel functions are pure; the canvas
-// functions take `wx` (an offscreen 2D canvas, wx.canvasToTempFilePath).
+// Image pre- and post-processing. The pixel functions are pure. Reading a photo's pixels uses an
+// offscreen 2D canvas exactly as wx.createOffscreenCanvas documents it (base library 2.16.1+:
+// createImage, drawImage, getImageData); writing a picture encodes it as PNG in JavaScript
+// (lib/png.js) and writes it with the file system manager, never wx.canvasToTempFilePath, whose
+// `canvas` must be an on-page <canvas type="2d">.
 
-const { promisify } = require('./wxp');
+const { encodePng } = require('./png');
+const { fsp } = require('./wxp');
 
 // The size a photo is stylized at: its long side brought to `longSide` (never
 // enlarged), the other side rounded down, as the server does (backend resize,
@@ -56,13 +60,58 @@ function outputToRgba(values, width, height, colorOrder = 'RGB', range = [-1, 1]
   return out;
 }
 
-function createCanvas(wx, width, height) {
-  return wx.createOffscreenCanvas({ type: '2d', width, height });
+// The position in 0..size-1 that reflection padding copies to index i (i >= size: mirrored
+// back from the last pixel, the edge itself not repeated, as tf.mirrorPad 'reflect' and ONNX
+// Pad 'reflect' do).
+function reflect(i, size) {
+  return i < size ? i : Math.max(0, 2 * (size - 1) - i);
+}
+
+// RGBA bytes → the NCHW float32 input of an ONNX model ([1, 3, H', W'], H' and W' padded by
+// reflection at the bottom and right to `multiple`), in the network's channel order and range.
+function rgbaToNchw(rgba, width, height, { colorOrder = 'RGB', range = [-1, 1], multiple = 1 } = {}) {
+  const pad = padding(height, width, multiple);
+  const h = height + pad.bottom;
+  const w = width + pad.right;
+  const [lo, hi] = range;
+  const scale = (hi - lo) / 255;
+  const order = String(colorOrder).toUpperCase() === 'BGR' ? [2, 1, 0] : [0, 1, 2];
+  const plane = h * w;
+  const data = new Float32Array(3 * plane);
+  for (let y = 0; y < h; y++) {
+    const sy = reflect(y, height);
+    for (let x = 0; x < w; x++) {
+      const i = (sy * width + reflect(x, width)) * 4;
+      const o = y * w + x;
+      for (let c = 0; c < 3; c++) data[c * plane + o] = rgba[i + order[c]] * scale + lo;
+    }
+  }
+  return { data, shape: [1, 3, h, w] };
+}
+
+// An NCHW output ([1, 3, H', W'] floats) → opaque RGBA bytes of its top-left width×height.
+function nchwToRgba(values, shape, width, height, { colorOrder = 'RGB', range = [-1, 1] } = {}) {
+  const [, channels, h, w] = shape;
+  if (channels !== 3 || h < height || w < width) throw new Error(`unexpected output shape ${shape}`);
+  const [lo, hi] = range;
+  const scale = 255 / (hi - lo);
+  const order = String(colorOrder).toUpperCase() === 'BGR' ? [2, 1, 0] : [0, 1, 2];
+  const plane = h * w;
+  const out = new Uint8ClampedArray(width * height * 4);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const o = (y * width + x) * 4;
+      const i = y * w + x;
+      for (let c = 0; c < 3; c++) out[o + order[c]] = (values[c * plane + i] - lo) * scale;
+      out[o + 3] = 255;
+    }
+  }
+  return out;
 }
 
 // Decodes a local picture and scales it to width×height; returns RGBA bytes.
 async function readPixels(wx, path, width, height) {
-  const canvas = createCanvas(wx, width, height);
+  const canvas = wx.createOffscreenCanvas({ type: '2d', width, height });
   const ctx = canvas.getContext('2d');
   const img = canvas.createImage();
   await new Promise((resolve, reject) => {
@@ -74,18 +123,21 @@ async function readPixels(wx, path, width, height) {
   return ctx.getImageData(0, 0, width, height).data;
 }
 
-// Draws RGBA bytes and exports them as a PNG temp file at the same size
-// (the photo's aspect ratio, since width and height come from fitSize).
-async function writePng(wx, rgba, width, height) {
-  const canvas = createCanvas(wx, width, height);
-  const ctx = canvas.getContext('2d');
-  const imageData = ctx.createImageData(width, height);
-  imageData.data.set(rgba);
-  ctx.putImageData(imageData, 0, 0);
-  const res = await promisify(wx.canvasToTempFilePath, {
-    canvas, x: 0, y: 0, width, height, destWidth: width, destHeight: height, fileType: 'png',
-  });
-  return res.tempFilePath;
+const PICTURES_KEPT = 3;
+
+// Writes RGBA bytes as a PNG file in the user data folder (`pictures/`, the last few kept) and
+// resolves with its path, usable by <image>, wx.saveImageToPhotosAlbum, wx.showShareImageMenu
+// and wx.uploadFile.
+async function writePicture(wx, rgba, width, height, { now = Date.now } = {}) {
+  const files = fsp(wx.getFileSystemManager());
+  const dir = `${wx.env.USER_DATA_PATH}/pictures`;
+  await files.mkdir(dir);
+  const old = (await files.readdir(dir)).filter((f) => /\.png$/.test(f)).sort();
+  for (const name of old.slice(0, Math.max(0, old.length - (PICTURES_KEPT - 1)))) await files.unlink(`${dir}/${name}`);
+  const path = `${dir}/${now()}.png`;
+  const png = encodePng(rgba, width, height);
+  await files.writeFile(path, png.buffer.slice(png.byteOffset, png.byteOffset + png.byteLength));
+  return path;
 }
 
 // Peak signal-to-noise ratio between two equally sized RGBA byte arrays (RGB only).
@@ -103,4 +155,6 @@ function psnr(a, b) {
   return mse === 0 ? Infinity : 10 * Math.log10((255 * 255) / mse);
 }
 
-module.exports = { fitSize, padding, rgbaToInput, outputToRgba, readPixels, writePng, psnr };
+module.exports = {
+  fitSize, padding, rgbaToInput, outputToRgba, rgbaToNchw, nchwToRgba, readPixels, writePicture, psnr,
+};

@@ -6,10 +6,15 @@
 // (less a reserve) would be passed. A style used before needs no download.
 //
 // Platform parts come in as parameters: `fs` (wx.getFileSystemManager()),
-// `download(url, filePath, onProgress)` and `sha256(ArrayBuffer) → hex`.
+// `download(url, filePath, onProgress, cancel)` and `sha256(ArrayBuffer) → hex`.
+//
+// One variant is never fetched twice at once: a second load() of a variant that is being fetched
+// waits for the first; a cancelled load (lib/cancel.js) aborts its download and leaves only
+// verified files behind.
 
 const { fsp } = require('./wxp');
 const { AppError, fromWx } = require('./errors');
+const { NEVER } = require('./cancel');
 
 const MB = 1024 * 1024;
 
@@ -89,16 +94,18 @@ function createModelCache({
     return null;
   }
 
-  async function fetchFile(dir, file, onBytes) {
+  async function fetchFile(dir, file, onBytes, cancel) {
     const target = `${dir}/${localName(file.path)}`;
     const partial = `${target}.partial`;
     for (let attempt = 1; ; attempt++) {
+      cancel.check();
       await files.unlink(partial);
       try {
-        await download(file.url, partial, (p) => onBytes(p.totalBytesWritten || 0));
+        await download(file.url, partial, (p) => onBytes(p.totalBytesWritten || 0), cancel);
+        cancel.check();
       } catch (err) {
         await files.unlink(partial);
-        throw fromWx(err);
+        throw cancel.cancelled ? new AppError('cancelled') : fromWx(err);
       }
       const data = await readVerified(partial, file);
       if (data) {
@@ -110,10 +117,21 @@ function createModelCache({
     }
   }
 
-  // Makes every file of a manifest variant present and verified, then resolves
-  // with { modelJson, weights } where weights maps model.json's weight paths to
-  // ArrayBuffers. onProgress({ loaded, total, percent }) reports downloads.
-  async function load(manifest, { onProgress } = {}) {
+  const inflight = new Map(); // variant key → the promise of its files
+
+  // Makes every file of a manifest variant present and verified; resolves with
+  // { dir, contents } (contents: file path → ArrayBuffer). A variant already being fetched is
+  // not fetched again: the second caller waits for the first.
+  function ensure(manifest, options = {}) {
+    const key = `${manifest.id}/${manifest.version}/${manifest.variant}`;
+    if (!inflight.has(key)) {
+      inflight.set(key, fetchVariant(manifest, options).finally(() => inflight.delete(key)));
+    }
+    return inflight.get(key);
+  }
+
+  // onProgress({ loaded, total, percent }) reports downloads; `cancel` stops them.
+  async function fetchVariant(manifest, { onProgress, cancel = NEVER } = {}) {
     const variant = manifest.variant;
     const key = `${manifest.id}/${manifest.version}/${variant}`;
     const dir = `${root}/${key}`;
@@ -147,7 +165,7 @@ function createModelCache({
           loaded: done + bytes, total, percent: Math.min(100, Math.floor(((done + bytes) / total) * 100)),
         });
         try {
-          contents[file.path] = await fetchFile(dir, file, report);
+          contents[file.path] = await fetchFile(dir, file, report, cancel);
         } catch (err) {
           // The platform said the 200 MB are used up (other files count too):
           // drop every other style once and try again.
@@ -155,7 +173,7 @@ function createModelCache({
           retried = true;
           for (const k of Object.keys(index.entries)) if (k !== key) await evict(index, k);
           await writeIndex(index);
-          contents[file.path] = await fetchFile(dir, file, report);
+          contents[file.path] = await fetchFile(dir, file, report, cancel);
         }
         done += file.bytes;
         report(0);
@@ -166,7 +184,21 @@ function createModelCache({
       id: manifest.id, version: manifest.version, variant, bytes: manifest.bytes, lastUsed: now(), complete: true,
     });
     await writeIndex(index);
-    return artifactsFrom(manifest, contents);
+    return { dir, contents };
+  }
+
+  // TF.js variants: resolves with { modelJson, weights } where weights maps model.json's weight
+  // paths to ArrayBuffers.
+  async function load(manifest, options) {
+    return artifactsFrom(manifest, (await ensure(manifest, options)).contents);
+  }
+
+  // ONNX variants (wx.createInferenceSession reads a file): resolves with the local path of the
+  // verified model file.
+  async function modelPath(manifest, options) {
+    const { dir } = await ensure(manifest, options);
+    const file = manifest.files.find((f) => manifest.model_url && manifest.model_url.endsWith(f.path)) || manifest.files[0];
+    return `${dir}/${localName(file.path)}`;
   }
 
   function artifactsFrom(manifest, contents) {
@@ -199,21 +231,31 @@ function createModelCache({
     await files.rmdir(root);
   }
 
-  return { load, has, usage, clear };
+  return { load, modelPath, has, usage, clear };
 }
 
 // download() for createModelCache from wx.downloadFile straight into the user
-// data folder, with progress.
+// data folder, with progress; a cancel aborts the DownloadTask.
 function wxDownloader(wx, header) {
-  return (url, filePath, onProgress) => new Promise((resolve, reject) => {
+  return (url, filePath, onProgress, cancel = NEVER) => new Promise((resolve, reject) => {
+    let off = () => {};
     const task = wx.downloadFile({
       url, filePath, header,
-      success: (res) => (res.statusCode === 200
-        ? resolve(res)
-        : reject(new AppError(res.statusCode >= 500 ? 'server_busy' : 'not_found', { status: res.statusCode }))),
-      fail: reject,
+      success: (res) => {
+        off();
+        if (res.statusCode === 200) resolve(res);
+        else reject(new AppError(res.statusCode >= 500 ? 'server_busy' : 'not_found', { status: res.statusCode }));
+      },
+      fail: (err) => {
+        off();
+        reject(cancel.cancelled ? new AppError('cancelled') : err);
+      },
     });
     if (task && onProgress) task.onProgressUpdate(onProgress);
+    off = cancel.onCancel(() => {
+      if (task && task.abort) task.abort();
+      reject(new AppError('cancelled'));
+    });
   });
 }
 

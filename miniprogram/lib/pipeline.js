@@ -53,15 +53,6 @@ function applyWebglSettings(tf, settings) {
   return applied;
 }
 
-// The largest texture side the WebGL backend allows (the tfjs-wechat plugin
-// names its backend 'wechat-webgl'), or null off WebGL.
-function maxTextureSize(tf) {
-  if (!/webgl/.test(tf.getBackend() || '')) return null;
-  const gl = tf.backend().gpgpu && tf.backend().gpgpu.gl;
-  if (gl) return gl.getParameter(gl.MAX_TEXTURE_SIZE);
-  return tf.env().getNumber('WEBGL_MAX_TEXTURE_SIZE');
-}
-
 function createStylizer({ tf, loadGraphModel = tf.loadGraphModel, warmupSize = 64, log = () => {} }) {
   let current = null; // { key, model, input, baseline }
 
@@ -72,10 +63,27 @@ function createStylizer({ tf, loadGraphModel = tf.loadGraphModel, warmupSize = 6
     current = null;
   }
 
+  let loading = null; // { key, promise } while a model loads
+
   // Makes `key` (style/version/variant) the model in memory. `load` resolves with
-  // model artifacts (graphModelArtifacts) or with a loaded model.
-  async function use(key, load, { input = {}, webglSettings } = {}) {
-    if (current && current.key === key) return;
+  // model artifacts (graphModelArtifacts) or with a loaded model. A model being loaded is not
+  // loaded twice: a second use() of the same key waits for the first, another key after it.
+  async function use(key, load, options) {
+    for (;;) {
+      if (loading) await loading.promise.catch(() => {});
+      else if (current && current.key === key) return;
+      else break;
+    }
+    const promise = replace(key, load, options);
+    loading = { key, promise };
+    try {
+      await promise;
+    } finally {
+      if (loading && loading.promise === promise) loading = null;
+    }
+  }
+
+  async function replace(key, load, { input = {}, webglSettings } = {}) {
     unload();
     applyWebglSettings(tf, webglSettings);
     const source = await load();
@@ -130,7 +138,7 @@ function createStylizer({ tf, loadGraphModel = tf.loadGraphModel, warmupSize = 6
       }
       let y = model.predict(x);
       if (Array.isArray(y)) y = y[0];
-      return y.slice([0, 0, 0, 0], [1, height, width, 3]);
+      return tf.slice(y, [0, 0, 0, 0], [1, height, width, 3]); // not y.slice: tfjs-core 3.x alone has no chained ops
     });
     let data;
     try {
@@ -152,4 +160,4 @@ function createStylizer({ tf, loadGraphModel = tf.loadGraphModel, warmupSize = 6
   };
 }
 
-module.exports = { createStylizer, graphModelArtifacts, applyWebglSettings, maxTextureSize };
+module.exports = { createStylizer, graphModelArtifacts, applyWebglSettings };

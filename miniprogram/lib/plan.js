@@ -24,16 +24,28 @@ async function readDeviceFacts(wx) {
   return facts;
 }
 
-// The body of POST /api/v1/plan (docs/api.md).
-function planRequest(facts, styleId, photo, maxTextureSize) {
+// The body of POST /api/v1/plan (docs/api.md). inferenceEngine: wx.createInferenceSession exists.
+function planRequest(facts, styleId, photo, maxTextureSize, inferenceEngine = false) {
   return {
     style: styleId,
+    inferenceEngine,
     memorySize: facts.memorySize,
     benchmarkLevel: facts.benchmarkLevel,
     platform: facts.platform,
     maxTextureSize: maxTextureSize || 0,
     photo: { width: photo.width, height: photo.height },
   };
+}
+
+// The largest texture side of the phone's WebGL (what the TF.js fallback can use), read from a
+// throwaway offscreen WebGL canvas without loading TF.js; null when there is no WebGL.
+function readMaxTextureSize(wx) {
+  try {
+    const gl = wx.createOffscreenCanvas({ type: 'webgl', width: 1, height: 1 }).getContext('webgl');
+    return (gl && gl.getParameter(gl.MAX_TEXTURE_SIZE)) || null;
+  } catch (e) {
+    return null;
+  }
 }
 
 // The measured WebGL figures (manifest `profile.webgl`) for a variant, wherever
@@ -71,4 +83,4 @@ function textureFits(profile, size, settings, maxTextureSize) {
   return side <= maxTextureSize;
 }
 
-module.exports = { readDeviceFacts, planRequest, webglProfile, textureFits };
+module.exports = { readDeviceFacts, planRequest, readMaxTextureSize, webglProfile, textureFits };

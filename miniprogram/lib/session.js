@@ -1,108 +1,210 @@
-// One stylization from the user's point of view: plan, then on the phone
-// (download and verify the model, load it, stylize) or on the server (upload,
-// poll, download). Falls back to the server when the plan says so, when the
-// phone's textures are too small, when on-device inference fails, or after
-// wx.onMemoryWarning. Progress goes to onState({ step, percent?, status? }):
-// planning, downloading, preparing, stylizing, uploading, waiting, fetching.
+// One stylization from the user's point of view: plan, then on the phone (download and verify
+// the model, load it in the planned engine, stylize, write the picture) or on the server
+// (upload, poll, download). Progress goes to onState({ step, percent?, status? }): planning,
+// downloading, preparing, stylizing, uploading, waiting, fetching.
+//
+// Engines: WeChat's own (wx.createInferenceSession, lib/wechat-engine.js) when the plan says
+// `engine: 'wechat'`, else the TF.js plugin (lib/pipeline.js, loaded from the tfjs subpackage).
+// The photo goes to the server when the plan says so, when the phone's textures are too small
+// for TF.js, when the user declines a large model download on a mobile network, when on-phone
+// inference fails, and after memory warnings (lib/memory.js decides by their level).
+//
+// One run at a time: run() cancels the run under way and waits for it to end before it starts;
+// cancel() (the result page's cancel button and onUnload) stops the download, the inference or
+// the polling at the next step, and the result is thrown away.
 
 const { AppError } = require('./errors');
 const { readDeviceFacts, planRequest, webglProfile, textureFits } = require('./plan');
 const { graphModelArtifacts } = require('./pipeline');
+const { createCancel, cancellableSleep } = require('./cancel');
+const { createMemoryGuard } = require('./memory');
 const image = require('./image');
-const { sleep: realSleep } = require('./wxp');
+
+const MB = 1024 * 1024;
 
 function createSession({
-  wx, api, cache, stylizer, maxTextureSize = () => null,
-  readPixels = image.readPixels, writePng = image.writePng, sleep = realSleep, log = () => {},
+  wx, api, cache, engines, memory = createMemoryGuard(), maxTextureSize = () => null,
+  mobileNoticeBytes = 5 * MB, readPixels = image.readPixels, writePicture = image.writePicture,
+  sleep = cancellableSleep, log = () => {},
 }) {
   let facts = null;
-  let memoryWarned = false;
+  let current = null; // { cancel, settled } of the run under way
 
-  // Wired to wx.onMemoryWarning by the app: free the model now, and stylize on
-  // the server for the rest of this run of the app.
-  function memoryWarning() {
-    memoryWarned = true;
-    stylizer.unload();
+  function unloadAll() {
+    Object.values(engines).forEach((engine) => engine && engine.unload());
   }
 
   function checkMemory() {
-    if (memoryWarned) throw new AppError('out_of_memory');
+    if (memory.stopped) throw new AppError('out_of_memory');
   }
 
-  async function onDevice(photo, style, plan, onState) {
-    const manifest = await api.manifest(style.id, plan.variant || 'uint8');
-    const fits = textureFits(webglProfile(style, manifest, manifest.variant), plan.long_side,
-      manifest.webgl_settings, maxTextureSize());
-    if (fits === false) throw new AppError('out_of_memory', { message: 'texture too large for this phone' });
+  // Wired to wx.onMemoryWarning by the app with the warning's level (Android; none on iOS).
+  function memoryWarning(level) {
+    const action = memory.warn(level);
+    log(`memory warning ${level}: ${action}`);
+    if (action === 'stop' || !current) unloadAll(); // a mild one frees the model between photos only
+    return action;
+  }
 
+  // Before a download the phone has not made yet, on a mobile network: the user says yes or no.
+  async function downloadAllowed(manifest, confirmDownload) {
+    if (!confirmDownload || (manifest.bytes || 0) < mobileNoticeBytes || await cache.has(manifest)) return true;
+    let networkType = 'unknown';
+    try {
+      networkType = await new Promise((resolve, reject) => wx.getNetworkType({
+        success: (res) => resolve(res.networkType), fail: reject,
+      }));
+    } catch (e) { /* unknown: ask */ }
+    if (networkType === 'wifi') return true;
+    return confirmDownload({ bytes: manifest.bytes, networkType });
+  }
+
+  async function onDevice({ photo, style, plan, longSide, onState, confirmDownload, page }, cancel) {
+    const name = plan.engine === 'wechat' ? 'wechat' : 'tfjs';
+    const engine = engines[name];
+    if (!engine) throw new Error(`no ${name} engine on this phone`);
+    const manifest = await api.manifest(style.id, plan.variant || 'uint8');
+    cancel.check();
+    if (name === 'tfjs') {
+      const fits = textureFits(webglProfile(style, manifest, manifest.variant), longSide,
+        manifest.webgl_settings, maxTextureSize());
+      if (fits === false) throw new AppError('out_of_memory', { message: 'texture too large for this phone' });
+    }
+    if (!await downloadAllowed(manifest, confirmDownload)) throw new AppError('download_declined');
+    cancel.check();
+
+    Object.entries(engines).forEach(([other, e]) => other !== name && e && e.unload());
     const key = `${manifest.id}/${manifest.version}/${manifest.variant}`;
+    const download = { onProgress: (p) => onState({ step: 'downloading', percent: p.percent }), cancel };
     onState({ step: 'preparing' });
-    await stylizer.use(key, async () => {
-      const { modelJson, weights } = await cache.load(manifest, {
-        onProgress: (p) => onState({ step: 'downloading', percent: p.percent }),
+    if (engine.prepare) await engine.prepare(page);
+    if (name === 'wechat') {
+      await engine.use(key, () => cache.modelPath(manifest, download), {
+        input: manifest.input, signature: manifest.signature, precisionLevel: plan.precision_level,
       });
-      onState({ step: 'preparing' });
-      checkMemory();
-      return graphModelArtifacts(modelJson, weights);
-    }, { input: manifest.input, webglSettings: manifest.webgl_settings });
+    } else {
+      await engine.use(key, async () => {
+        const { modelJson, weights } = await cache.load(manifest, download);
+        onState({ step: 'preparing' });
+        return graphModelArtifacts(modelJson, weights);
+      }, { input: manifest.input, webglSettings: manifest.webgl_settings });
+    }
+    cancel.check();
     checkMemory();
 
     onState({ step: 'stylizing' });
-    const size = image.fitSize(photo.width, photo.height, plan.long_side || 512);
+    const size = image.fitSize(photo.width, photo.height, longSide);
     const rgba = await readPixels(wx, photo.path, size.width, size.height);
-    const out = await stylizer.stylize(rgba, size.width, size.height);
+    cancel.check();
+    const out = await engine.stylize(rgba, size.width, size.height);
+    cancel.check();
     checkMemory();
-    const path = await writePng(wx, out, size.width, size.height);
-    return { path, width: size.width, height: size.height, where: 'device' };
+    const path = await writePicture(wx, out, size.width, size.height);
+    return { path, width: size.width, height: size.height, where: 'device', engine: name };
   }
 
-  async function onServer(photo, style, plan, onState) {
-    onState({ step: 'uploading' });
-    const job = await api.createJob(photo.path, style.id, plan && plan.long_side);
+  async function onServer({ photo, style, plan, onState }, cancel) {
+    onState({ step: 'uploading', percent: 0 });
+    const job = await api.createJob(photo.path, style.id, plan && plan.long_side, {
+      cancel, onProgress: (p) => onState({ step: 'uploading', percent: p.progress }),
+    });
     onState({ step: 'waiting', status: job.status });
-    const done = await api.waitForJob(job.id, { onStatus: (status) => onState({ step: 'waiting', status }) });
+    const done = await api.waitForJob(job.id, { cancel, onStatus: (status) => onState({ step: 'waiting', status }) });
     onState({ step: 'fetching' });
-    const path = await api.downloadResult(done.result.url);
+    const path = await api.downloadResult(done.result.url, { cancel });
+    cancel.check();
     return { path, where: 'server', resultId: done.result.id, jobId: job.id };
   }
 
-  // photo: { path, width, height }; style: an entry of GET /api/v1/styles.
-  async function run({ photo, style, onState = () => {} }) {
+  async function stylize(args, cancel) {
+    const { photo, style, onState } = args;
     onState({ step: 'planning' });
     if (!facts) facts = await readDeviceFacts(wx);
-    const plan = await api.plan(planRequest(facts, style.id, photo, maxTextureSize()));
+    cancel.check();
+    const plan = await api.plan(planRequest(facts, style.id, photo, maxTextureSize(), Boolean(engines.wechat)));
+    cancel.check();
     let reason = plan.where === 'device' ? null : `plan: ${plan.reason || 'server'}`;
-    if (!reason && memoryWarned) reason = 'memory warning';
-    if (!reason) {
+    // After a memory warning: smaller first, and once more smaller when that fails.
+    for (let retry = 0; !reason; retry++) {
+      const longSide = memory.stopped ? null : memory.longSide(plan.long_side);
+      if (!longSide) {
+        reason = memory.stopped ? 'memory warnings' : 'no smaller size left';
+        break;
+      }
+      const stepsBefore = memory.steps;
       try {
-        return Object.assign(await onDevice(photo, style, plan, onState), { plan });
+        return Object.assign(await onDevice(Object.assign({ plan, longSide }, args), cancel), { plan });
       } catch (err) {
         if (err.code === 'cancelled') throw err;
-        reason = `device failed: ${err.message}`;
+        reason = err.code === 'download_declined' ? 'download declined' : `device failed: ${err.message}`;
         log(reason);
-        if (err.code === 'out_of_memory') stylizer.unload();
+        const warnedDuring = memory.steps > stepsBefore;
+        if (err.code === 'out_of_memory' || warnedDuring) unloadAll(); // free before the server or a retry
+        if (!warnedDuring || retry > 0 || err.code === 'download_declined') break;
+        reason = null; // a warning came during the attempt: try once more, smaller
       }
     }
-    return Object.assign(await onServer(photo, style, plan, onState), { plan, fallbackReason: reason });
+    return Object.assign(await onServer(Object.assign({ plan }, args), cancel), { plan, fallbackReason: reason });
   }
 
-  // A public link for a server result, usable as a share card's imageUrl. While
-  // WeChat's content check of the photo is still pending (409), asks again a few
-  // times; a flagged photo ends in content_rejected.
-  async function shareLink(result, { attempts = 6 } = {}) {
+  // photo: { path, width, height }; style: an entry of GET /api/v1/styles; page: the page
+  // instance (the TF.js plugin is set up once per page); confirmDownload({ bytes, networkType })
+  // resolves true or false.
+  async function run({ photo, style, onState = () => {}, confirmDownload, page } = {}) {
+    const previous = current;
+    const cancel = createCancel();
+    const settled = (async () => {
+      if (previous) {
+        previous.cancel.cancel();
+        await previous.settled;
+      }
+      cancel.check();
+      return stylize({ photo, style, onState, confirmDownload, page }, cancel);
+    })();
+    const mine = { cancel, settled: settled.catch(() => {}) };
+    current = mine;
+    try {
+      return await settled;
+    } finally {
+      if (current === mine) current = null;
+    }
+  }
+
+  function cancel() {
+    if (current) current.cancel.cancel();
+  }
+
+  // A picture made on the phone goes to the server for WeChat's content check before it may be
+  // shared (POST /api/v1/results); afterwards it has a resultId like a server result.
+  async function checkPicture(result, style, { onProgress } = {}) {
+    if (!result.resultId) {
+      const uploaded = await api.uploadPicture(result.path, style.id, { onProgress });
+      result.resultId = uploaded.id;
+    }
+    return result;
+  }
+
+  // A public link for a checked result: the share card's imageUrl and the proof that WeChat's
+  // content check passed. While the check is pending (409), asks again a few times; a flagged
+  // picture ends in content_rejected.
+  async function shareLink(result, { attempts = 6, cancel: token } = {}) {
     if (!result.resultId) return null;
     for (let attempt = 1; !result.share; attempt++) {
       try {
         result.share = await api.share(result.resultId);
       } catch (err) {
         if (err.code !== 'content_check_pending' || attempt >= attempts) throw err;
-        await sleep(Math.min((err.retryAfter || 2) * 1000, 5000));
+        await sleep(Math.min((err.retryAfter || 2) * 1000, 5000), token);
       }
     }
     return result.share.url;
   }
 
-  return { run, shareLink, memoryWarning, get memoryWarned() { return memoryWarned; } };
+  return {
+    run, cancel, checkPicture, shareLink, memoryWarning, unloadAll,
+    get busy() { return Boolean(current); },
+    memory,
+  };
 }
 
 module.exports = { createSession };

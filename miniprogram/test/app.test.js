@@ -1,8 +1,8 @@
 /**
  * @jest-environment node
  */
-// app.js wiring: services created on launch, TF.js left unloaded until the first
-// photo, and wx.onMemoryWarning connected to the session.
+// app.js wiring: services created on launch, TF.js (a subpackage) left unloaded, and
+// wx.onMemoryWarning's level passed to the session.
 const path = require('path');
 const { createMemFs } = require('./support/memfs');
 
@@ -20,12 +20,14 @@ test('onLaunch creates the services and listens for memory warnings', () => {
   jest.isolateModules(() => require(path.join(__dirname, '../app.js')));
   definition.onLaunch();
   const { services } = definition;
-  expect(Object.keys(services).sort()).toEqual(['api', 'cache', 'session']);
+  expect(Object.keys(services).sort()).toEqual(['api', 'cache', 'phoneVariant', 'session']);
+  expect(services.phoneVariant).toBe('uint8'); // no wx.createInferenceSession here: the TF.js fallback
   expect(global.requirePlugin).not.toHaveBeenCalled(); // TF.js loads with the first photo
 
-  expect(services.session.memoryWarned).toBe(false);
   memoryListener({ level: 10 });
-  expect(services.session.memoryWarned).toBe(true);
+  expect(services.session.memory.stopped).toBe(false);
+  memoryListener({ level: 15 });
+  expect(services.session.memory.stopped).toBe(true);
   delete global.App;
   delete global.requirePlugin;
   delete global.wx;

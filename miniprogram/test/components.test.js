@@ -16,8 +16,8 @@ afterEach(() => {
 
 describe('style-picker', () => {
   const styles = [
-    { id: 'hayao', name: 'Hayao', preview_url: 'https://api.test/p/hayao.jpg', variants: { uint8: { bytes: 2.5 * 1024 * 1024 } } },
-    { id: 'paprika', name: 'Paprika', preview_url: 'https://api.test/p/paprika.jpg', variants: { uint8: { bytes: 300 * 1024 } } },
+    { id: 'hayao', name: 'Hayao', preview_url: 'https://api.test/p/hayao.jpg', download_bytes: 2.5 * 1024 * 1024 },
+    { id: 'paprika', name: 'Paprika', preview_url: 'https://api.test/p/paprika.jpg', download_bytes: 300 * 1024 },
   ];
 
   test('shows preview, name and download size per style', () => {
@@ -29,6 +29,15 @@ describe('style-picker', () => {
     expect(comp.querySelector('.size').dom.textContent).toBe('2.5 MB');
     expect(comp.querySelectorAll('.size')[1].dom.textContent).toBe('300 KB');
     expect(comp.data.items[0].preview).toBe('https://api.test/p/hayao.jpg');
+  });
+
+  test('the selected style is outlined; a downloaded one says so instead of a size', () => {
+    const comp = simulate.render(load('style-picker'), { styles: [styles[0], { ...styles[1], downloaded: true }], selected: 'paprika' });
+    comp.attach(document.createElement('parent-wrapper'));
+    const items = comp.querySelectorAll('.style');
+    expect(items[1].dom.className).toContain('selected');
+    expect(items[0].dom.className).not.toContain('selected');
+    expect(comp.querySelectorAll('.size')[1].dom.textContent).toBe('已下载');
   });
 
   test('tapping a style emits select with its id; nothing while disabled', async () => {

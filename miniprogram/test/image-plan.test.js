@@ -56,7 +56,8 @@ describe('plan', () => {
 
   test('the plan request carries what docs/api.md lists', () => {
     expect(planRequest({ platform: 'ios', memorySize: 6000, benchmarkLevel: -1 }, 'hayao', { width: 4032, height: 3024 }, 4096))
-      .toEqual({ style: 'hayao', memorySize: 6000, benchmarkLevel: -1, platform: 'ios', maxTextureSize: 4096, photo: { width: 4032, height: 3024 } });
+      .toEqual({ style: 'hayao', inferenceEngine: false, memorySize: 6000, benchmarkLevel: -1, platform: 'ios', maxTextureSize: 4096, photo: { width: 4032, height: 3024 } });
+    expect(planRequest({}, 'hayao', { width: 1, height: 1 }, null, true).inferenceEngine).toBe(true);
   });
 
   const profile = [

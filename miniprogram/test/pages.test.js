@@ -15,6 +15,8 @@ function appDouble({ session, api } = {}) {
     globalData: { photo: null, style: null, result: null },
     services: {
       api: Object.assign({ styles: jest.fn(async () => styles), url: (p) => `https://api.test${p}` }, api),
+      cache: { has: jest.fn(async ({ id }) => id === 'shinkai') },
+      phoneVariant: 'uint8',
       session: Object.assign({
         run: jest.fn(async ({ onState }) => {
           onState({ step: 'planning' });
@@ -23,6 +25,8 @@ function appDouble({ session, api } = {}) {
           return { where: 'device', path: 'wxfile://tmp/device.png', width: 512, height: 384 };
         }),
         shareLink: jest.fn(async () => null),
+        checkPicture: jest.fn(async (result) => Object.assign(result, { resultId: 'r9' })),
+        cancel: jest.fn(),
       }, session),
     },
   };
@@ -44,6 +48,8 @@ describe('home page', () => {
     expect(page.data.styles.map((s) => s.preview_url)).toEqual([
       'https://api.test/models/hayao/v1/preview.jpg', 'https://api.test/models/shinkai/v1/preview.jpg',
     ]);
+    // the size this phone would download: nothing for a style already on the phone
+    expect(page.data.styles.map((s) => [s.download_bytes, s.downloaded])).toEqual([[2e6, false], [0, true]]);
   });
 
   test('a failed catalogue shows a message and retries', async () => {
@@ -149,32 +155,56 @@ describe('result page', () => {
     expect(page.onShareAppMessage()).toEqual({ title: '我的Hayao风格卡通画', path: '/pages/index/index', imageUrl: 'https://api.test/s/tok' });
   });
 
-  test('share card: the local picture for phone results; no picture when the content check refused it', async () => {
+  test('a phone picture is never shared before the check: neutral card, no image menu', async () => {
     const app = appDouble();
     const { page, wx } = openResult(app);
     page.onLoad();
     await flush();
-    expect(page.onShareAppMessage().imageUrl).toBe('wxfile://tmp/device.png');
+    expect(page.data.share).toBe('needs-upload');
+    const card = page.onShareAppMessage();
+    expect(card.imageUrl).toBe(app.globalData.style.preview_url); // the style's preview, not the picture
+    page.sharePicture();
+    expect(wx.showShareImageMenu).not.toHaveBeenCalled();
+  });
 
+  test('after the user agrees, the phone picture is uploaded, checked, then shared', async () => {
+    const app = appDouble({ session: { shareLink: jest.fn(async () => 'https://api.test/s/ok') } });
+    const { page, wx } = openResult(app);
+    page.onLoad();
+    await flush();
+    await page.uploadForCheck();
+    expect(wx.showModal).toHaveBeenCalled();
+    expect(app.services.session.checkPicture).toHaveBeenCalled();
+    expect(page.data.share).toBe('ready');
+    expect(page.onShareAppMessage().imageUrl).toBe('https://api.test/s/ok');
+    page.sharePicture();
+    expect(wx.showShareImageMenu.mock.calls[0][0].path).toBe('wxfile://tmp/device.png');
+  });
+
+  test('a server picture the check refused is never shared', async () => {
     const rejected = appDouble({
       session: {
         run: jest.fn(async () => ({ where: 'server', path: 'wxfile://tmp/server.png', resultId: 'r1' })),
         shareLink: jest.fn(async () => { throw new AppError('content_rejected'); }),
       },
     });
-    const second = openResult(rejected, wx);
-    second.page.onLoad();
-    await flush();
-    expect(second.page.onShareAppMessage().imageUrl).toBeUndefined();
-    expect(wx.showToast).toHaveBeenCalledWith({ title: '这张图片没有通过内容安全检查，不能分享。', icon: 'none' });
-  });
-
-  test('sending the picture to a chat uses the share image menu', async () => {
-    const { page, wx } = openResult(appDouble());
+    const { page, wx } = openResult(rejected);
     page.onLoad();
     await flush();
+    expect(page.data.share).toBe('rejected');
+    expect(page.data.shareMessage).toBe('这张图片没有通过内容安全检查，不能分享。');
+    expect(page.onShareAppMessage().imageUrl).toBe(rejected.globalData.style.preview_url);
     page.sharePicture();
-    expect(wx.showShareImageMenu.mock.calls[0][0].path).toBe('wxfile://tmp/device.png');
+    expect(wx.showShareImageMenu).not.toHaveBeenCalled();
+  });
+
+  test('the cancel button and leaving the page cancel the run', async () => {
+    const app = appDouble();
+    const { page } = openResult(app);
+    page.onLoad();
+    page.cancel();
+    page.onUnload();
+    expect(app.services.session.cancel).toHaveBeenCalledTimes(2);
   });
 
   describe('saving to the album', () => {

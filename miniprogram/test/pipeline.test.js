@@ -1,18 +1,14 @@
 /**
  * @jest-environment node
  */
-// The on-device pipeline in Node with @tensorflow/tfjs and the WASM backend, on
+// The TF.js fallback pipeline in Node with the TF.js the tfjs subpackage pins (CPU backend), on
 // a hand-written graph model (test/support/tiny-model.js). The real model zoo
-// package is exercised by test/integration/parity.test.js.
-const tf = require('@tensorflow/tfjs');
-require('@tensorflow/tfjs-backend-wasm');
+// package is exercised by test/integration/real-backend.test.js.
+const { tf, loadGraphModel, ready } = require('./support/tfjs');
 const { createStylizer, graphModelArtifacts, applyWebglSettings } = require('../lib/pipeline');
 const { tinyModelFiles, toArrayBuffer, IDENTITY, FIRST_TO_ALL } = require('./support/tiny-model');
 
-beforeAll(async () => {
-  await tf.setBackend('wasm');
-  await tf.ready();
-});
+beforeAll(ready);
 
 function artifacts(kernel) {
   const files = tinyModelFiles(kernel);
@@ -30,7 +26,7 @@ function picture(width, height, rgb) {
 const BGR = { color_order: 'BGR', value_range: [-1, 1], size_multiple: 4 };
 
 test('feeds the network BGR when the manifest says so, and turns its BGR output back to RGB', async () => {
-  const stylizer = createStylizer({ tf });
+  const stylizer = createStylizer({ tf, loadGraphModel });
   await stylizer.use('first', async () => artifacts(FIRST_TO_ALL), { input: BGR });
   const out = await stylizer.stylize(picture(4, 4, () => [200, 100, 10]), 4, 4);
   // channel 0 of the BGR input is blue (10): every output channel is blue
@@ -45,9 +41,9 @@ test('feeds the network BGR when the manifest says so, and turns its BGR output 
 
 test('pads to the size multiple, crops back, and keeps every pixel in place', async () => {
   const shapes = [];
-  const base = await tf.loadGraphModel({ load: async () => artifacts(IDENTITY) });
+  const base = await loadGraphModel({ load: async () => artifacts(IDENTITY) });
   const spy = { predict: (x) => { shapes.push(x.shape); return base.predict(x); }, dispose: () => base.dispose() };
-  const stylizer = createStylizer({ tf });
+  const stylizer = createStylizer({ tf, loadGraphModel });
   await stylizer.use('spy', async () => spy, { input: BGR });
   const width = 7;
   const height = 5;
@@ -60,7 +56,7 @@ test('pads to the size multiple, crops back, and keeps every pixel in place', as
 });
 
 test('warms up after loading and keeps tf.memory() at its baseline after each photo', async () => {
-  const stylizer = createStylizer({ tf });
+  const stylizer = createStylizer({ tf, loadGraphModel });
   const before = tf.memory().numTensors;
   await stylizer.use('identity', async () => artifacts(IDENTITY), { input: BGR });
   const baseline = tf.memory();
@@ -77,12 +73,12 @@ test('warms up after loading and keeps tf.memory() at its baseline after each ph
 test('keeps one model in memory: switching styles disposes the previous one', async () => {
   const disposed = [];
   const load = (name) => async () => {
-    const model = await tf.loadGraphModel({ load: async () => artifacts(IDENTITY) });
+    const model = await loadGraphModel({ load: async () => artifacts(IDENTITY) });
     const dispose = model.dispose.bind(model);
     model.dispose = () => { disposed.push(name); dispose(); };
     return model;
   };
-  const stylizer = createStylizer({ tf });
+  const stylizer = createStylizer({ tf, loadGraphModel });
   const before = tf.memory().numTensors;
   await stylizer.use('a', load('a'), { input: BGR });
   await stylizer.use('a', load('a-again'), { input: BGR }); // same key: nothing reloaded
@@ -96,7 +92,7 @@ test('keeps one model in memory: switching styles disposes the previous one', as
 
 test('a model that fails its warm-up is not kept', async () => {
   const broken = { predict: () => { throw new Error('shader compile failed'); }, dispose: jest.fn() };
-  const stylizer = createStylizer({ tf });
+  const stylizer = createStylizer({ tf, loadGraphModel });
   await expect(stylizer.use('x', async () => broken, { input: BGR })).rejects.toThrow('shader');
   expect(broken.dispose).toHaveBeenCalled();
   expect(stylizer.key).toBeNull();

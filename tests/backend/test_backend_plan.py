@@ -159,3 +159,43 @@ def test_runs_measured_under_the_device_texture_limit_decide(make_app, tmp_path,
     path.write_text(json.dumps(manifest))
     client = make_app(MODELZOO_DIR=str(copy)).test_client()
     assert plan(client, maxTextureSize=8192, memorySize=3072)["long_side"] < 512
+
+
+def with_wechat_variant(tmp_path, zoo_dir, precision_level=2):
+    """A copy of the tiny zoo whose style also has the `wechat` variant of the model zoo."""
+    copy = tmp_path / "zoo"
+    shutil.copytree(zoo_dir, copy)
+    path = next(copy.glob("tiny/*/manifest.json"))
+    manifest = json.loads(path.read_text())
+    manifest["variants"]["wechat"] = {
+        **manifest["variants"]["onnx"],
+        "signature": {"input": "image", "output": "output0"},
+        "engine": {"layout": "NCHW", "precision_level": precision_level},
+    }
+    path.write_text(json.dumps(manifest))
+    return copy
+
+
+def test_phone_with_wechat_engine_gets_the_onnx_variant(make_app, tmp_path, zoo_dir):
+    client = make_app(MODELZOO_DIR=str(with_wechat_variant(tmp_path, zoo_dir))).test_client()
+    answer = plan(client, inferenceEngine=True, maxTextureSize=1024)  # no WebGL limit applies
+    assert answer == {**answer, "where": "device", "engine": "wechat", "variant": "wechat",
+                      "precision_level": 2, "long_side": 512}
+    assert "engine" not in plan(client)  # older base library: the TF.js plugin, as before
+    assert plan(client, inferenceEngine=True, memorySize=2048)["where"] == "server"  # same gates
+    manifest = client.get("/api/v1/styles/tiny/manifest?variant=wechat").get_json()
+    assert manifest["variant"] == "wechat" and manifest["signature"]["output"] == "output0"
+
+
+def test_operator_sets_the_wechat_engine_policy(make_app, tmp_path, zoo_dir):
+    zoo = str(with_wechat_variant(tmp_path, zoo_dir))
+    client = make_app(MODELZOO_DIR=zoo, PLAN_POLICY={"wechat_precision_level": 4, "wechat_max_size": 384}).test_client()
+    answer = plan(client, inferenceEngine=True)
+    assert (answer["precision_level"], answer["long_side"]) == (4, 384)
+    off = make_app(MODELZOO_DIR=zoo, PLAN_POLICY={"wechat_engine": False}).test_client()
+    assert "engine" not in plan(off, inferenceEngine=True)
+
+
+def test_style_without_wechat_variant_uses_the_tfjs_plan(client):
+    answer = plan(client, inferenceEngine=True)
+    assert answer["where"] == "device" and answer["variant"] == "uint8" and "engine" not in answer

@@ -1,5 +1,5 @@
 // What is happening right now, in words, with a percentage while the model
-// downloads. `step` comes from lib/session.js onState.
+// downloads and while the photo uploads. `step` comes from lib/session.js onState.
 
 const { progressLabel } = require('../../lib/format');
 
@@ -14,7 +14,7 @@ Component({
 
   observers: {
     'step, percent, status'(step, percent, status) {
-      const hasPercent = step === 'downloading' && percent >= 0;
+      const hasPercent = (step === 'downloading' || step === 'uploading') && percent >= 0;
       this.setData({
         text: progressLabel(step, hasPercent ? percent : undefined, status),
         showBar: hasPercent,

@@ -1,11 +1,12 @@
-// A horizontal list of styles: preview, name and download size. Emits
-// `select` with { id } when a style is tapped (unless disabled).
+// A horizontal list of styles: preview, name and the size this phone would download for it
+// ("已下载" when it is on the phone already). The selected style is outlined. Emits `select`
+// with { id } when a style is tapped (unless disabled).
 
 const { formatBytes } = require('../../lib/format');
 
 Component({
   properties: {
-    // [{ id, name, preview_url, variants: { uint8: { bytes } } }] from GET /api/v1/styles
+    // [{ id, name, preview_url, download_bytes, downloaded }] (the home page adds the last two)
     styles: { type: Array, value: [] },
     selected: { type: String, value: '' },
     disabled: { type: Boolean, value: false },
@@ -20,7 +21,7 @@ Component({
           id: s.id,
           name: s.name,
           preview: s.preview_url,
-          size: formatBytes(s.variants && s.variants.uint8 && (s.variants.uint8.download_bytes || s.variants.uint8.bytes)),
+          size: s.downloaded ? '已下载' : formatBytes(s.download_bytes),
         })),
       });
     },

@@ -1,7 +1,7 @@
 // Home: pick a photo (album or camera), see the styles, tap one to stylize.
 
 const { promisify } = require('../../lib/wxp');
-const { fromWx } = require('../../lib/errors');
+const { AppError, fromWx } = require('../../lib/errors');
 
 const app = getApp();
 
@@ -9,6 +9,7 @@ Page({
   data: {
     photo: null, // { path, width, height }
     styles: [],
+    selected: '', // the style tapped last
     loadingStyles: true,
     error: '', // a message a person understands
   },
@@ -17,15 +18,25 @@ Page({
     this.loadStyles();
   },
 
+  // The styles, each with the download this phone would make for it: its engine's variant
+  // (WeChat's engine: `wechat`; the TF.js fallback: `uint8`), nothing when already downloaded.
   async loadStyles() {
     this.setData({ loadingStyles: true, error: '' });
     try {
-      const styles = await app.services.api.styles();
-      const { api } = app.services;
-      this.setData({
-        styles: styles.map((s) => Object.assign({}, s, { preview_url: s.preview_url && api.url(s.preview_url) })),
-        loadingStyles: false,
-      });
+      const { api, cache, phoneVariant } = app.services;
+      const styles = await api.styles();
+      if (!styles.length) throw new AppError('unknown', { message: '暂时没有可用的风格，请稍后重试。' });
+      const entries = await Promise.all(styles.map(async (s) => {
+        const variant = s.variants && (s.variants[phoneVariant] ? phoneVariant : 'uint8');
+        const size = variant && s.variants[variant];
+        const downloaded = Boolean(variant && await cache.has({ id: s.id, version: s.version, variant }));
+        return Object.assign({}, s, {
+          preview_url: s.preview_url && api.url(s.preview_url),
+          download_bytes: downloaded || !size ? 0 : size.download_bytes || size.bytes,
+          downloaded,
+        });
+      }));
+      this.setData({ styles: entries, loadingStyles: false });
     } catch (err) {
       this.setData({ loadingStyles: false, error: fromWx(err).message });
     }
@@ -48,6 +59,7 @@ Page({
   onSelectStyle(e) {
     const style = this.data.styles.find((s) => s.id === e.detail.id);
     if (!style) return;
+    this.setData({ selected: style.id });
     if (!this.data.photo) {
       wx.showToast({ title: '请先选择一张照片', icon: 'none' });
       return;

@@ -1,0 +1,72 @@
+"""Pictures made on the phone, uploaded so that WeChat's content check can clear them for sharing.
+
+A stylized picture leaves the phone (share card, "send the picture", share link) only after the
+check passed. A server result is checked from its upload; a picture made on the phone has no
+upload, so the mini-program sends it here first. It becomes a done job with a result, like a
+server job's, and the existing machinery takes over: the check is submitted
+(`content.submit_check`), its verdict arrives on the message push, and
+`POST /api/v1/results/<id>/share` answers 409 until it passed. The upload counts toward the
+daily quota of jobs and their rate limits.
+"""
+
+from datetime import timedelta
+from pathlib import Path
+
+from flask import Blueprint, current_app, g, jsonify, request
+
+from backend import content
+from backend.auth import login_required
+from backend.errors import ApiError
+from backend.extensions import db, limiter, remote_address, user_or_address
+from backend.jobs import check_quota
+from backend.models import Job, Result, new_id, utcnow
+from backend.styles import get_style
+from backend.uploads import open_upload
+from backend.urls import public_url
+
+bp = Blueprint("pictures", __name__)
+
+
+@bp.post("/api/v1/results")
+@limiter.limit(lambda: current_app.config["RATELIMIT_JOBS_USER"], key_func=user_or_address)
+@limiter.limit(lambda: current_app.config["RATELIMIT_JOBS_IP"], key_func=remote_address)
+@login_required
+def create():
+    style = get_style(request.form.get("style", ""))
+    upload = request.files.get("image")
+    if upload is None:
+        raise ApiError(400, "missing_image", "Send the picture as the multipart field 'image'.")
+    check_quota(g.user)
+    picture, notes = open_upload(upload.read(), current_app.config)
+    now = utcnow()
+    width, height = picture.size
+    job = Job(
+        id=new_id(),
+        user_id=g.user.id,
+        style=style.id,
+        long_side=max(width, height),
+        status="done",
+        notes="\n".join(["The picture was made on the phone.", *notes]),
+        started_at=now,
+        finished_at=now,
+    )
+    root = Path(current_app.config["RESULTS_DIR"])
+    for folder in ("uploads", "results"):
+        (root / folder).mkdir(parents=True, exist_ok=True)
+    job.source_path = str(root / "uploads" / f"{job.id}.png")
+    result = Result(id=new_id(), job_id=job.id, user_id=g.user.id, width=width, height=height, created_at=now)
+    result.path = str(root / "results" / f"{result.id}.png")
+    result.expires_at = now + timedelta(days=current_app.config["RESULT_TTL_DAYS"])
+    picture.save(job.source_path)  # what WeChat's checker fetches (/media/<token>)
+    picture.save(result.path)
+    db.session.add_all([job, result])
+    db.session.commit()
+    content.submit_check(job, g.user)
+    return jsonify(
+        id=result.id,
+        url=public_url("results.image", result_id=result.id),
+        width=width,
+        height=height,
+        expires_at=result.expires_at.isoformat() + "Z",
+        check=job.check_status,
+    ), 201
