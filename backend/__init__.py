@@ -17,7 +17,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from backend import auth, cli, content, errors, jobs, ops, plan, results, styles
+from backend import auth, cli, content, errors, jobs, ops, plan, results, styles, uploads
 from backend.config import DEFAULTS, database_uri, from_environ, instance_secret_key
 from backend.extensions import db, limiter
 from backend.runner import JobRunner
@@ -76,6 +76,7 @@ def create_app(test_config=None):
     limiter.init_app(app)
     errors.init_app(app)
     ops.init_app(app)
+    uploads.init_app(app)
     for module in (styles, plan, jobs, results, content):
         app.register_blueprint(module.bp)
     cli.init_app(app)

@@ -40,6 +40,10 @@ DEFAULTS = {
     "MAX_IMAGE_PIXELS": 40_000_000,
     "MAX_IMAGE_SIDE": 12_000,
     "ANIMATED_IMAGES": "first_frame",  # or "reject"
+    # Uploads decoded at the same time by one process (each can cost up to 4 bytes a pixel), and
+    # how long an upload waits for its turn before a 503.
+    "UPLOAD_DECODERS": 1,
+    "UPLOAD_DECODE_WAIT": 10.0,
     # Server-side jobs.
     "JOBS_ENABLED": True,
     "JOB_WORKERS": 1,

@@ -13,7 +13,7 @@ from backend.extensions import db, limiter, remote_address, user_or_address
 from backend.metrics import JOBS
 from backend.models import Job, new_id, utcnow
 from backend.styles import get_style
-from backend.uploads import fit_long_side, open_upload
+from backend.uploads import decoding_slot, fit_long_side, open_upload
 from backend.urls import public_url
 
 log = logging.getLogger(__name__)
@@ -106,7 +106,8 @@ def create():
     if not jobs.has_room():
         raise queue_full()
 
-    picture, notes = open_upload(upload.read(), current_app.config)
+    with decoding_slot():
+        picture, notes = open_upload(upload.read(), current_app.config, long_side)
     picture = fit_long_side(picture, long_side)
     job = Job(
         id=new_id(),

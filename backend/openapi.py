@@ -140,7 +140,7 @@ def spec(app):
                     "415": _error("not a JPEG, PNG, WebP or GIF"),
                     "422": _error("too many pixels, too small, damaged, animated (when refused)"),
                     "429": _error("queue full or rate limited (Retry-After)"),
-                    "503": _error("server jobs switched off"),
+                    "503": _error("server jobs switched off, or busy reading other uploads (Retry-After)"),
                 },
                 auth=True,
                 body={
