@@ -17,7 +17,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from backend import auth, cli, content, errors, jobs, ops, plan, results, styles, uploads
+from backend import auth, cli, content, errors, jobs, ops, plan, results, styles, uploads, urls
 from backend.config import DEFAULTS, database_uri, from_environ, instance_secret_key
 from backend.extensions import db, limiter
 from backend.runner import JobRunner
@@ -67,6 +67,7 @@ def create_app(test_config=None):
     configure(app, test_config)
     app.json.sort_keys = False
     configure_logging(app)
+    urls.init_app(app)
     if app.config["PROXY_FIX"]:
         hops = app.config["PROXY_FIX"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
@@ -77,8 +78,9 @@ def create_app(test_config=None):
     errors.init_app(app)
     ops.init_app(app)
     uploads.init_app(app)
-    for module in (styles, plan, jobs, results, content):
+    for module in (styles, plan, jobs, results):
         app.register_blueprint(module.bp)
+    content.init_app(app)
     cli.init_app(app)
 
     app.extensions["zoo"] = ModelZoo(app.config["MODELZOO_DIR"])

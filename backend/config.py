@@ -18,8 +18,12 @@ DEFAULTS = {
     "DATABASE_URL": "",
     "MODELZOO_DIR": str(REPOSITORY_ROOT / "modelzoo-build"),
     "RESULTS_DIR": "",
-    # Absolute base of the links we hand out (behind a proxy); empty: the request's own host.
+    # Absolute base of the links we hand out, with any path prefix; needed for WeChat's content
+    # check. Empty: the request's own host, which must be one of TRUSTED_HOSTS.
     "PUBLIC_BASE_URL": "",
+    # Host names this app answers for (comma-separated; ".example.com" takes subdomains). Empty:
+    # any when PUBLIC_BASE_URL is set or in development, else only localhost and loopback addresses.
+    "TRUSTED_HOSTS": "",
     # Where clients download model files from (a CDN or bucket mirroring MODELZOO_DIR); empty: this app.
     "MODELS_BASE_URL": "",
     # Number of proxies in front of the app whose X-Forwarded-* headers are trusted.

@@ -1,9 +1,16 @@
 """WeChat content security for uploaded pictures (`media_check_async`).
 
 When WeChat credentials are configured, every upload is submitted for checking. WeChat fetches the
-picture from an unguessable `/media/<token>` link and later posts its verdict to the mini-program's
-message push URL, which is `/api/v1/wechat/events` here (plain-text or compatible mode, JSON, token
-WECHAT_PUSH_TOKEN). A result can be shared only once its source passed (or when checks are off).
+picture from an unguessable `PUBLIC_BASE_URL/media/<token>` link and later posts its verdict to the
+mini-program's message push URL, which is `/api/v1/wechat/events` here (plain-text or compatible
+mode, JSON, token WECHAT_PUSH_TOKEN). A result can be shared only once its source passed (or when
+checks are off).
+
+The link never comes from a request's Host header (an uploader could make WeChat check a picture
+of their choosing), so checks need PUBLIC_BASE_URL: production refuses to start without it, and
+development runs without checks. The submission is no part of the upload request: the request
+marks the job `pending` and the job runner's check thread calls WeChat with no database
+transaction open, so a slow WeChat holds up nothing but later checks.
 """
 
 import hashlib
@@ -16,7 +23,7 @@ from flask import Blueprint, current_app, request, send_file
 
 from backend.errors import ApiError
 from backend.extensions import db, limiter
-from backend.models import Job
+from backend.models import Job, User
 from backend.urls import public_url
 
 log = logging.getLogger(__name__)
@@ -25,28 +32,66 @@ bp = Blueprint("wechat", __name__)
 VERDICTS = {"pass", "risky", "review"}
 
 
-def submit_check(job, user):
-    """Submits the job's picture for checking; a WeChat failure leaves `error`, retried on share."""
-    wechat = current_app.extensions["wechat"]
-    if not wechat.configured:
-        return
-    job.media_token = job.media_token or secrets.token_urlsafe(24)
-    job.check_status = "pending"
+def init_app(app):
+    """Checks are on when WeChat is configured, and need PUBLIC_BASE_URL (see above)."""
+    wechat_configured = bool(app.config["WECHAT_APPID"] and app.config["WECHAT_SECRET"])
+    app.config["CONTENT_CHECKS"] = wechat_configured and bool(app.config["PUBLIC_BASE_URL"])
+    if wechat_configured and not app.config["PUBLIC_BASE_URL"]:
+        if not app.config["DEVELOPMENT"]:
+            raise RuntimeError(
+                "PUBLIC_BASE_URL must be set when WeChat is configured: WeChat's content checker "
+                "fetches uploads from it, and a link made from the request's Host could point anywhere."
+            )
+        log.warning("development mode without PUBLIC_BASE_URL: uploads are not sent to WeChat's content check")
+    app.register_blueprint(bp)
+
+
+def request_check(job):
+    """Marks the job's upload for checking, in the caller's transaction; `send_later` sends it."""
+    if current_app.config["CONTENT_CHECKS"]:
+        job.media_token = job.media_token or secrets.token_urlsafe(24)
+        job.check_status, job.check_trace_id = "pending", None
+
+
+def send_later(job):
+    """Hands the job's check to this process's check thread (the job runner's)."""
+    runner = current_app.extensions.get("jobs")
+    if runner is not None and job.check_status == "pending" and not job.check_trace_id:
+        runner.check_content(job.id)
+
+
+def send_check(job_id):
+    """Submits one pending check to WeChat (on the check thread); a failure leaves `error`, which is
+    retried when the owner shares the result."""
+    job = db.session.get(Job, job_id)
+    if job is None or job.check_status != "pending" or job.check_trace_id or not job.media_token:
+        return  # already sent, decided, or deleted
+    media_url = public_url("wechat.media", token=job.media_token)
+    openid = db.session.get(User, job.user_id).openid
+    db.session.rollback()  # no transaction stays open while WeChat is called
+    values = {}
     try:
-        job.check_trace_id = wechat.media_check(public_url("wechat.media", token=job.media_token), user.openid)
+        values["check_trace_id"] = current_app.extensions["wechat"].media_check(media_url, openid)
     except ApiError as error:
-        job.check_status = "error"
+        values["check_status"] = "error"
         log.warning("content check not submitted: %s", error.code)
+    db.session.execute(
+        db.update(Job)
+        .where(Job.id == job_id, Job.check_status == "pending", Job.check_trace_id.is_(None))
+        .values(**values)
+    )
     db.session.commit()
 
 
-def require_shareable(job, user):
+def require_shareable(job):
     """Raises 409 unless the picture may be shown to others."""
-    if job.check_status == "error":
-        submit_check(job, user)
     if job.check_status in ("none", "pass"):
         return
-    if job.check_status in ("pending", "error"):
+    if job.check_status == "error" or (job.check_status == "pending" and not job.check_trace_id):
+        request_check(job)  # failed, or lost with a stopped process: send it again
+        db.session.commit()
+        send_later(job)
+    if job.check_status == "pending":
         raise ApiError(409, "content_check_pending", "The picture is still being checked; try again shortly.", 5)
     raise ApiError(409, "content_rejected", "WeChat's content check flagged this picture, so it cannot be shared.")
 

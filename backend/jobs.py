@@ -117,6 +117,7 @@ def create():
         worker_id=jobs.worker_id,
         notes="\n".join(notes) or None,
     )
+    content.request_check(job)
     folder = Path(current_app.config["RESULTS_DIR"]) / "uploads"
     folder.mkdir(parents=True, exist_ok=True)
     job.source_path = str(folder / f"{job.id}.png")
@@ -129,7 +130,7 @@ def create():
         Path(job.source_path).unlink(missing_ok=True)
         raise queue_full()
     JOBS.labels("queued").inc()
-    content.submit_check(job, g.user)
+    content.send_later(job)
     return jsonify(describe(job)), 202
 
 

@@ -45,7 +45,7 @@ def delete(result_id):
 @login_required
 def share(result_id):
     result = owned_result(result_id)
-    require_shareable(result.job, g.user)
+    require_shareable(result.job)
     link = db.session.execute(db.select(Share).filter_by(result_id=result.id)).scalar_one_or_none()
     if link is None:
         link = Share(result_id=result.id)

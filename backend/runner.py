@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from backend import content
 from backend.extensions import db
 from backend.inference import Generators
 from backend.metrics import JOB_SECONDS, JOBS, QUEUE_DEPTH
@@ -38,6 +39,7 @@ class JobRunner:
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
         self.generators = Generators(config["INFERENCE_VARIANT"], config["INFERENCE_THREADS"])
         self.results_dir = Path(config["RESULTS_DIR"])
+        self.checks = queue.Queue()  # job ids whose upload goes to WeChat's content check
         self._stop = threading.Event()
         self._threads = []
         self.started = False
@@ -54,6 +56,7 @@ class JobRunner:
         for index in range(self.app.config["JOB_WORKERS"]):
             self._spawn(self._work, f"job-worker-{index}")
         self._spawn(self._housekeeping, "job-housekeeping")
+        self._spawn(self._send_checks, "content-checks")
         log.info("job runner %s: %d workers", self.worker_id, self.app.config["JOB_WORKERS"])
 
     def _spawn(self, target, name):
@@ -72,6 +75,7 @@ class JobRunner:
                 self.queue.put_nowait(None)  # wakes an idle worker at once
             except queue.Full:
                 break
+        self.checks.put(None)
         deadline = time.monotonic() + timeout
         for thread in self._threads:
             thread.join(max(0.0, deadline - time.monotonic()))
@@ -153,6 +157,28 @@ class JobRunner:
         job.status, job.error_code, job.error_message, job.finished_at = "failed", code, message, utcnow()
         db.session.commit()
         JOBS.labels("failed").inc()
+
+    # Content checks: WeChat is called on this thread, never in a request.
+
+    def check_content(self, job_id):
+        self.checks.put(job_id)
+
+    def _send_checks(self):
+        while not self._stop.is_set():
+            try:
+                job_id = self.checks.get(timeout=1.0)
+            except queue.Empty:
+                continue
+            if job_id is None:
+                break
+            with self.app.app_context():
+                try:
+                    content.send_check(job_id)
+                except Exception:
+                    log.exception("content check error")
+                    db.session.rollback()
+                finally:
+                    db.session.remove()
 
     # Heartbeat and recovery.
 

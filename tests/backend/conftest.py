@@ -68,4 +68,5 @@ def wechat_app(make_app):
         WECHAT_APPID="wx-test-app",
         WECHAT_SECRET="APP-SECRET-VALUE",
         WECHAT_PUSH_TOKEN="push-token",
+        PUBLIC_BASE_URL="https://cartoon.example",
     )
