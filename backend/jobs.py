@@ -11,7 +11,7 @@ from backend.auth import login_required
 from backend.errors import ApiError
 from backend.extensions import db, limiter, remote_address, user_or_address
 from backend.metrics import JOBS
-from backend.models import Job, new_id, utcnow
+from backend.models import Job, User, new_id, utcnow
 from backend.styles import get_style
 from backend.uploads import decoding_slot, fit_long_side, open_upload
 from backend.urls import public_url
@@ -72,12 +72,19 @@ def long_side_of(value):
 
 
 def check_quota(user):
+    """403 once the user has had today's JOB_DAILY_QUOTA jobs; exact only after `lock_user`."""
     quota = current_app.config["JOB_DAILY_QUOTA"]
     midnight = datetime.combine(utcnow().date(), time())
     used = db.session.scalar(db.select(db.func.count(Job.id)).where(Job.user_id == user.id, Job.created_at >= midnight))
     if used >= quota:
         JOBS.labels("quota_exceeded").inc()
         raise ApiError(403, "quota_exceeded", f"You have used today's {quota} server stylizations; try tomorrow.")
+
+
+def lock_user(user):
+    """Holds the user's row lock until the transaction ends (on SQLite, the write lock), so that
+    one user's concurrent posts count and insert their jobs one at a time. It changes nothing."""
+    db.session.execute(db.update(User).where(User.id == user.id).values(id=User.id))
 
 
 def queue_full():
@@ -102,7 +109,7 @@ def create():
     upload = request.files.get("image")
     if upload is None:
         raise ApiError(400, "missing_image", "Send the photo as the multipart field 'image'.")
-    check_quota(g.user)
+    check_quota(g.user)  # refused early, before reading the upload; counted exactly below
     if not jobs.has_room():
         raise queue_full()
 
@@ -122,6 +129,13 @@ def create():
     folder.mkdir(parents=True, exist_ok=True)
     job.source_path = str(folder / f"{job.id}.png")
     picture.save(job.source_path)
+    lock_user(g.user)
+    try:
+        check_quota(g.user)
+    except ApiError:
+        db.session.rollback()
+        Path(job.source_path).unlink(missing_ok=True)
+        raise
     db.session.add(job)
     db.session.commit()
     if not jobs.submit(job.id):  # filled up since the check above
