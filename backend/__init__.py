@@ -45,12 +45,17 @@ def configure(app, test_config):
     config.update(from_environ())
     if test_config:
         config.update(test_config)
-    if not (config["SECRET_KEY"] and config["DATABASE_URL"] and config["RESULTS_DIR"]):
+    if not (
+        config["SECRET_KEY"] and config["DATABASE_URL"] and config["RESULTS_DIR"] and config["RATELIMIT_STORAGE_URI"]
+    ):
         os.makedirs(app.instance_path, exist_ok=True)  # the embedded defaults live there
     config["DEVELOPMENT"] = bool(app.debug or config["APP_ENV"] == "development")
     config["SECRET_KEY"] = config["SECRET_KEY"] or instance_secret_key(app.instance_path)
     config["SQLALCHEMY_DATABASE_URI"] = database_uri(config["DATABASE_URL"], app.instance_path)
     config["RESULTS_DIR"] = config["RESULTS_DIR"] or os.path.join(app.instance_path, "results")
+    config["RATELIMIT_STORAGE_URI"] = config["RATELIMIT_STORAGE_URI"] or "sqlite:///" + os.path.join(
+        app.instance_path, "ratelimits.sqlite"
+    )
     # Room for the multipart framing around the largest accepted photo.
     config["MAX_CONTENT_LENGTH"] = config["MAX_UPLOAD_BYTES"] + 64 * 1024
     config["RATELIMIT_HEADERS_ENABLED"] = False  # Retry-After is set by backend.errors

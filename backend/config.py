@@ -67,9 +67,11 @@ DEFAULTS = {
     "INFERENCE_THREADS": 1,
     # Results and sharing.
     "RESULT_TTL_DAYS": 7,
-    # Rate limits (Flask-Limiter syntax); storage e.g. memory:// or redis://host:6379.
+    # Rate limits (Flask-Limiter syntax). Storage: empty for a SQLite file in the instance folder,
+    # shared by this machine's processes (backend/ratelimit.py); redis://host:6379 for several
+    # machines; memory:// counts per process (gunicorn refuses it with more than one worker).
     "RATELIMIT_ENABLED": True,
-    "RATELIMIT_STORAGE_URI": "memory://",
+    "RATELIMIT_STORAGE_URI": "",
     "RATELIMIT_DEFAULT": "600/minute",
     "RATELIMIT_LOGIN": "30/minute",
     "RATELIMIT_JOBS_USER": "20/minute",
