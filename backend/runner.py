@@ -238,3 +238,23 @@ class JobRunner:
         if claimed:
             log.info("recovered %d jobs of stopped processes", claimed)
         return claimed
+
+
+def forget_process(pid):
+    """Deletes the runner rows of process `pid` of this host, which has ended: its queued and running
+    jobs are then claimed by the next live runner to look (a new one at its start), rather than once
+    its heartbeat is WORKER_TIMEOUT_SECONDS old. gunicorn's master calls it when a worker exits."""
+    from flask import Flask
+    from sqlalchemy import create_engine
+
+    from backend import configure
+
+    app = Flask("backend", instance_relative_config=True)  # the settings create_app would read
+    configure(app, None)
+    engine = create_engine(app.config["SQLALCHEMY_DATABASE_URI"])
+    try:
+        with engine.begin() as connection:
+            prefix = f"{socket.gethostname()}:{pid}:"
+            connection.execute(db.delete(Worker).where(Worker.id.startswith(prefix, autoescape=True)))
+    finally:
+        engine.dispose()
