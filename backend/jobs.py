@@ -1,6 +1,7 @@
 """Server-side stylization jobs: upload a photo, then poll the job until it is done."""
 
 import logging
+import re
 from datetime import datetime, time
 from pathlib import Path
 
@@ -58,10 +59,7 @@ def long_side_of(value):
     config = current_app.config
     if value in (None, ""):
         return config["JOB_DEFAULT_LONG_SIDE"]
-    try:
-        long_side = int(value)
-    except ValueError:
-        long_side = 0
+    long_side = int(value) if re.fullmatch(r"[0-9]{1,5}", value) else 0  # no signs, spaces or other digits
     if not config["JOB_MIN_LONG_SIDE"] <= long_side <= config["JOB_MAX_LONG_SIDE"]:
         raise ApiError(
             400,
