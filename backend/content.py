@@ -103,7 +103,7 @@ def media(token):
     job = db.session.execute(db.select(Job).filter_by(media_token=token)).scalar_one_or_none()
     if job is None or not job.source_path or not Path(job.source_path).is_file():
         raise ApiError(404, "not_found", "No such picture.")
-    return send_file(job.source_path, mimetype="image/png", max_age=0)
+    return send_file(job.source_path, mimetype="image/png", max_age=0, download_name="upload.png")
 
 
 def signature_ok(token):
