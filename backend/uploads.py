@@ -6,9 +6,9 @@ decompression bomb costs nothing. Each refusal is an `ApiError` with a 4xx statu
 
 Memory: a picture is decoded once in its own mode (1 byte a pixel for grey and palette pictures,
 2 for 16-bit grey, 4 for colour and alpha, about 16 for WebP, whose pixel limit is therefore a
-quarter; a JPEG at 1/2 to 1/8 scale when the job needs no more),
-then shrunk to twice the job's long side and turned into 8-bit RGB a band of rows at a time, so no
-other full-size copy is ever made. One process decodes `UPLOAD_DECODERS` uploads at a time.
+quarter). Over EXACT_PIXELS, a JPEG is decoded at 1/2 to 1/8 scale when the job needs no more, and
+any picture is shrunk to twice the job's long side while it is turned into 8-bit RGB a band of rows
+at a time, so no other full-size copy is made. One process decodes `UPLOAD_DECODERS` uploads at a time.
 """
 
 import io
@@ -29,6 +29,9 @@ BAND_PIXELS = 1 << 18  # pixels converted at a time
 # Pillow decodes a WebP picture through about four full-size RGBA copies (libwebp's canvas, the
 # frame handed over, the image), so WebP pictures may have a quarter of MAX_IMAGE_PIXELS.
 WEBP_COPIES = 4
+# Pictures up to this size are converted whole and resized from their full size (as the training
+# package does: at most 64 MB decoded plus 64 MB of RGB); larger ones are decoded and shrunk first.
+EXACT_PIXELS = 16_000_000
 
 
 def init_app(app):
@@ -87,7 +90,7 @@ def identify(data, config):
 
 def open_upload(data, config, long_side=None):
     """The bytes of an upload -> `(RGB PIL.Image, notes)`; `ApiError` when it cannot be used.
-    With `long_side`, the picture may come back smaller, but never below twice that size."""
+    With `long_side`, a picture over EXACT_PIXELS may come back smaller, never below twice that."""
     image = identify(data, config)
     notes = []
     if getattr(image, "n_frames", 1) > 1:
@@ -95,6 +98,8 @@ def open_upload(data, config, long_side=None):
             raise ApiError(422, "animated_image", "Animated images are not accepted; send a still photo.")
         image.seek(0)
         notes.append("The image is animated: only its first frame was used.")
+    if not (long_side and image.size[0] * image.size[1] > EXACT_PIXELS):
+        long_side = None
     if long_side:
         scale = max(image.size) / (2 * long_side)
         image.draft(None, (max(1, int(image.size[0] / scale)), max(1, int(image.size[1] / scale))))

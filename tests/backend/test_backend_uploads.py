@@ -154,8 +154,8 @@ def test_webp_and_gif_stills_are_accepted(client):
 def test_large_photo_is_reduced_then_oriented(app, client):
     """A big JPEG is decoded at reduced scale, turned upright and resized to the job's long side."""
     headers = dev_login(client)
-    image = Image.new("RGB", (2000, 1000), (0, 0, 255))
-    image.paste((255, 0, 0), (0, 0, 500, 1000))  # red quarter on the left as stored
+    image = Image.new("RGB", (6000, 3000), (0, 0, 255))  # 18 M pixels, over EXACT_PIXELS
+    image.paste((255, 0, 0), (0, 0, 1500, 3000))  # red quarter on the left as stored
     exif = Image.Exif()
     exif[0x0112] = 6  # rotate 90 degrees clockwise to display
     buffer = io.BytesIO()
@@ -170,10 +170,10 @@ def test_large_photo_is_reduced_then_oriented(app, client):
 def test_16_bit_grey_reduced_keeps_its_scale(app, client):
     headers = dev_login(client)
     buffer = io.BytesIO()
-    Image.fromarray(np.full((1000, 1500), 32768, dtype=np.uint16)).save(buffer, "PNG")
+    Image.fromarray(np.full((4000, 5000), 32768, dtype=np.uint16)).save(buffer, "PNG")  # 20 M pixels
     response = submit(client, headers, data=buffer.getvalue(), long_side=64)
     source = source_of(app, response.get_json()["id"])
-    assert source.shape == (42, 64, 3) and abs(int(source[20, 30, 0]) - 128) <= 1
+    assert source.shape == (51, 64, 3) and abs(int(source[20, 30, 0]) - 128) <= 1
 
 
 def test_uploads_wait_for_a_decoding_slot(make_app):
