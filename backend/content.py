@@ -6,11 +6,11 @@ mini-program's message push URL, which is `/api/v1/wechat/events` here (plain-te
 mode, JSON, token WECHAT_PUSH_TOKEN). A result can be shared only once its source passed (or when
 checks are off).
 
-The link never comes from a request's Host header (an uploader could make WeChat check a picture
-of their choosing), so checks need PUBLIC_BASE_URL: production refuses to start without it, and
-development runs without checks. The submission is no part of the upload request: the request
-marks the job `pending` and the job runner's check thread calls WeChat with no database
-transaction open, so a slow WeChat holds up nothing but later checks.
+The link comes from PUBLIC_BASE_URL or else from a Host header the app trusts (TRUSTED_HOSTS,
+backend/urls.py), never from whatever an uploader sends: WeChat would check the picture of their
+choosing. The submission is no part of the upload request: the request marks the job `pending`
+and the job runner's check thread calls WeChat with no database transaction open, so a slow
+WeChat holds up nothing but later checks.
 """
 
 import hashlib
@@ -33,16 +33,7 @@ VERDICTS = {"pass", "risky", "review"}
 
 
 def init_app(app):
-    """Checks are on when WeChat is configured, and need PUBLIC_BASE_URL (see above)."""
-    wechat_configured = bool(app.config["WECHAT_APPID"] and app.config["WECHAT_SECRET"])
-    app.config["CONTENT_CHECKS"] = wechat_configured and bool(app.config["PUBLIC_BASE_URL"])
-    if wechat_configured and not app.config["PUBLIC_BASE_URL"]:
-        if not app.config["DEVELOPMENT"]:
-            raise RuntimeError(
-                "PUBLIC_BASE_URL must be set when WeChat is configured: WeChat's content checker "
-                "fetches uploads from it, and a link made from the request's Host could point anywhere."
-            )
-        log.warning("development mode without PUBLIC_BASE_URL: uploads are not sent to WeChat's content check")
+    app.config["CONTENT_CHECKS"] = bool(app.config["WECHAT_APPID"] and app.config["WECHAT_SECRET"])
     app.register_blueprint(bp)
 
 
@@ -54,19 +45,19 @@ def request_check(job):
 
 
 def send_later(job):
-    """Hands the job's check to this process's check thread (the job runner's)."""
+    """Hands the job's check, with its link made here in the request, to this process's check
+    thread (the job runner's)."""
     runner = current_app.extensions.get("jobs")
     if runner is not None and job.check_status == "pending" and not job.check_trace_id:
-        runner.check_content(job.id)
+        runner.check_content(job.id, public_url("wechat.media", token=job.media_token))
 
 
-def send_check(job_id):
+def send_check(job_id, media_url):
     """Submits one pending check to WeChat (on the check thread); a failure leaves `error`, which is
     retried when the owner shares the result."""
     job = db.session.get(Job, job_id)
     if job is None or job.check_status != "pending" or job.check_trace_id or not job.media_token:
         return  # already sent, decided, or deleted
-    media_url = public_url("wechat.media", token=job.media_token)
     openid = db.session.get(User, job.user_id).openid
     db.session.rollback()  # no transaction stays open while WeChat is called
     values = {}

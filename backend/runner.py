@@ -39,7 +39,7 @@ class JobRunner:
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
         self.generators = Generators(config["INFERENCE_VARIANT"], config["INFERENCE_THREADS"])
         self.results_dir = Path(config["RESULTS_DIR"])
-        self.checks = queue.Queue()  # job ids whose upload goes to WeChat's content check
+        self.checks = queue.Queue()  # (job id, link) of uploads for WeChat's content check
         self._stop = threading.Event()
         self._threads = []
         self.started = False
@@ -160,20 +160,20 @@ class JobRunner:
 
     # Content checks: WeChat is called on this thread, never in a request.
 
-    def check_content(self, job_id):
-        self.checks.put(job_id)
+    def check_content(self, job_id, media_url):
+        self.checks.put((job_id, media_url))
 
     def _send_checks(self):
         while not self._stop.is_set():
             try:
-                job_id = self.checks.get(timeout=1.0)
+                check = self.checks.get(timeout=1.0)
             except queue.Empty:
                 continue
-            if job_id is None:
+            if check is None:
                 break
             with self.app.app_context():
                 try:
-                    content.send_check(job_id)
+                    content.send_check(*check)
                 except Exception:
                     log.exception("content check error")
                     db.session.rollback()

@@ -10,7 +10,7 @@ LOOPBACK = ("localhost", "127.0.0.1", "[::1]")
 
 def public_url(endpoint, **values):
     """PUBLIC_BASE_URL (with any path prefix) and the route; without it, the request's own host,
-    which is then one of TRUSTED_HOSTS (see `init_app`). Works outside requests with PUBLIC_BASE_URL."""
+    which is then one of TRUSTED_HOSTS (see `init_app`)."""
     base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
     if base:
         return base + current_app.url_map.bind("").build(endpoint, values)

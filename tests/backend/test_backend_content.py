@@ -5,7 +5,7 @@ import hashlib
 import time
 from urllib.parse import urlsplit
 
-from tests.backend.helpers import finished_job
+from tests.backend.helpers import finished_job, submit
 
 PUSH_TOKEN = "push-token"
 
@@ -217,11 +217,17 @@ def test_a_cached_token_is_served_while_a_refresh_hangs():
         fake.stop()
 
 
-def test_production_refuses_checks_without_public_base_url(make_app):
-    import pytest
-
-    with pytest.raises(RuntimeError, match="PUBLIC_BASE_URL"):
-        make_app(APP_ENV="production", WECHAT_APPID="wx", WECHAT_SECRET="s", PUBLIC_BASE_URL="")
+def test_without_public_base_url_check_links_use_only_trusted_hosts(make_app, wechat):
+    app = make_app(APP_ENV="production", WECHAT_APPID="wx", WECHAT_SECRET="s", PUBLIC_BASE_URL="")
+    client = app.test_client()
+    alice = wechat_login(client)
+    refused = submit(client, {"Host": "evil.example", **alice})
+    assert refused.status_code == 400 and refused.get_json()["error"]["code"] == "untrusted_host"
+    job_id = submit(client, {"Host": "127.0.0.1:8000", **alice}).get_json()["id"]
+    assert sent_check(app, job_id) == "pending"
+    assert [c["body"]["media_url"][:28] for c in wechat.calls("/wxa/media_check_async")] == [
+        "http://127.0.0.1:8000/media/"
+    ]
 
 
 def test_links_never_come_from_the_host_header(wechat_app, wechat, make_app):
