@@ -76,4 +76,7 @@ def child_exit(server, worker):
     from backend.runner import forget_process
 
     multiprocess.mark_process_dead(worker.pid)
-    forget_process(worker.pid)
+    try:
+        forget_process(worker.pid)
+    except Exception:  # an exception here would stop the master; the heartbeat timeout still applies
+        server.log.exception("could not release the jobs of worker %s", worker.pid)
