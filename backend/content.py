@@ -1,10 +1,9 @@
 """WeChat content security for uploaded pictures (`media_check_async`).
 
 When WeChat credentials are configured, every upload is submitted for checking. WeChat fetches the
-picture from an unguessable `PUBLIC_BASE_URL/media/<token>` link and later posts its verdict to the
-mini-program's message push URL, which is `/api/v1/wechat/events` here (plain-text or compatible
-mode, JSON, token WECHAT_PUSH_TOKEN). A result can be shared only once its source passed (or when
-checks are off).
+picture from an unguessable `/media/<token>` link and later posts its verdict to the mini-program's
+message push URL, which is `/api/v1/wechat/events` here (plain-text or compatible mode, JSON, token
+WECHAT_PUSH_TOKEN). A result can be shared only once its source passed (or when checks are off).
 
 The link comes from PUBLIC_BASE_URL or else from a Host header the app trusts (TRUSTED_HOSTS,
 backend/urls.py), never from whatever an uploader sends: WeChat would check the picture of their
