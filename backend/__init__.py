@@ -17,7 +17,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from backend import auth, cli, content, errors, jobs, ops, pictures, plan, results, styles
+from backend import auth, cli, content, errors, jobs, ops, pictures, plan, results, styles, uploads, urls
 from backend.config import DEFAULTS, database_uri, from_environ, instance_secret_key
 from backend.extensions import db, limiter
 from backend.runner import JobRunner
@@ -45,12 +45,17 @@ def configure(app, test_config):
     config.update(from_environ())
     if test_config:
         config.update(test_config)
-    if not (config["SECRET_KEY"] and config["DATABASE_URL"] and config["RESULTS_DIR"]):
+    if not (
+        config["SECRET_KEY"] and config["DATABASE_URL"] and config["RESULTS_DIR"] and config["RATELIMIT_STORAGE_URI"]
+    ):
         os.makedirs(app.instance_path, exist_ok=True)  # the embedded defaults live there
     config["DEVELOPMENT"] = bool(app.debug or config["APP_ENV"] == "development")
     config["SECRET_KEY"] = config["SECRET_KEY"] or instance_secret_key(app.instance_path)
     config["SQLALCHEMY_DATABASE_URI"] = database_uri(config["DATABASE_URL"], app.instance_path)
     config["RESULTS_DIR"] = config["RESULTS_DIR"] or os.path.join(app.instance_path, "results")
+    config["RATELIMIT_STORAGE_URI"] = config["RATELIMIT_STORAGE_URI"] or "sqlite:///" + os.path.join(
+        app.instance_path, "ratelimits.sqlite"
+    )
     # Room for the multipart framing around the largest accepted photo.
     config["MAX_CONTENT_LENGTH"] = config["MAX_UPLOAD_BYTES"] + 64 * 1024
     config["RATELIMIT_HEADERS_ENABLED"] = False  # Retry-After is set by backend.errors
@@ -67,6 +72,7 @@ def create_app(test_config=None):
     configure(app, test_config)
     app.json.sort_keys = False
     configure_logging(app)
+    urls.init_app(app)
     if app.config["PROXY_FIX"]:
         hops = app.config["PROXY_FIX"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
@@ -76,8 +82,10 @@ def create_app(test_config=None):
     limiter.init_app(app)
     errors.init_app(app)
     ops.init_app(app)
-    for module in (styles, plan, jobs, results, content, pictures):
+    uploads.init_app(app)
+    for module in (styles, plan, jobs, results, pictures):
         app.register_blueprint(module.bp)
+    content.init_app(app)
     cli.init_app(app)
 
     app.extensions["zoo"] = ModelZoo(app.config["MODELZOO_DIR"])

@@ -30,7 +30,8 @@ def user_from_token(token):
         data = _serializer().loads(token, max_age=current_app.config["TOKEN_TTL_SECONDS"])
     except (SignatureExpired, BadSignature):
         return None
-    return db.session.get(User, data.get("uid")) if isinstance(data, dict) else None
+    uid = data.get("uid") if isinstance(data, dict) else None
+    return db.session.get(User, uid) if type(uid) is int else None
 
 
 def load_user():
@@ -90,9 +91,9 @@ def login():
 
 def dev_login():
     """Development mode only: log in as any openid, no WeChat account needed."""
-    openid = json_body().get("openid") or "dev-user"
-    if not isinstance(openid, str) or len(openid) > 64:
-        raise ApiError(400, "bad_request", "openid must be a short string.")
+    openid = json_body().get("openid")
+    if not isinstance(openid, str) or not 1 <= len(openid) <= 64:
+        raise ApiError(400, "bad_request", 'Send {"openid": "<1 to 64 characters>"}.')
     answer = issue_token(login_user(f"dev:{openid}"))
     answer["development"] = "This login exists only because the server runs in development mode."
     return jsonify(answer)

@@ -18,8 +18,12 @@ DEFAULTS = {
     "DATABASE_URL": "",
     "MODELZOO_DIR": str(REPOSITORY_ROOT / "modelzoo-build"),
     "RESULTS_DIR": "",
-    # Absolute base of the links we hand out (behind a proxy); empty: the request's own host.
+    # Absolute base of the links we hand out, with any path prefix; needed for WeChat's content
+    # check. Empty: the request's own host, which must be one of TRUSTED_HOSTS.
     "PUBLIC_BASE_URL": "",
+    # Host names this app answers for (comma-separated; ".example.com" takes subdomains). Empty:
+    # any when PUBLIC_BASE_URL is set or in development, else only localhost and loopback addresses.
+    "TRUSTED_HOSTS": "",
     # Where clients download model files from (a CDN or bucket mirroring MODELZOO_DIR); empty: this app.
     "MODELS_BASE_URL": "",
     # Number of proxies in front of the app whose X-Forwarded-* headers are trusted.
@@ -40,6 +44,10 @@ DEFAULTS = {
     "MAX_IMAGE_PIXELS": 40_000_000,
     "MAX_IMAGE_SIDE": 12_000,
     "ANIMATED_IMAGES": "first_frame",  # or "reject"
+    # Uploads decoded at the same time by one process (each can cost up to 4 bytes a pixel), and
+    # how long an upload waits for its turn before a 503.
+    "UPLOAD_DECODERS": 1,
+    "UPLOAD_DECODE_WAIT": 10.0,
     # Server-side jobs.
     "JOBS_ENABLED": True,
     "JOB_WORKERS": 1,
@@ -59,9 +67,11 @@ DEFAULTS = {
     "INFERENCE_THREADS": 1,
     # Results and sharing.
     "RESULT_TTL_DAYS": 7,
-    # Rate limits (Flask-Limiter syntax); storage e.g. memory:// or redis://host:6379.
+    # Rate limits (Flask-Limiter syntax). Storage: empty for a SQLite file in the instance folder,
+    # shared by this machine's processes (backend/ratelimit.py); redis://host:6379 for several
+    # machines; memory:// counts per process (gunicorn refuses it with more than one worker).
     "RATELIMIT_ENABLED": True,
-    "RATELIMIT_STORAGE_URI": "memory://",
+    "RATELIMIT_STORAGE_URI": "",
     "RATELIMIT_DEFAULT": "600/minute",
     "RATELIMIT_LOGIN": "30/minute",
     "RATELIMIT_JOBS_USER": "20/minute",

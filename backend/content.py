@@ -4,6 +4,12 @@ When WeChat credentials are configured, every upload is submitted for checking. 
 picture from an unguessable `/media/<token>` link and later posts its verdict to the mini-program's
 message push URL, which is `/api/v1/wechat/events` here (plain-text or compatible mode, JSON, token
 WECHAT_PUSH_TOKEN). A result can be shared only once its source passed (or when checks are off).
+
+The link comes from PUBLIC_BASE_URL or else from a Host header the app trusts (TRUSTED_HOSTS,
+backend/urls.py), never from whatever an uploader sends: WeChat would check the picture of their
+choosing. The submission is no part of the upload request: the request marks the job `pending`
+and the job runner's check thread calls WeChat with no database transaction open, so a slow
+WeChat holds up nothing but later checks.
 """
 
 import hashlib
@@ -16,7 +22,7 @@ from flask import Blueprint, current_app, request, send_file
 
 from backend.errors import ApiError
 from backend.extensions import db, limiter
-from backend.models import Job
+from backend.models import Job, User
 from backend.urls import public_url
 
 log = logging.getLogger(__name__)
@@ -25,28 +31,57 @@ bp = Blueprint("wechat", __name__)
 VERDICTS = {"pass", "risky", "review"}
 
 
-def submit_check(job, user):
-    """Submits the job's picture for checking; a WeChat failure leaves `error`, retried on share."""
-    wechat = current_app.extensions["wechat"]
-    if not wechat.configured:
-        return
-    job.media_token = job.media_token or secrets.token_urlsafe(24)
-    job.check_status = "pending"
+def init_app(app):
+    app.config["CONTENT_CHECKS"] = bool(app.config["WECHAT_APPID"] and app.config["WECHAT_SECRET"])
+    app.register_blueprint(bp)
+
+
+def request_check(job):
+    """Marks the job's upload for checking, in the caller's transaction; `send_later` sends it."""
+    if current_app.config["CONTENT_CHECKS"]:
+        job.media_token = job.media_token or secrets.token_urlsafe(24)
+        job.check_status, job.check_trace_id = "pending", None
+
+
+def send_later(job):
+    """Hands the job's check, with its link made here in the request, to this process's check
+    thread (the job runner's)."""
+    runner = current_app.extensions.get("jobs")
+    if runner is not None and job.check_status == "pending" and not job.check_trace_id:
+        runner.check_content(job.id, public_url("wechat.media", token=job.media_token))
+
+
+def send_check(job_id, media_url):
+    """Submits one pending check to WeChat (on the check thread); a failure leaves `error`, which is
+    retried when the owner shares the result."""
+    job = db.session.get(Job, job_id)
+    if job is None or job.check_status != "pending" or job.check_trace_id or not job.media_token:
+        return  # already sent, decided, or deleted
+    openid = db.session.get(User, job.user_id).openid
+    db.session.rollback()  # no transaction stays open while WeChat is called
+    values = {}
     try:
-        job.check_trace_id = wechat.media_check(public_url("wechat.media", token=job.media_token), user.openid)
+        values["check_trace_id"] = current_app.extensions["wechat"].media_check(media_url, openid)
     except ApiError as error:
-        job.check_status = "error"
+        values["check_status"] = "error"
         log.warning("content check not submitted: %s", error.code)
+    db.session.execute(
+        db.update(Job)
+        .where(Job.id == job_id, Job.check_status == "pending", Job.check_trace_id.is_(None))
+        .values(**values)
+    )
     db.session.commit()
 
 
-def require_shareable(job, user):
+def require_shareable(job):
     """Raises 409 unless the picture may be shown to others."""
-    if job.check_status == "error":
-        submit_check(job, user)
     if job.check_status in ("none", "pass"):
         return
-    if job.check_status in ("pending", "error"):
+    if job.check_status == "error" or (job.check_status == "pending" and not job.check_trace_id):
+        request_check(job)  # failed, or lost with a stopped process: send it again
+        db.session.commit()
+        send_later(job)
+    if job.check_status == "pending":
         raise ApiError(409, "content_check_pending", "The picture is still being checked; try again shortly.", 5)
     raise ApiError(409, "content_rejected", "WeChat's content check flagged this picture, so it cannot be shared.")
 
@@ -58,7 +93,7 @@ def media(token):
     job = db.session.execute(db.select(Job).filter_by(media_token=token)).scalar_one_or_none()
     if job is None or not job.source_path or not Path(job.source_path).is_file():
         raise ApiError(404, "not_found", "No such picture.")
-    return send_file(job.source_path, mimetype="image/png", max_age=0)
+    return send_file(job.source_path, mimetype="image/png", max_age=0, download_name="upload.png")
 
 
 def signature_ok(token):

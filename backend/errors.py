@@ -3,7 +3,7 @@
 import logging
 
 from flask import jsonify
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, SecurityError
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +50,9 @@ def handle_api_error(error):
 def handle_http_exception(error):
     status = error.code or 500
     message = error.description or error.name
+    if isinstance(error, SecurityError):  # a Host header outside TRUSTED_HOSTS
+        log.info("request for an untrusted host refused (see TRUSTED_HOSTS and PUBLIC_BASE_URL)")
+        return error_response(400, "untrusted_host", "This server does not answer for that host name.")
     if status == 413:
         message = "The upload is larger than this server accepts."
     elif status == 429:

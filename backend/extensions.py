@@ -5,6 +5,8 @@ from flask_limiter import Limiter
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy.orm import DeclarativeBase
 
+from backend import ratelimit  # noqa: F401 (registers the sqlite:// storage of the limiter)
+
 
 class Base(DeclarativeBase):
     pass

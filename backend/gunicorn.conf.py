@@ -2,19 +2,28 @@
 
 Every setting can be changed with an environment variable: BIND (default 127.0.0.1:8000; also
 PORT), WEB_CONCURRENCY (worker processes, default 2), GUNICORN_THREADS (threads per worker,
-default 4), GUNICORN_TIMEOUT (seconds, default 60). Each worker process runs its own job queue
-and loads each style's model once.
+default 4), GUNICORN_TIMEOUT (seconds, default 60), GUNICORN_MAX_REQUESTS (a worker is replaced
+after about this many requests, default 1000, 0: never). Each worker process runs its own job
+queue and loads each style's model once.
+
+gunicorn's threads read requests themselves, so slow clients can hold them all: in public, put
+the buffering reverse proxy of deploy/nginx.conf in front (see backend/README.md).
 """
 
 import os
 import shutil
 import tempfile
 
+import gunicorn.http.wsgi
+
 bind = os.environ.get("BIND") or f"127.0.0.1:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 worker_class = "gthread"
 threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
+# Replacing workers now and then hands back the memory that decoding uploads leaves behind.
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "1000"))
+max_requests_jitter = max_requests // 10
 graceful_timeout = 30
 # The model is loaded by each worker after it starts (TensorFlow and ONNX Runtime do not survive fork).
 preload_app = False
@@ -22,6 +31,16 @@ preload_app = False
 accesslog = None
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
+
+# The Server header names no software.
+gunicorn.http.wsgi.SERVER = "backend"
+
+# Limits counted in memory are per process: with several workers each would allow the whole limit.
+if workers > 1 and os.environ.get("RATELIMIT_STORAGE_URI", "").startswith("memory://"):
+    raise SystemExit(
+        "RATELIMIT_STORAGE_URI=memory:// counts per process: with WEB_CONCURRENCY > 1 every limit would "
+        "be multiplied. Leave it empty (a SQLite file shared by this machine's processes) or use redis://."
+    )
 
 # Prometheus: one folder shared by the workers so /metrics adds them all up.
 if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
@@ -50,6 +69,14 @@ def worker_exit(server, worker):
 
 
 def child_exit(server, worker):
+    """A worker ended (even killed): its metrics are closed, and its queued and running jobs are
+    released now, for the replacement worker to take at its start."""
     from prometheus_client import multiprocess
 
+    from backend.runner import forget_process
+
     multiprocess.mark_process_dead(worker.pid)
+    try:
+        forget_process(worker.pid)
+    except Exception:  # an exception here would stop the master; the heartbeat timeout still applies
+        server.log.exception("could not release the jobs of worker %s", worker.pid)

@@ -1,6 +1,7 @@
 """Server-side stylization jobs: upload a photo, then poll the job until it is done."""
 
 import logging
+import re
 from datetime import datetime, time
 from pathlib import Path
 
@@ -11,9 +12,9 @@ from backend.auth import login_required
 from backend.errors import ApiError
 from backend.extensions import db, limiter, remote_address, user_or_address
 from backend.metrics import JOBS
-from backend.models import Job, new_id, utcnow
+from backend.models import Job, User, new_id, utcnow
 from backend.styles import get_style
-from backend.uploads import fit_long_side, open_upload
+from backend.uploads import decoding_slot, fit_long_side, open_upload
 from backend.urls import public_url
 
 log = logging.getLogger(__name__)
@@ -58,10 +59,7 @@ def long_side_of(value):
     config = current_app.config
     if value in (None, ""):
         return config["JOB_DEFAULT_LONG_SIDE"]
-    try:
-        long_side = int(value)
-    except ValueError:
-        long_side = 0
+    long_side = int(value) if re.fullmatch(r"[0-9]{1,5}", value) else 0  # no signs, spaces or other digits
     if not config["JOB_MIN_LONG_SIDE"] <= long_side <= config["JOB_MAX_LONG_SIDE"]:
         raise ApiError(
             400,
@@ -72,12 +70,19 @@ def long_side_of(value):
 
 
 def check_quota(user):
+    """403 once the user has had today's JOB_DAILY_QUOTA jobs; exact only after `lock_user`."""
     quota = current_app.config["JOB_DAILY_QUOTA"]
     midnight = datetime.combine(utcnow().date(), time())
     used = db.session.scalar(db.select(db.func.count(Job.id)).where(Job.user_id == user.id, Job.created_at >= midnight))
     if used >= quota:
         JOBS.labels("quota_exceeded").inc()
         raise ApiError(403, "quota_exceeded", f"You have used today's {quota} server stylizations; try tomorrow.")
+
+
+def lock_user(user):
+    """Holds the user's row lock until the transaction ends (on SQLite, the write lock), so that
+    one user's concurrent posts count and insert their jobs one at a time. It changes nothing."""
+    db.session.execute(db.update(User).where(User.id == user.id).values(id=User.id))
 
 
 def queue_full():
@@ -102,11 +107,12 @@ def create():
     upload = request.files.get("image")
     if upload is None:
         raise ApiError(400, "missing_image", "Send the photo as the multipart field 'image'.")
-    check_quota(g.user)
+    check_quota(g.user)  # refused early, before reading the upload; counted exactly below
     if not jobs.has_room():
         raise queue_full()
 
-    picture, notes = open_upload(upload.read(), current_app.config)
+    with decoding_slot():
+        picture, notes = open_upload(upload.read(), current_app.config, long_side)
     picture = fit_long_side(picture, long_side)
     job = Job(
         id=new_id(),
@@ -116,10 +122,18 @@ def create():
         worker_id=jobs.worker_id,
         notes="\n".join(notes) or None,
     )
+    content.request_check(job)
     folder = Path(current_app.config["RESULTS_DIR"]) / "uploads"
     folder.mkdir(parents=True, exist_ok=True)
     job.source_path = str(folder / f"{job.id}.png")
     picture.save(job.source_path)
+    lock_user(g.user)
+    try:
+        check_quota(g.user)
+    except ApiError:
+        db.session.rollback()
+        Path(job.source_path).unlink(missing_ok=True)
+        raise
     db.session.add(job)
     db.session.commit()
     if not jobs.submit(job.id):  # filled up since the check above
@@ -128,7 +142,7 @@ def create():
         Path(job.source_path).unlink(missing_ok=True)
         raise queue_full()
     JOBS.labels("queued").inc()
-    content.submit_check(job, g.user)
+    content.send_later(job)
     return jsonify(describe(job)), 202
 
 

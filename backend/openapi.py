@@ -15,16 +15,21 @@ def _json(description, schema=None):
     return {"description": description, "content": {"application/json": {"schema": schema or {"type": "object"}}}}
 
 
-def _binary(description, media="image/png"):
-    return {"description": description, "content": {media: {"schema": {"type": "string", "format": "binary"}}}}
+def _binary(description, *media):
+    binary = {"schema": {"type": "string", "format": "binary"}}
+    return {"description": description, "content": {kind: binary for kind in media or ("image/png",)}}
 
 
 def _path_param(name, description):
     return {"name": name, "in": "path", "required": True, "schema": {"type": "string"}, "description": description}
 
 
-def _op(summary, responses, auth=False, parameters=None, body=None):
+def _op(summary, responses, auth=False, parameters=None, body=None, limited=True):
+    """An operation; `limited` ones (all but those exempt from the rate limits) can answer 429."""
     operation = {"summary": summary, "responses": responses}
+    responses.setdefault("400", _error("the Host header is not one this server answers for (untrusted_host)"))
+    if limited:
+        responses.setdefault("429", RATE_LIMITED)
     if auth:
         operation["security"] = [{"bearer": []}]
         operation["responses"].setdefault("401", _error("missing, expired or invalid token"))
@@ -43,6 +48,8 @@ def _json_body(properties, required=()):
 JOB = {"$ref": "#/components/schemas/Job"}
 LOGIN = {"$ref": "#/components/schemas/Login"}
 RATE_LIMITED = _error("rate limited (Retry-After)")
+# model.json, weight shards and .onnx files, the preview picture
+MODEL_FILE_TYPES = ("application/json", "application/octet-stream", "image/jpeg", "image/png")
 
 
 def spec(app):
@@ -82,10 +89,11 @@ def spec(app):
             "get": _op(
                 "A model file; immutable, ETag (304) and Range (206)",
                 {
-                    "200": _binary("the file", "application/octet-stream"),
-                    "206": _binary("a range", "application/octet-stream"),
+                    "200": _binary("the file", *MODEL_FILE_TYPES),
+                    "206": _binary("a range", *MODEL_FILE_TYPES),
                     "304": {"description": "not modified"},
                     "404": _error("no such file"),
+                    "416": {"description": "range not satisfiable"},
                 },
                 parameters=[
                     _path_param("style_id", "style id"),
@@ -137,13 +145,14 @@ def spec(app):
                 "Stylize a photo on the server",
                 {
                     "202": _json("queued", JOB),
-                    "400": _error("missing field, bad long_side, unknown style, empty file"),
+                    "400": _error("missing image, bad long_side, empty file, or untrusted_host"),
                     "403": _error("daily quota used (quota_exceeded)"),
+                    "404": _error("unknown style (unknown_style)"),
                     "413": _error("upload too large"),
                     "415": _error("not a JPEG, PNG, WebP or GIF"),
                     "422": _error("too many pixels, too small, damaged, animated (when refused)"),
                     "429": _error("queue full or rate limited (Retry-After)"),
-                    "503": _error("server jobs switched off"),
+                    "503": _error("server jobs switched off, or busy reading other uploads (Retry-After)"),
                 },
                 auth=True,
                 body={
@@ -155,7 +164,12 @@ def spec(app):
                                 "properties": {
                                     "image": {"type": "string", "format": "binary"},
                                     "style": {"type": "string"},
-                                    "long_side": {"type": "integer"},
+                                    "long_side": {
+                                        "type": "integer",
+                                        "minimum": app.config["JOB_MIN_LONG_SIDE"],
+                                        "maximum": app.config["JOB_MAX_LONG_SIDE"],
+                                        "description": "ASCII digits",
+                                    },
                                 },
                                 "required": ["image", "style"],
                             }
@@ -256,33 +270,48 @@ def spec(app):
                 "An uploaded picture, for WeChat's content check only",
                 {"200": _binary("the picture"), "404": _error("no such picture")},
                 parameters=[_path_param("token", "media token")],
+                limited=False,
             )
         },
         "/api/v1/wechat/events": {
             "get": _op(
                 "WeChat message push URL verification",
-                {"200": {"description": "echostr"}, "403": _error("bad signature")},
+                {
+                    "200": {"description": "echostr"},
+                    "403": _error("bad signature"),
+                    "404": _error("push not configured"),
+                },
+                limited=False,
             ),
             "post": _op(
                 "WeChat message push (wxa_media_check verdicts)",
-                {"200": {"description": "success"}, "403": _error("bad signature")},
+                {
+                    "200": {"description": "success"},
+                    "403": _error("bad signature"),
+                    "404": _error("push not configured"),
+                },
+                limited=False,
             ),
         },
-        "/healthz": {"get": _op("Liveness", {"200": _json("alive")})},
+        "/healthz": {"get": _op("Liveness", {"200": _json("alive")}, limited=False)},
         "/readyz": {
             "get": _op(
-                "Readiness: catalogue loaded, database reachable", {"200": _json("ready"), "503": _json("not ready")}
+                "Readiness: catalogue loaded, database reachable",
+                {"200": _json("ready"), "503": _json("not ready")},
+                limited=False,
             )
         },
-        "/metrics": {"get": _op("Prometheus metrics", {"200": {"description": "text exposition format"}})},
+        "/metrics": {
+            "get": _op("Prometheus metrics", {"200": {"description": "text exposition format"}}, limited=False)
+        },
         "/api/v1/openapi.json": {"get": _op("This document", {"200": _json("OpenAPI 3.1")})},
     }
     if app.config["DEVELOPMENT"]:
         paths["/api/v1/auth/dev-login"] = {
             "post": _op(
                 "Development mode only: log in without WeChat",
-                {"200": _json("logged in", LOGIN)},
-                body=_json_body({"openid": {"type": "string"}}),
+                {"200": _json("logged in", LOGIN), "400": _error("openid missing or not a string of 1 to 64")},
+                body=_json_body({"openid": {"type": "string", "minLength": 1, "maxLength": 64}}, ["openid"]),
             )
         }
     return {

@@ -1,6 +1,7 @@
 """Operations: liveness, readiness, Prometheus metrics, the OpenAPI description, request logs.
 
-Request logs name the route pattern (`/s/<token>`, never the token), the status and the time;
+Every answer says `X-Content-Type-Options: nosniff`, and `Cache-Control: no-store` unless its view
+chose its caching. Request logs name the route pattern (`/s/<token>`, never the token), the status and the time;
 no address, no user, no query string, no header.
 """
 
@@ -65,7 +66,16 @@ def log_request(response):
     return response
 
 
+def protective_headers(response):
+    """No content sniffing anywhere; answers that set no caching of their own (tokens, jobs,
+    errors) are never stored by a browser or a proxy."""
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
 def init_app(app):
     app.before_request(start_timer)
     app.after_request(log_request)
+    app.after_request(protective_headers)
     app.register_blueprint(bp)

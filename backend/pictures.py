@@ -3,9 +3,9 @@
 A stylized picture leaves the phone (share card, "send the picture", share link) only after the
 check passed. A server result is checked from its upload; a picture made on the phone has no
 upload, so the mini-program sends it here first. It becomes a done job with a result, like a
-server job's, and the existing machinery takes over: the check is submitted
-(`content.submit_check`), its verdict arrives on the message push, and
-`POST /api/v1/results/<id>/share` answers 409 until it passed. The upload counts toward the
+server job's, and the existing machinery takes over: the check is requested in the request
+(`content.request_check`) and sent by the job runner's check thread, its verdict arrives on the
+message push, and `POST /api/v1/results/<id>/share` answers 409 until it passed. The upload counts toward the
 daily quota of jobs and their rate limits.
 """
 
@@ -18,10 +18,10 @@ from backend import content
 from backend.auth import login_required
 from backend.errors import ApiError
 from backend.extensions import db, limiter, remote_address, user_or_address
-from backend.jobs import check_quota
+from backend.jobs import check_quota, lock_user
 from backend.models import Job, Result, new_id, utcnow
 from backend.styles import get_style
-from backend.uploads import open_upload
+from backend.uploads import decoding_slot, open_upload
 from backend.urls import public_url
 
 bp = Blueprint("pictures", __name__)
@@ -36,8 +36,9 @@ def create():
     upload = request.files.get("image")
     if upload is None:
         raise ApiError(400, "missing_image", "Send the picture as the multipart field 'image'.")
-    check_quota(g.user)
-    picture, notes = open_upload(upload.read(), current_app.config)
+    check_quota(g.user)  # refused early, before reading the upload; counted exactly below
+    with decoding_slot():
+        picture, notes = open_upload(upload.read(), current_app.config)
     now = utcnow()
     width, height = picture.size
     job = Job(
@@ -57,11 +58,14 @@ def create():
     result = Result(id=new_id(), job_id=job.id, user_id=g.user.id, width=width, height=height, created_at=now)
     result.path = str(root / "results" / f"{result.id}.png")
     result.expires_at = now + timedelta(days=current_app.config["RESULT_TTL_DAYS"])
+    content.request_check(job)
+    lock_user(g.user)
+    check_quota(g.user)  # exact: counted and inserted under the user's row lock
     picture.save(job.source_path)  # what WeChat's checker fetches (/media/<token>)
     picture.save(result.path)
     db.session.add_all([job, result])
     db.session.commit()
-    content.submit_check(job, g.user)
+    content.send_later(job)
     return jsonify(
         id=result.id,
         url=public_url("results.image", result_id=result.id),

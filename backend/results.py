@@ -16,6 +16,7 @@ from backend.urls import public_url
 
 log = logging.getLogger(__name__)
 bp = Blueprint("results", __name__)
+DOWNLOAD_NAME = "cartoon.png"  # the stored file's name is the result id
 
 
 def owned_result(result_id):
@@ -28,7 +29,7 @@ def owned_result(result_id):
 @bp.get("/api/v1/results/<result_id>/image")
 @login_required
 def image(result_id):
-    response = send_file(owned_result(result_id).path, mimetype="image/png", max_age=0)
+    response = send_file(owned_result(result_id).path, mimetype="image/png", max_age=0, download_name=DOWNLOAD_NAME)
     response.cache_control.private = True
     return response
 
@@ -45,7 +46,7 @@ def delete(result_id):
 @login_required
 def share(result_id):
     result = owned_result(result_id)
-    require_shareable(result.job, g.user)
+    require_shareable(result.job)
     link = db.session.execute(db.select(Share).filter_by(result_id=result.id)).scalar_one_or_none()
     if link is None:
         link = Share(result_id=result.id)
@@ -62,7 +63,7 @@ def shared(token):
     link = db.session.get(Share, token)
     if link is None or not link.result.alive() or link.result.job.check_status not in ("none", "pass"):
         raise ApiError(404, "not_found", "This shared picture is no longer available.")
-    response = send_file(link.result.path, mimetype="image/png", max_age=300)
+    response = send_file(link.result.path, mimetype="image/png", max_age=300, download_name=DOWNLOAD_NAME)
     response.cache_control.public = True
     return response
 

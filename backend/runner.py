@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from backend import content
 from backend.extensions import db
 from backend.inference import Generators
 from backend.metrics import JOB_SECONDS, JOBS, QUEUE_DEPTH
@@ -38,6 +39,7 @@ class JobRunner:
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
         self.generators = Generators(config["INFERENCE_VARIANT"], config["INFERENCE_THREADS"])
         self.results_dir = Path(config["RESULTS_DIR"])
+        self.checks = queue.Queue()  # (job id, link) of uploads for WeChat's content check
         self._stop = threading.Event()
         self._threads = []
         self.started = False
@@ -54,6 +56,7 @@ class JobRunner:
         for index in range(self.app.config["JOB_WORKERS"]):
             self._spawn(self._work, f"job-worker-{index}")
         self._spawn(self._housekeeping, "job-housekeeping")
+        self._spawn(self._send_checks, "content-checks")
         log.info("job runner %s: %d workers", self.worker_id, self.app.config["JOB_WORKERS"])
 
     def _spawn(self, target, name):
@@ -72,6 +75,7 @@ class JobRunner:
                 self.queue.put_nowait(None)  # wakes an idle worker at once
             except queue.Full:
                 break
+        self.checks.put(None)
         deadline = time.monotonic() + timeout
         for thread in self._threads:
             thread.join(max(0.0, deadline - time.monotonic()))
@@ -154,6 +158,28 @@ class JobRunner:
         db.session.commit()
         JOBS.labels("failed").inc()
 
+    # Content checks: WeChat is called on this thread, never in a request.
+
+    def check_content(self, job_id, media_url):
+        self.checks.put((job_id, media_url))
+
+    def _send_checks(self):
+        while not self._stop.is_set():
+            try:
+                check = self.checks.get(timeout=1.0)
+            except queue.Empty:
+                continue
+            if check is None:
+                break
+            with self.app.app_context():
+                try:
+                    content.send_check(*check)
+                except Exception:
+                    log.exception("content check error")
+                    db.session.rollback()
+                finally:
+                    db.session.remove()
+
     # Heartbeat and recovery.
 
     def _housekeeping(self):
@@ -212,3 +238,23 @@ class JobRunner:
         if claimed:
             log.info("recovered %d jobs of stopped processes", claimed)
         return claimed
+
+
+def forget_process(pid):
+    """Deletes the runner rows of process `pid` of this host, which has ended: its queued and running
+    jobs are then claimed by the next live runner to look (a new one at its start), rather than once
+    its heartbeat is WORKER_TIMEOUT_SECONDS old. gunicorn's master calls it when a worker exits."""
+    from flask import Flask
+    from sqlalchemy import create_engine
+
+    from backend import configure
+
+    app = Flask("backend", instance_relative_config=True)  # the settings create_app would read
+    configure(app, None)
+    engine = create_engine(app.config["SQLALCHEMY_DATABASE_URI"])
+    try:
+        with engine.begin() as connection:
+            prefix = f"{socket.gethostname()}:{pid}:"
+            connection.execute(db.delete(Worker).where(Worker.id.startswith(prefix, autoescape=True)))
+    finally:
+        engine.dispose()

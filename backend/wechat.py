@@ -111,24 +111,26 @@ class WeChat:
         return openid
 
     def access_token(self, force_refresh=False):
-        """The cached `stable_token`, fetched again shortly before it expires."""
+        """The cached `stable_token`, fetched again shortly before it expires. No lock is held
+        during the call: a WeChat that does not answer holds up only the caller that asked it."""
         with self._lock:
             if not force_refresh and self._token and time.monotonic() < self._token_expires:
                 return self._token
-            answer = self._call(
-                "stable_token",
-                "/cgi-bin/stable_token",
-                body={
-                    "grant_type": "client_credential",
-                    "appid": self.appid,
-                    "secret": self._secret,
-                    "force_refresh": force_refresh,
-                },
-            )
-            if answer.get("errcode") or not answer.get("access_token"):
-                self._raise_common(answer.get("errcode") or 0)
+        answer = self._call(
+            "stable_token",
+            "/cgi-bin/stable_token",
+            body={
+                "grant_type": "client_credential",
+                "appid": self.appid,
+                "secret": self._secret,
+                "force_refresh": force_refresh,
+            },
+        )
+        if answer.get("errcode") or not answer.get("access_token"):
+            self._raise_common(answer.get("errcode") or 0)
+        lifetime = int(answer.get("expires_in", 7200))
+        with self._lock:
             self._token = answer["access_token"]
-            lifetime = int(answer.get("expires_in", 7200))
             self._token_expires = time.monotonic() + max(lifetime - TOKEN_MARGIN_SECONDS, lifetime // 2)
             return self._token
 

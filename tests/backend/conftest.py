@@ -39,6 +39,7 @@ def make_app(tmp_path, zoo_dir, wechat):
             "SECRET_KEY": "test-secret-key",
             "DATABASE_URL": f"sqlite:///{tmp_path / 'backend.sqlite'}",
             "RESULTS_DIR": str(tmp_path / "results"),
+            "RATELIMIT_STORAGE_URI": f"sqlite:///{tmp_path / 'ratelimits.sqlite'}",
             "MODELZOO_DIR": str(zoo_dir),
             "WECHAT_API_BASE": wechat.url,
             "WECHAT_TIMEOUT": 0.5,
@@ -68,4 +69,5 @@ def wechat_app(make_app):
         WECHAT_APPID="wx-test-app",
         WECHAT_SECRET="APP-SECRET-VALUE",
         WECHAT_PUSH_TOKEN="push-token",
+        PUBLIC_BASE_URL="https://cartoon.example",
     )

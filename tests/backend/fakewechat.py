@@ -9,6 +9,7 @@ Every request is recorded (path, query, JSON body).
 """
 
 import json
+import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -86,3 +87,31 @@ class FakeWeChat:
             handler.wfile.write(data)
         except (BrokenPipeError, ConnectionResetError):  # the client gave up (timeout tests)
             pass
+
+
+class SilentServer:
+    """A WeChat stand-in that accepts connections and never answers; `stop` closes them."""
+
+    def __init__(self):
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._connections = []
+        self.accepted = 0
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self._listener.getsockname()[1]}"
+
+    def _accept(self):
+        while True:
+            try:
+                connection, _ = self._listener.accept()
+            except OSError:  # closed by stop()
+                return
+            self._connections.append(connection)
+            self.accepted += 1
+
+    def stop(self):
+        self._listener.close()
+        for connection in self._connections:
+            connection.close()

@@ -181,3 +181,26 @@ def test_default_limit_counts_per_user_behind_one_address(make_app):
     alice, bob = dev_login(client, "alice"), dev_login(client, "bob")
     assert [client.get("/api/v1/jobs/x", headers=alice).status_code for _ in range(4)] == [404, 404, 404, 429]
     assert client.get("/api/v1/jobs/x", headers=bob).status_code == 404
+
+
+def test_daily_quota_holds_under_concurrent_posts(make_app):
+    import threading
+
+    app = make_app(
+        JOB_DAILY_QUOTA=10,
+        JOB_WORKERS=0,
+        JOB_QUEUE_SIZE=40,
+        UPLOAD_DECODE_WAIT=60.0,
+        RATELIMIT_JOBS_USER="100/minute",
+        RATELIMIT_JOBS_IP="100/minute",
+    )
+    alice = dev_login(app.test_client())
+    answers = []
+    threads = [
+        threading.Thread(target=lambda: answers.append(submit(app.test_client(), alice).status_code)) for _ in range(30)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert sorted(answers) == [202] * 10 + [403] * 20

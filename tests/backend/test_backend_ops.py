@@ -62,3 +62,72 @@ def test_openapi_in_production_has_no_dev_login(make_app):
     spec = app.test_client().get("/api/v1/openapi.json").get_json()
     assert "/api/v1/auth/dev-login" not in spec["paths"]
     assert not any(rule.rule == "/api/v1/auth/dev-login" for rule in app.url_map.iter_rules())
+
+
+def documented(spec, rule, method, response):
+    """Asserts that the answer's status, and its media type, are in the OpenAPI description."""
+    path = re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", r"{\1}", rule)
+    responses = spec["paths"][path][method.lower()]["responses"]
+    assert str(response.status_code) in responses, (method, path, response.status_code)
+    content = responses[str(response.status_code)].get("content")
+    if content and response.data:
+        assert response.mimetype in content, (method, path, response.mimetype)
+
+
+def test_answers_to_odd_requests_are_documented(make_app, zoo_dir):
+    import io
+
+    from itsdangerous import URLSafeTimedSerializer
+
+    from tests.backend.helpers import image_bytes
+
+    app = make_app()
+    client = app.test_client()
+    spec = client.get("/api/v1/openapi.json").get_json()
+    alice = dev_login(client)
+
+    unknown = client.post(
+        "/api/v1/jobs", data={"style": "nope", "image": (io.BytesIO(image_bytes()), "a.png")}, headers=alice
+    )
+    assert unknown.status_code == 404 and unknown.get_json()["error"]["code"] == "unknown_style"
+    documented(spec, "/api/v1/jobs", "POST", unknown)
+
+    for body in ({"openid": False}, {}, [], {"openid": []}, {"openid": ""}, {"openid": "x" * 65}):
+        response = client.post("/api/v1/auth/dev-login", json=body)
+        assert response.status_code == 400, body
+        documented(spec, "/api/v1/auth/dev-login", "POST", response)
+
+    for long_side in ("５１２", "+512", " 512", "512.0", "0x200"):
+        form = {"style": "tiny", "long_side": long_side, "image": (io.BytesIO(image_bytes()), "a.png")}
+        response = client.post("/api/v1/jobs", data=form, headers=alice)
+        assert response.get_json()["error"]["code"] == "bad_long_side", long_side
+
+    secret = app.config["SECRET_KEY"]
+    for uid in ({"a": 1}, [1], "1", True, 1.5, None):
+        token = URLSafeTimedSerializer(secret, salt="auth-token").dumps({"uid": uid})
+        response = client.get("/api/v1/jobs/x", headers={"Authorization": f"Bearer {token}"})
+        assert response.status_code == 401, uid
+
+    manifest = client.get("/api/v1/styles/tiny/manifest?variant=uint8").get_json()
+    preview = client.get("/api/v1/styles").get_json()["styles"][0]["preview_url"]
+    for url in [f["url"] for f in manifest["files"]] + [preview]:
+        response = client.get(url)
+        assert response.status_code == 200
+        documented(spec, "/models/<style_id>/<version>/<path:path>", "GET", response)
+
+
+def test_every_rate_limited_route_documents_429(make_app):
+    """Each route is called twice under one-a-day limits: the second answer is 429 exactly where
+    the description says it can be."""
+    app = make_app(
+        RATELIMIT_DEFAULT="1/day", RATELIMIT_LOGIN="1/day", RATELIMIT_JOBS_USER="1/day", RATELIMIT_JOBS_IP="1/day"
+    )
+    client = app.test_client()
+    spec = client.get("/api/v1/openapi.json").get_json()
+    for rule in app.url_map.iter_rules():
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            url = re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", "x", rule.rule)
+            second = [client.open(url, method=method) for _ in range(2)][1]
+            documented(spec, rule.rule, method, second)
+            path = re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", r"{\1}", rule.rule)
+            assert ("429" in spec["paths"][path][method.lower()]["responses"]) == (second.status_code == 429), url

@@ -5,12 +5,22 @@ import io
 from urllib.parse import urlsplit
 
 from tests.backend.helpers import dev_login, image_bytes
-from tests.backend.test_backend_content import verdict, wechat_login
+from tests.backend.test_backend_content import sent_check, verdict, wechat_login
 
 
 def upload(client, headers, data=None, style="tiny"):
     form = {"style": style, "image": (io.BytesIO(image_bytes((40, 30)) if data is None else data), "picture.png")}
     return client.post("/api/v1/results", data=form, headers=headers, content_type="multipart/form-data")
+
+
+def sent_check_of(app, result_id):
+    """Waits until the job runner's check thread has submitted the picture's check; its status."""
+    from backend.extensions import db
+    from backend.models import Result
+
+    with app.app_context():
+        job_id = db.session.get(Result, result_id).job_id
+    return sent_check(app, job_id)
 
 
 def share(client, headers, result_id):
@@ -25,6 +35,7 @@ def test_phone_picture_is_checked_then_shared(wechat_app, wechat):
     result = response.get_json()
     assert result["check"] == "pending" and (result["width"], result["height"]) == (40, 30)
 
+    assert sent_check_of(wechat_app, result["id"]) == "pending"
     check = wechat.calls("/wxa/media_check_async")[0]["body"]
     media = client.get(urlsplit(check["media_url"]).path)  # what WeChat's checker downloads
     assert media.status_code == 200 and media.mimetype == "image/png"
@@ -43,6 +54,7 @@ def test_flagged_phone_picture_is_never_shared(wechat_app, wechat):
     client = wechat_app.test_client()
     alice = wechat_login(client)
     result = upload(client, alice).get_json()
+    assert sent_check_of(wechat_app, result["id"]) == "pending"
     verdict(client, "trace-1", "risky")
     refused = share(client, alice, result["id"])
     assert refused.status_code == 409 and refused.get_json()["error"]["code"] == "content_rejected"

@@ -73,3 +73,22 @@ def test_init_db_command(app):
 
 def test_unknown_share_token(client):
     assert client.get("/s/not-a-real-token").status_code == 404
+
+
+def test_headers_of_private_and_shared_answers(client):
+    from tests.backend.helpers import finished_job
+
+    login = client.post("/api/v1/auth/dev-login", json={"openid": "alice"})
+    assert login.headers["Cache-Control"] == "no-store"  # a token
+    alice = {"Authorization": f"Bearer {login.get_json()['token']}"}
+    job = finished_job(client, alice)
+    result_id = job["result"]["id"]
+    private = [client.get(f"/api/v1/jobs/{job['id']}", headers=alice), client.get("/api/v1/jobs/x", headers=alice)]
+    for response in private:
+        assert response.is_json and response.headers["Cache-Control"] == "no-store"
+    link = client.post(f"/api/v1/results/{result_id}/share", headers=alice).get_json()["url"]
+    for response in [*private, client.get(link), client.get(job["result"]["url"], headers=alice)]:
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        assert result_id not in str(response.headers)
+    assert "public" in client.get(link).headers["Cache-Control"]  # the views' own caching is kept
+    assert "public" in client.get("/api/v1/styles").headers["Cache-Control"]

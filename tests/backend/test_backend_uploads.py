@@ -149,3 +149,43 @@ def test_webp_and_gif_stills_are_accepted(client):
     for fmt in ("WEBP", "GIF", "JPEG"):
         response = submit(client, headers, data=image_bytes((32, 32), fmt=fmt), filename="no-extension")
         assert response.status_code == 202, fmt
+
+
+def test_large_photo_is_reduced_then_oriented(app, client):
+    """A big JPEG is decoded at reduced scale, turned upright and resized to the job's long side."""
+    headers = dev_login(client)
+    image = Image.new("RGB", (6000, 3000), (0, 0, 255))  # 18 M pixels, over EXACT_PIXELS
+    image.paste((255, 0, 0), (0, 0, 1500, 3000))  # red quarter on the left as stored
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90 degrees clockwise to display
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", exif=exif, quality=95)
+    response = submit(client, headers, data=buffer.getvalue(), long_side=64)
+    source = source_of(app, response.get_json()["id"])
+    assert source.shape == (64, 32, 3)  # upright, long side 64
+    assert source[4, 16, 0] > 200 and source[4, 16, 2] < 50  # the red quarter is now on top
+    assert source[60, 16, 2] > 200 and source[60, 16, 0] < 50
+
+
+def test_16_bit_grey_reduced_keeps_its_scale(app, client):
+    headers = dev_login(client)
+    buffer = io.BytesIO()
+    Image.fromarray(np.full((4000, 5000), 32768, dtype=np.uint16)).save(buffer, "PNG")  # 20 M pixels
+    response = submit(client, headers, data=buffer.getvalue(), long_side=64)
+    source = source_of(app, response.get_json()["id"])
+    assert source.shape == (51, 64, 3) and abs(int(source[20, 30, 0]) - 128) <= 1
+
+
+def test_uploads_wait_for_a_decoding_slot(make_app):
+    app = make_app(UPLOAD_DECODERS=1, UPLOAD_DECODE_WAIT=0.2)
+    client = app.test_client()
+    headers = dev_login(client)
+    slots = app.extensions["upload_decoders"]
+    slots.acquire()  # another upload is being decoded
+    try:
+        busy = submit(client, headers)
+        assert busy.status_code == 503 and busy.get_json()["error"]["code"] == "busy"
+        assert "Retry-After" in busy.headers
+    finally:
+        slots.release()
+    assert submit(client, headers).status_code == 202

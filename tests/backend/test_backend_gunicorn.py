@@ -1,0 +1,256 @@
+"""The app as deployed: gunicorn with backend/gunicorn.conf.py (worker recycling, limits shared by
+the workers, jobs of a killed worker released at once, no software in the Server header), and
+deploy/nginx.conf in front of it against slow clients."""
+
+import os
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+
+import psutil
+import pytest
+import requests
+
+from backend.ratelimit import SQLiteStorage
+from tests.backend.helpers import image_bytes
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_until(condition, timeout, what):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.1)
+
+
+class Gunicorn:
+    def __init__(self, process, port, database):
+        self.process, self.port, self.database = process, port, database
+        self.url = f"http://127.0.0.1:{port}"
+
+    def workers(self):
+        return [child.pid for child in psutil.Process(self.process.pid).children()]
+
+    def replacement_of(self, old, timeout=30):
+        """The worker that took the place of `old`."""
+        found = []
+
+        def replaced():
+            found[:] = [pid for pid in self.workers() if pid != old]
+            return bool(found)
+
+        wait_until(replaced, timeout, f"worker {old} was not replaced")
+        return found[0]
+
+    def ready(self):
+        try:
+            with urllib.request.urlopen(f"{self.url}/readyz", timeout=2) as response:
+                return response.status == 200
+        except OSError:
+            return False
+
+
+@contextmanager
+def gunicorn(tmp_path, zoo_dir, **settings):
+    port = free_port()
+    env = {
+        **os.environ,
+        "BIND": f"127.0.0.1:{port}",
+        "APP_ENV": "development",
+        "SECRET_KEY": "s",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'g.sqlite'}",
+        "RESULTS_DIR": str(tmp_path / "results"),
+        "MODELZOO_DIR": str(zoo_dir),
+        "RATELIMIT_STORAGE_URI": f"sqlite:///{tmp_path / 'limits.sqlite'}",
+        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"),
+        **settings,
+    }
+    log = open(tmp_path / "gunicorn.log", "wb")
+    process = subprocess.Popen(
+        [str(Path(sys.executable).parent / "gunicorn"), "-c", "backend/gunicorn.conf.py", "backend:create_app()"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=log,
+    )
+    server = Gunicorn(process, port, tmp_path / "g.sqlite")
+    try:
+        wait_until(lambda: process.poll() is None and server.ready(), 60, "gunicorn did not get ready")
+        yield server
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(30)
+        log.close()
+
+
+def test_workers_are_recycled_and_the_server_header_names_no_software(tmp_path, zoo_dir):
+    with gunicorn(tmp_path, zoo_dir, WEB_CONCURRENCY="1", GUNICORN_MAX_REQUESTS="5") as server:
+        (first,) = server.workers()
+        for _ in range(8):
+            response = requests.get(f"{server.url}/healthz", timeout=10)
+            assert "gunicorn" not in response.headers["Server"].lower()
+        server.replacement_of(first)
+        wait_until(server.ready, 30, "the new worker does not answer")
+
+
+def test_rate_limits_hold_across_workers(tmp_path, zoo_dir):
+    with gunicorn(tmp_path, zoo_dir, WEB_CONCURRENCY="2", RATELIMIT_DEFAULT="10/minute") as server:
+        wait_until(lambda: len(server.workers()) == 2, 30, "two workers")
+        time.sleep(2)  # both workers booted and accepting
+        answers = []
+
+        def get():
+            answers.append(requests.get(f"{server.url}/api/v1/styles", timeout=30).status_code)
+
+        threads = [threading.Thread(target=get) for _ in range(30)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        assert sorted(answers) == [200] * 10 + [429] * 20
+
+
+def test_limit_counters_are_shared_and_outlive_a_process(tmp_path):
+    uri = f"sqlite:///{tmp_path / 'limits.sqlite'}"
+    one, other = SQLiteStorage(uri), SQLiteStorage(uri)
+    assert [one.incr("k", 60), other.incr("k", 60), one.incr("k", 60)] == [1, 2, 3]
+    assert SQLiteStorage(uri).get("k") == 3  # a restarted process sees the count
+    assert one.get_expiry("k") > time.time() + 50
+    assert one.incr("short", 1) == 1
+    time.sleep(1.1)
+    assert one.get("short") == 0 and one.incr("short", 1) == 1  # a new window
+
+
+def test_memory_limits_with_several_workers_are_refused(tmp_path, zoo_dir):
+    env = {
+        **os.environ,
+        "WEB_CONCURRENCY": "2",
+        "RATELIMIT_STORAGE_URI": "memory://",
+        "BIND": f"127.0.0.1:{free_port()}",
+    }
+    run = subprocess.run(
+        [str(Path(sys.executable).parent / "gunicorn"), "-c", "backend/gunicorn.conf.py", "backend:create_app()"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode != 0 and "memory://" in run.stderr
+
+
+def test_a_killed_workers_jobs_are_released_at_once(tmp_path, zoo_dir):
+    """kill -9: the master's child_exit releases the jobs, the replacement worker takes them,
+    long before the heartbeat timeout (WORKER_TIMEOUT_SECONDS, 60 s)."""
+    with gunicorn(tmp_path, zoo_dir, WEB_CONCURRENCY="1", JOB_WORKERS="0") as server:
+        token = requests.post(f"{server.url}/api/v1/auth/dev-login", json={"openid": "a"}, timeout=10).json()["token"]
+        response = requests.post(
+            f"{server.url}/api/v1/jobs",
+            data={"style": "tiny"},
+            files={"image": ("p.png", image_bytes())},
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=30,
+        )
+        assert response.status_code == 202, response.text
+        job_id = response.json()["id"]
+
+        def owner():
+            with sqlite3.connect(server.database) as db:
+                return db.execute("SELECT worker_id, status FROM jobs WHERE id = ?", (job_id,)).fetchone()
+
+        (killed,) = server.workers()
+        assert owner() == (f"{socket.gethostname()}:{killed}:" + owner()[0].rsplit(":", 1)[1], "queued")
+        os.kill(killed, signal.SIGKILL)
+        replacement = server.replacement_of(killed)
+        wait_until(
+            lambda: owner()[0].startswith(f"{socket.gethostname()}:{replacement}:"),
+            20,
+            "the replacement did not take the job",
+        )
+        assert owner()[1] == "queued"
+
+
+def slow_client(port, seconds, stop):
+    """Sends a request's header lines one a second, for `seconds`."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as connection:
+        connection.sendall(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n")
+        for index in range(seconds):
+            if stop.wait(1.0):
+                return
+            try:
+                connection.sendall(f"X-Slow-{index}: 1\r\n".encode())
+            except OSError:
+                return
+
+
+def healthz_answers(port, slow_clients=10, probes=4):
+    """How many of `probes` /healthz requests answer within 3 s, while slow clients send."""
+    stop = threading.Event()
+    clients = [threading.Thread(target=slow_client, args=(port, 12, stop)) for _ in range(slow_clients)]
+    for client in clients:
+        client.start()
+    time.sleep(1.5 if slow_clients else 0)
+    answered = 0
+    try:
+        for _ in range(probes):
+            try:
+                answered += requests.get(f"http://127.0.0.1:{port}/healthz", timeout=3).status_code == 200
+            except requests.RequestException:
+                pass
+    finally:
+        stop.set()
+        for client in clients:
+            client.join(15)
+    return answered
+
+
+NGINX = shutil.which("nginx") or next((p for p in ("/usr/sbin/nginx",) if os.path.exists(p)), None)
+
+
+@pytest.mark.skipif(NGINX is None, reason="nginx is not installed (apt-get install nginx-light)")
+def test_nginx_in_front_keeps_healthz_answering_under_slow_clients(tmp_path, zoo_dir):
+    port = free_port()
+    site = (ROOT / "deploy" / "nginx.conf").read_text()
+    with gunicorn(tmp_path, zoo_dir, WEB_CONCURRENCY="1", GUNICORN_THREADS="2") as server:
+        site = site.replace("listen 80;", f"listen 127.0.0.1:{port};").replace(
+            "127.0.0.1:8000", f"127.0.0.1:{server.port}"
+        )
+        (tmp_path / "site.conf").write_text(site)
+        temp = tmp_path / "nginx-temp"
+        temp.mkdir()
+        (tmp_path / "nginx.conf").write_text(
+            f"daemon off; worker_processes 1; pid {tmp_path}/nginx.pid; error_log {tmp_path}/nginx-error.log;\n"
+            "events { worker_connections 256; }\n"
+            f"http {{ client_body_temp_path {temp}/body; proxy_temp_path {temp}/proxy;\n"
+            f"  fastcgi_temp_path {temp}/fastcgi; uwsgi_temp_path {temp}/uwsgi; scgi_temp_path {temp}/scgi;\n"
+            f"  include {tmp_path}/site.conf; }}\n"
+        )
+        nginx = subprocess.Popen(
+            [NGINX, "-e", str(tmp_path / "nginx-error.log"), "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf")],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        try:
+            wait_until(lambda: nginx.poll() is None and healthz_answers(port, slow_clients=0, probes=1), 20, "nginx")
+            through_nginx, straight = healthz_answers(port), healthz_answers(server.port)
+            print(f"/healthz answered under slow clients: {through_nginx}/4 through nginx, {straight}/4 straight")
+            assert through_nginx == 4  # through nginx: every probe answers
+            assert straight < 4  # straight to gunicorn, the same clients starve it
+        finally:
+            nginx.send_signal(signal.SIGQUIT)
+            nginx.wait(15)
