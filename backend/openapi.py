@@ -219,7 +219,10 @@ def spec(app):
                         "multipart/form-data": {
                             "schema": {
                                 "type": "object",
-                                "properties": {"image": {"type": "string", "format": "binary"}, "style": {"type": "string"}},
+                                "properties": {
+                                    "image": {"type": "string", "format": "binary"},
+                                    "style": {"type": "string"},
+                                },
                                 "required": ["image", "style"],
                             }
                         }
