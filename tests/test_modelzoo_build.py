@@ -5,13 +5,14 @@ import json
 import os
 import shutil
 import subprocess
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from modelzoo import cli, manifest, sources  # noqa: E402
+from modelzoo import cli, manifest, profile, sources  # noqa: E402
 from modelzoo.build import BuildOptions, build  # noqa: E402
 from modelzoo.constants import NODE_DIR, chromium_path  # noqa: E402
 from modelzoo.testing import tiny_generator, tiny_metadata  # noqa: E402
@@ -226,3 +227,14 @@ def test_changed_model_gets_a_new_version_and_prune_removes_the_old(zoo, tmp_pat
     assert cli.main(["prune", str(copy)]) == 0
     assert not old_dir.is_dir() and new_dir.is_dir()
     assert verify(copy) == []
+
+
+def test_building_again_with_the_profile_measures_the_package_in_place(keras_file, tmp_path):
+    source = sources.from_keras_file(keras_file)
+    options = BuildOptions(shard_bytes=SHARD_BYTES, profile_sizes=(32,), webgl_sizes=(), parity_size=64, wasm_runs=1)
+    first, package_dir, built = build(source, tmp_path, replace(options, profile=False), log=lambda _: None)
+    assert built and not profile.is_measured(first)
+    again, again_dir, built = build(source, tmp_path, options, log=lambda _: None)
+    assert not built and again_dir == package_dir and profile.is_measured(again)
+    assert json.loads((package_dir / "manifest.json").read_text()) == again
+    assert verify(tmp_path) == []
