@@ -5,7 +5,9 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -20,6 +22,8 @@ from modelzoo.verify import verify  # noqa: E402
 from training.saving import save_generator  # noqa: E402
 
 pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[1]
 
 SHARD_BYTES = 2048
 OPTIONS = BuildOptions(shard_bytes=SHARD_BYTES, profile_sizes=(32,), parity_size=64, wasm_runs=1, onnx_runs=1)
@@ -227,6 +231,36 @@ def test_changed_model_gets_a_new_version_and_prune_removes_the_old(zoo, tmp_pat
     assert cli.main(["prune", str(copy)]) == 0
     assert not old_dir.is_dir() and new_dir.is_dir()
     assert verify(copy) == []
+
+
+def test_relative_paths_from_another_folder_then_the_profile_later(keras_file, tmp_path):
+    """`build --no-profile` and then `profile`, run from a folder other than the checkout with
+    relative paths, which mean what they mean to the caller (Node included)."""
+    shutil.copy(keras_file, tmp_path / "tiny.keras")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+
+    def modelzoo(*arguments):
+        command = [sys.executable, "-m", "modelzoo", *arguments]
+        result = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True)
+        assert result.returncode == 0, result.stderr[-3000:]
+
+    modelzoo("build", "--keras", "tiny.keras", "--output", "zoo", "--shard-bytes", "4096", "--no-profile")
+    catalogue = json.loads((tmp_path / "zoo" / "catalogue.json").read_text())
+    manifest_path = tmp_path / "zoo" / catalogue["styles"][0]["manifest"]
+    built = json.loads(manifest_path.read_text())
+    assert not any("profile" in variant for variant in built["variants"].values())
+    assert built["variants"]["uint8"]["parity"]["psnr_db"] >= built["variants"]["uint8"]["parity"]["threshold_db"]
+    assert built["webgl_settings_measured"] is False and built["recommended"]["webgl_max_size"] is None
+    files = {p: p.stat().st_mtime_ns for p in manifest_path.parent.rglob("*") if p.name != "manifest.json"}
+
+    modelzoo("profile", "zoo", "--profile-sizes", "32", "--webgl-sizes", "")
+    measured = json.loads(manifest_path.read_text())
+    for name in ("float16", "uint8"):
+        (wasm,) = measured["variants"][name]["profile"]["wasm"]
+        assert wasm["ok"] and wasm["size"] == 32
+    assert measured["variants"]["onnx"]["profile"]["server"][0]["size"] == 32
+    assert {p: p.stat().st_mtime_ns for p in files} == files  # only the manifest changed
+    assert verify(tmp_path / "zoo") == []  # the catalogue has the new manifest's sha256
 
 
 def test_building_again_with_the_profile_measures_the_package_in_place(keras_file, tmp_path):
