@@ -2,6 +2,7 @@
 
 import json
 import os
+import runpy
 import signal
 import socket
 import subprocess
@@ -9,11 +10,12 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 from backend import create_app
-from backend.config import database_uri, from_environ
+from backend.config import LISTEN_VARIABLE, database_uri, from_environ
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -48,6 +50,15 @@ def test_bad_environment_values_are_named():
 def test_database_urls(tmp_path):
     assert database_uri("", tmp_path) == f"sqlite:///{tmp_path / 'backend.sqlite'}"
     assert database_uri("postgres://u:p@db/app", tmp_path) == "postgresql://u:p@db/app"
+
+
+def test_gunicorn_tells_its_workers_where_it_listens(monkeypatch, tmp_path):
+    """The addresses in effect (a -b option included), which decide the development login."""
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path / "metrics"))
+    monkeypatch.delenv(LISTEN_VARIABLE, raising=False)
+    hooks = runpy.run_path(str(ROOT / "backend" / "gunicorn.conf.py"))
+    hooks["on_starting"](SimpleNamespace(cfg=SimpleNamespace(bind=["0.0.0.0:8000", "[::1]:8001"])))
+    assert os.environ[LISTEN_VARIABLE] == "0.0.0.0:8000 [::1]:8001"
 
 
 def free_port():
