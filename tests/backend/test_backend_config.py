@@ -15,7 +15,8 @@ from types import SimpleNamespace
 import pytest
 
 from backend import create_app
-from backend.config import LISTEN_VARIABLE, database_uri, from_environ
+from backend.config import LISTEN_VARIABLE, database_uri, from_environ, gunicorn_bind
+from backend.launch import first_styles, local_url
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -59,6 +60,18 @@ def test_gunicorn_tells_its_workers_where_it_listens(monkeypatch, tmp_path):
     hooks = runpy.run_path(str(ROOT / "backend" / "gunicorn.conf.py"))
     hooks["on_starting"](SimpleNamespace(cfg=SimpleNamespace(bind=["0.0.0.0:8000", "[::1]:8001"])))
     assert os.environ[LISTEN_VARIABLE] == "0.0.0.0:8000 [::1]:8001"
+
+
+def test_the_main_command_finds_the_server_and_serves_the_light_styles_first():
+    assert gunicorn_bind({}) == "127.0.0.1:8000" and gunicorn_bind({"PORT": "9000"}) == "127.0.0.1:9000"
+    assert gunicorn_bind({"BIND": "0.0.0.0:80", "PORT": "9000"}) == "0.0.0.0:80"
+    assert local_url("127.0.0.1:8000") == "http://127.0.0.1:8000"
+    assert local_url("0.0.0.0:80") == "http://127.0.0.1:80"
+    assert local_url("[::1]:8000") == "http://[::1]:8000"
+    assert local_url("unix:/run/backend.sock") is None
+    assert first_styles(None) == ["light_paprika", "light_shinkai"]
+    assert first_styles(["hayao", "light_shinkai"]) == ["light_shinkai"]
+    assert first_styles(["hosoda", "hayao"]) == ["hosoda"]
 
 
 def free_port():
