@@ -1,15 +1,20 @@
 # Two commands do all the set-up on a fresh machine (Python 3.11, Node 20, make):
-#   make run    - install, build the model zoo from the published styles, start the backend
+#   make run    - install, package the styles into $(ZOO), start the backend as soon as the first
+#                 ones are packaged, then package and measure the others while it serves
 #   make test   - install, then run the whole test suite (Python, model zoo Node scripts, mini-program)
-# Also: `make demo` (stylize sample photos with the four published styles), `make lint`.
+# Also: `make demo` (stylize sample photos with the four published styles), `make lint`,
+# `make zoo` (package and measure every style, no server), `make profile` (measure what is not yet).
 # `make install` alone installs; each step is repeated only when its lock file changes.
+# ZOO (a path, relative to this folder or absolute) and STYLES (comma-separated ids) choose what
+# `make run` packages.
 
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 ZOO ?= modelzoo-build
+STYLES ?=
 
-.PHONY: install chromium run demo zoo test lint
+.PHONY: install chromium run demo zoo profile test lint
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -43,8 +48,11 @@ install: $(VENV)/.installed modelzoo/node/node_modules/.installed miniprogram/no
 zoo: install
 	$(PY) -m modelzoo build-all --output $(ZOO)
 
-run: zoo
-	MODELZOO_DIR=$(ZOO) $(VENV)/bin/gunicorn -c backend/gunicorn.conf.py 'backend:create_app()'
+profile: install
+	$(PY) -m modelzoo profile $(ZOO)
+
+run: install
+	$(PY) -m backend.launch --zoo $(ZOO) $(if $(STYLES),--styles $(STYLES))
 
 demo: install
 	$(PY) -m training demo

@@ -18,7 +18,14 @@ from sqlalchemy.exc import OperationalError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from backend import auth, cli, content, errors, jobs, ops, pictures, plan, results, styles, uploads, urls
-from backend.config import DEFAULTS, database_uri, from_environ, instance_secret_key
+from backend.config import (
+    DEFAULTS,
+    LISTEN_VARIABLE,
+    database_uri,
+    development_login,
+    from_environ,
+    instance_secret_key,
+)
 from backend.extensions import db, limiter
 from backend.runner import JobRunner
 from backend.wechat import WeChat
@@ -49,7 +56,9 @@ def configure(app, test_config):
         config["SECRET_KEY"] and config["DATABASE_URL"] and config["RESULTS_DIR"] and config["RATELIMIT_STORAGE_URI"]
     ):
         os.makedirs(app.instance_path, exist_ok=True)  # the embedded defaults live there
-    config["DEVELOPMENT"] = bool(app.debug or config["APP_ENV"] == "development")
+    listen = os.environ.get(LISTEN_VARIABLE, "").split()
+    config["DEVELOPMENT_REASON"] = "flask runs with --debug" if app.debug else development_login(config, listen)
+    config["DEVELOPMENT"] = config["DEVELOPMENT_REASON"] is not None
     config["SECRET_KEY"] = config["SECRET_KEY"] or instance_secret_key(app.instance_path)
     config["SQLALCHEMY_DATABASE_URI"] = database_uri(config["DATABASE_URL"], app.instance_path)
     config["RESULTS_DIR"] = config["RESULTS_DIR"] or os.path.join(app.instance_path, "results")

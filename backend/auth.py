@@ -107,5 +107,9 @@ def init_app(app):
         bp_dev = Blueprint("dev_auth", __name__, url_prefix="/api/v1/auth")
         bp_dev.post("/dev-login")(limiter.limit(_login_limit, key_func=remote_address)(dev_login))
         app.register_blueprint(bp_dev)
-        log.warning("development mode: POST /api/v1/auth/dev-login logs anyone in without WeChat")
+        log.warning(
+            "development login is on because %s: POST /api/v1/auth/dev-login logs anyone in without WeChat "
+            "(set WECHAT_APPID, or APP_ENV=production, to turn it off)",
+            app.config["DEVELOPMENT_REASON"],
+        )
     app.register_blueprint(bp)

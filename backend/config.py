@@ -5,15 +5,22 @@ default (numbers, `true`/`false`, JSON for dicts). `SECRET_KEY`, `DATABASE_URL`,
 `RESULTS_DIR` default to files under the app's instance folder when left empty.
 """
 
+import ipaddress
 import json
 import os
 from pathlib import Path
 
 REPOSITORY_ROOT = Path(__file__).resolve().parent.parent
 
+# Where gunicorn listens (backend/gunicorn.conf.py sets it for its workers): decides, with the
+# settings, whether the development login is on (`development_login`).
+LISTEN_VARIABLE = "BACKEND_LISTEN"
+APP_ENVS = ("", "development", "production")
+
 DEFAULTS = {
-    # "development" turns on the development login; `flask run --debug` does too.
-    "APP_ENV": "production",
+    # "development" turns on the development login (so does `flask run --debug`), "production" keeps
+    # it off; empty: on only where nobody else can reach it (see `development_login`).
+    "APP_ENV": "",
     "SECRET_KEY": "",
     "DATABASE_URL": "",
     "MODELZOO_DIR": str(REPOSITORY_ROOT / "modelzoo-build"),
@@ -109,6 +116,44 @@ def from_environ(environ=None):
             except ValueError as error:
                 raise ValueError(f"environment variable {key}: {error}") from None
     return settings
+
+
+def gunicorn_bind(environ=None):
+    """The address gunicorn listens on: BIND, else 127.0.0.1:PORT (PORT 8000 by default)."""
+    environ = os.environ if environ is None else environ
+    return environ.get("BIND") or f"127.0.0.1:{environ.get('PORT', '8000')}"
+
+
+def is_loopback(address):
+    """Whether a gunicorn bind address (HOST:PORT, [IPv6]:PORT, HOST, unix:PATH, fd://N) is a
+    loopback one, reachable from this machine only."""
+    if address.startswith("["):
+        host = address[1:].partition("]")[0]
+    else:
+        host = address.rpartition(":")[0] if ":" in address else address
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def development_login(settings, listen):
+    """Why the development login (POST /api/v1/auth/dev-login, no WeChat) is on, or None when it
+    is off. `listen`: the addresses the server listens on (empty when unknown). With APP_ENV empty
+    it is on when nobody else can reach it and nothing else could log in: WECHAT_APPID empty,
+    no proxy in front (PROXY_FIX 0) and loopback addresses only."""
+    app_env = settings["APP_ENV"]
+    if app_env not in APP_ENVS:
+        raise ValueError(f"APP_ENV must be development, production or empty, got {app_env!r}")
+    if app_env == "development":
+        return "APP_ENV is development"
+    if app_env == "production" or settings["WECHAT_APPID"] or settings["PROXY_FIX"]:
+        return None
+    if listen and all(is_loopback(address) for address in listen):
+        return f"WECHAT_APPID is empty and the server listens only on {', '.join(listen)}"
+    return None
 
 
 def database_uri(url, instance_path):

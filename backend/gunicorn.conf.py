@@ -4,19 +4,33 @@ Every setting can be changed with an environment variable: BIND (default 127.0.0
 PORT), WEB_CONCURRENCY (worker processes, default 2), GUNICORN_THREADS (threads per worker,
 default 4), GUNICORN_TIMEOUT (seconds, default 60), GUNICORN_MAX_REQUESTS (a worker is replaced
 after about this many requests, default 1000, 0: never). Each worker process runs its own job
-queue and loads each style's model once.
+queue and loads each style's model once. The workers learn where gunicorn listens (which decides,
+with APP_ENV and WECHAT_APPID, whether the development login is on: `backend.config.development_login`).
 
 gunicorn's threads read requests themselves, so slow clients can hold them all: in public, put
 the buffering reverse proxy of deploy/nginx.conf in front (see backend/README.md).
 """
 
+import importlib.util
 import os
 import shutil
 import tempfile
+from pathlib import Path
 
 import gunicorn.http.wsgi
 
-bind = os.environ.get("BIND") or f"127.0.0.1:{os.environ.get('PORT', '8000')}"
+
+def _backend_config():
+    """backend/config.py on its own: importing the `backend` package here, in gunicorn's master
+    process, would set up the app's Prometheus metrics before the folder below exists."""
+    spec = importlib.util.spec_from_file_location("backend_config", Path(__file__).with_name("config.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_config = _backend_config()
+bind = _config.gunicorn_bind()
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 worker_class = "gthread"
 threads = int(os.environ.get("GUNICORN_THREADS", "4"))
@@ -48,6 +62,7 @@ if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
 
 
 def on_starting(server):
+    os.environ[_config.LISTEN_VARIABLE] = " ".join(server.cfg.bind)  # the addresses in effect, -b included
     folder = os.environ["PROMETHEUS_MULTIPROC_DIR"]
     shutil.rmtree(folder, ignore_errors=True)
     os.makedirs(folder, exist_ok=True)

@@ -2,8 +2,9 @@
 
 The decision uses the device facts the mini-program can read and the WebGL figures measured for
 each variant when the model zoo was built (`profile.webgl` of the manifest: texture bytes and the
-largest texture at each size). The operator tunes it with the PLAN_POLICY setting (JSON), whose
-keys override `DEFAULT_POLICY`.
+largest texture at each size). A variant without `profile` (packaged but not measured yet: `make run`
+measures after it starts serving) is never planned for a phone. The operator tunes the decision
+with the PLAN_POLICY setting (JSON), whose keys override `DEFAULT_POLICY`.
 """
 
 from flask import Blueprint, current_app, jsonify
@@ -121,10 +122,11 @@ def decide(style, facts, rules):
     if wechat:
         return wechat_plan(wechat, long_side, rules)
     names = ["float16", rules["variant"]] if memory_mb >= rules["float16_min_memory_mb"] else [rules["variant"]]
-    for name in dict.fromkeys(names):
-        variant = style.variant(name)
-        if not variant:
-            continue
+    variants = {name: style.variant(name) for name in names if style.variant(name)}
+    measured = {name: variant for name, variant in variants.items() if "profile" in variant}
+    if variants and not measured:
+        return {**server, "reason": "The style is not measured on phones yet."}
+    for name, variant in measured.items():
         max_texture = facts["max_texture"] or rules["default_max_texture_size"]
         size = device_size(style, variant, long_side, memory_mb, max_texture, rules)
         if size:

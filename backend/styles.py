@@ -9,6 +9,7 @@ bp = Blueprint("styles", __name__)
 
 CLIENT_VARIANTS = ("uint8", "float16", "onnx", "wechat")
 IMMUTABLE = 365 * 24 * 3600
+MANIFEST_FILE_MAX_AGE = 60  # manifest.json gains its profile when measured after the build
 
 
 def zoo():
@@ -97,11 +98,15 @@ def manifest(style_id):
 @bp.get("/models/<style_id>/<version>/<path:path>")
 def model_file(style_id, version, path):
     """A file of a style version: cached for good (the version changes with the content), with
-    ETag and Range support."""
+    ETag and Range support; except manifest.json, which gains the profile when the package is
+    measured after it was built (`python -m modelzoo profile`)."""
     folder = current_app.extensions["zoo"].version_folder(style_id, version)
     if folder is None or not current_app.extensions["zoo"].servable(folder, path):
         raise ApiError(404, "not_found", "No such model file.")
-    response = send_from_directory(folder, path, conditional=True, etag=True, max_age=IMMUTABLE)
+    immutable = path != "manifest.json"
+    response = send_from_directory(
+        folder, path, conditional=True, etag=True, max_age=IMMUTABLE if immutable else MANIFEST_FILE_MAX_AGE
+    )
     response.cache_control.public = True
-    response.cache_control.immutable = True
+    response.cache_control.immutable = immutable
     return response

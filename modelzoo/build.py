@@ -1,10 +1,15 @@
-"""Building packages: one style (`build`), the published and light styles (`build_all`).
+"""Building packages (`build`) and measuring their profile (`measure`, `profile_zoo`).
 
 A package is written to `<output>/<id>/.partial-<version>/` and renamed to
 `<output>/<id>/<version>/` only once every variant has passed its parity check, so a failed
 build leaves no package behind; then the style's catalogue entry is replaced. The version is
 derived from the build's inputs: a style whose package for that version is already complete
 and intact is not rebuilt.
+
+The profile (WASM, WebGL and ONNX figures) is slow to measure (WebGL in SwiftShader: many
+minutes per network), so a build can leave it out (`BuildOptions(profile=False)`): the package
+is complete and served, its manifest has no `profile` yet, and `profile_zoo` adds the figures
+later, rewriting `manifest.json` and the catalogue entry (the package's other files never change).
 """
 
 import datetime
@@ -17,6 +22,7 @@ from pathlib import Path
 from modelzoo import convert, images, manifest, parity, profile, wechat
 from modelzoo.constants import (
     CACHE_DIR,
+    CATALOGUE_FILE,
     DEFAULT_ONNX_OPSET,
     DEFAULT_PROFILE_SIZES,
     DEFAULT_SHARD_BYTES,
@@ -70,6 +76,7 @@ class BuildOptions:
     photos_dir: Path | None = None
     chromium: Path | None = None
     force: bool = False
+    profile: bool = True  # False: package without the profile (`profile_zoo` measures it later)
 
 
 def tool_versions():
@@ -133,6 +140,8 @@ def build(source, output_dir, options=None, log=print):
     if existing is not None:
         log(f"{source.id}: version {version} is up to date")
         manifest.update_catalogue(output_dir, manifest.catalogue_entry(output_dir, existing, package_dir))
+        if options.profile and not profile.is_measured(existing):
+            existing = _measure_in_place(output_dir, package_dir, existing, options, log)
         return existing, package_dir, False
 
     partial = output_dir / source.id / f"{PARTIAL_PREFIX}{version}"
@@ -140,7 +149,9 @@ def build(source, output_dir, options=None, log=print):
     partial.mkdir(parents=True)
     try:
         with tempfile.TemporaryDirectory(prefix="modelzoo-") as work:
-            data = _build_into(source, version, partial, Path(work), output_dir / CACHE_DIR, options, log)
+            data = _build_into(source, version, partial, Path(work), options, log)
+        if options.profile:
+            data = measure(data, partial, output_dir / CACHE_DIR, options, log)
         manifest.validate(data, "manifest")
         manifest.write_json(partial / MANIFEST_FILE, data)
         shutil.rmtree(package_dir, ignore_errors=True)
@@ -152,7 +163,8 @@ def build(source, output_dir, options=None, log=print):
     return data, package_dir, True
 
 
-def _build_into(source, version, package_dir, work, cache_dir, options, log):
+def _build_into(source, version, package_dir, work, options, log):
+    """Converts `source` into `package_dir` and checks parity; returns its manifest (no profile)."""
     convention = source.input
     saved_model = convert.saved_model_of(source, work)
     input_name, output_name = convert.signature_names(saved_model, source.signature)
@@ -166,8 +178,6 @@ def _build_into(source, version, package_dir, work, cache_dir, options, log):
     references = parity.reference_outputs(saved_model, source.signature, inputs)
     images.write_jpeg(images.from_network(references[0], convention), package_dir / PREVIEW_FILE, PREVIEW_LONG_SIDE)
 
-    sizes = [int(s) for s in options.profile_sizes]
-    tools = tool_versions()
     variants = {}
     for name, (folder, quantization) in TFJS_VARIANTS.items():
         log(f"{source.id}: TF.js {name} graph model")
@@ -176,7 +186,7 @@ def _build_into(source, version, package_dir, work, cache_dir, options, log):
         )
         outputs = parity.tfjs_outputs(model_json, inputs, work / f"parity-{name}")
         figures = parity.check(name, parity.compare(outputs, references, convention), options.thresholds_db[name])
-        log(f"{source.id}: {name} parity {figures['psnr_db']:.2f} dB; profiling")
+        log(f"{source.id}: {name} parity {figures['psnr_db']:.2f} dB")
         variants[name] = manifest.variant_entry(
             TFJS_FORMAT,
             (package_dir / folder).iterdir(),
@@ -185,19 +195,12 @@ def _build_into(source, version, package_dir, work, cache_dir, options, log):
             quantization=name,
             shard_bytes=int(options.shard_bytes),
             parity=figures,
-            profile=_tfjs_profile(model_json, name, source, sizes, tools, cache_dir, options),
         )
 
     log(f"{source.id}: ONNX model (opset {options.onnx_opset})")
     onnx_path = convert.to_onnx(saved_model, package_dir / ONNX_FILE, options.onnx_opset, source.signature)
     figures = parity.compare(parity.onnx_outputs(onnx_path, inputs), references, convention)
     figures = parity.check(ONNX_VARIANT, figures, options.thresholds_db[ONNX_VARIANT])
-    server = profile.cached(
-        cache_dir,
-        "onnx",
-        {"graph": source.graph_key, "sizes": sizes, "runs": options.onnx_runs, "onnxruntime": tools["onnxruntime"]},
-        lambda: profile.onnx_server(onnx_path, sizes, options.onnx_runs),
-    )
     variants[ONNX_VARIANT] = manifest.variant_entry(
         ONNX_FORMAT,
         [onnx_path],
@@ -206,10 +209,9 @@ def _build_into(source, version, package_dir, work, cache_dir, options, log):
         opset=int(options.onnx_opset),
         signature={"input": input_name, "output": output_name},
         parity=figures,
-        profile={"server": server},
     )
 
-    variants[wechat.VARIANT] = _wechat_variant(saved_model, source, package_dir, inputs, references, server, options)
+    variants[wechat.VARIANT] = _wechat_variant(saved_model, source, package_dir, inputs, references, options)
 
     serving_root = package_dir / SAVEDMODEL_DIR / source.id
     servable = convert.to_serving(saved_model, serving_root)
@@ -228,30 +230,23 @@ def _build_into(source, version, package_dir, work, cache_dir, options, log):
         },
     )
 
-    first_tfjs = variants[next(iter(TFJS_VARIANTS))]["profile"]
-    settings, webgl_max_sizes = profile.recommend(first_tfjs["webgl"])
     return {
         "format": FORMAT_VERSION,
         "id": source.id,
         "name": source.name,
         "version": version,
         "built_at": datetime.datetime.now(datetime.UTC).replace(microsecond=0).isoformat(),
-        "source": {"origin": source.origin, "content_sha256": source.content_sha256},
+        "source": {"origin": source.origin, "content_sha256": source.content_sha256, "graph_key": source.graph_key},
         "input": convention,
         "preview": PREVIEW_FILE,
         "files": manifest.file_entries([package_dir / PREVIEW_FILE], package_dir),
-        "webgl_settings": settings,
-        "webgl_settings_measured": first_tfjs["webgl"] is not None,
-        "recommended": {
-            "webgl_max_size": webgl_max_sizes.get(str(MOBILE_MAX_TEXTURE_SIZE)),
-            "webgl_max_size_by_texture_limit": webgl_max_sizes,
-        },
-        "tools": tools,
+        **_webgl_advice(None),
+        "tools": tool_versions(),
         "variants": variants,
     }
 
 
-def _wechat_variant(saved_model, source, package_dir, inputs, references, server, options):
+def _wechat_variant(saved_model, source, package_dir, inputs, references, options):
     """The NCHW ONNX model for wx.createInferenceSession, checked in fp32 and with fp16 storage."""
     convention = source.input
     path, input_name = wechat.export(saved_model, package_dir / wechat.FILE, options.onnx_opset, source.signature)
@@ -266,41 +261,158 @@ def _wechat_variant(saved_model, source, package_dir, inputs, references, server
         opset=int(options.onnx_opset),
         signature={"input": input_name, "output": wechat.OUTPUT_NAME},
         parity=figures,
-        profile={"server": server},
         engine=wechat.engine_entry(path, input_name, fp16_figures, options.thresholds_db["float16"]),
     )
 
 
-def _tfjs_profile(model_json, variant, source, sizes, tools, cache_dir, options):
+def _webgl_advice(webgl):
+    """The manifest's `webgl_settings`, `webgl_settings_measured` and `recommended`, from the
+    WebGL figures of the first TF.js variant (None: not measured)."""
+    settings, webgl_max_sizes = profile.recommend(webgl)
+    return {
+        "webgl_settings": settings,
+        "webgl_settings_measured": webgl is not None,
+        "recommended": {
+            "webgl_max_size": webgl_max_sizes.get(str(MOBILE_MAX_TEXTURE_SIZE)),
+            "webgl_max_size_by_texture_limit": webgl_max_sizes,
+        },
+    }
+
+
+def measure(data, package_dir, cache_dir, options, log=print):
+    """A copy of the manifest `data` with the profile of the package in `package_dir`: WASM and
+    WebGL figures of each TF.js variant, onnxruntime figures of the ONNX model (cached per network
+    graph in `cache_dir`), and the WebGL advice drawn from them."""
+    package_dir = Path(package_dir)
+    graph = data["source"].get("graph_key") or data["source"]["content_sha256"]  # older manifests
+    sizes = [int(s) for s in options.profile_sizes]
+    tools = tool_versions()
+    variants = dict(data["variants"])
+    for name in TFJS_VARIANTS:
+        model_json = package_dir / variants[name]["model"]
+        figures = _tfjs_profile(model_json, name, data["id"], graph, sizes, tools, cache_dir, options, log)
+        variants[name] = {**variants[name], "profile": figures}
+    onnx_path = package_dir / variants[ONNX_VARIANT]["model"]
+    server = profile.cached(
+        cache_dir,
+        "onnx",
+        {"graph": graph, "sizes": sizes, "runs": options.onnx_runs, "onnxruntime": tools["onnxruntime"]},
+        _announced(
+            log,
+            f"{data['id']}: onnxruntime at {_sizes_text(sizes)}",
+            lambda: profile.onnx_server(onnx_path, sizes, options.onnx_runs),
+        ),
+    )
+    variants[ONNX_VARIANT] = {**variants[ONNX_VARIANT], "profile": {"server": server}}
+    if wechat.VARIANT in variants:  # the same graph in NCHW: the server figures stand for it
+        variants[wechat.VARIANT] = {**variants[wechat.VARIANT], "profile": {"server": server}}
+    first_tfjs = variants[next(iter(TFJS_VARIANTS))]["profile"]
+    measured_with = {name: tools[name] for name in ("onnxruntime", "tfjs_runtime")}
+    return {
+        **data,
+        **_webgl_advice(first_tfjs["webgl"]),
+        "tools": {**data["tools"], **measured_with},
+        "variants": variants,
+    }
+
+
+def _measure_in_place(output_dir, package_dir, data, options, log):
+    """Measures a package already in place and rewrites its manifest and, while that version is
+    still the catalogue's, its catalogue entry (the manifest's sha256 changed)."""
+    output_dir, package_dir = Path(output_dir), Path(package_dir)
+    data = manifest.validate(measure(data, package_dir, output_dir / CACHE_DIR, options, log), "manifest")
+    manifest.write_json(package_dir / MANIFEST_FILE, data)
+    current = {s["id"]: s["version"] for s in manifest.read_catalogue(output_dir)["styles"]}
+    if current.get(data["id"]) == data["version"]:
+        manifest.update_catalogue(output_dir, manifest.catalogue_entry(output_dir, data, package_dir))
+    log(f"{data['id']}: profile written to {package_dir / MANIFEST_FILE}")
+    return data
+
+
+def profile_zoo(output_dir, options=None, styles=None, log=print):
+    """Measures the profile of each style of the catalogue (or of `styles`) whose current package
+    has none yet (each one with `options.force`). Returns the ids measured."""
+    options = options or BuildOptions()
+    output_dir = Path(output_dir)
+    catalogue = manifest.read_catalogue(output_dir)
+    unknown = set(styles or ()) - {s["id"] for s in catalogue["styles"]}
+    if unknown:
+        raise ValueError(f"not in {output_dir / CATALOGUE_FILE}: {', '.join(sorted(unknown))}")
+    entries = [s for s in catalogue["styles"] if styles is None or s["id"] in styles]
+    measured = []
+    for k, entry in enumerate(entries, 1):
+        step_log = _prefixed(log, f"[{k}/{len(entries)}]")
+        manifest_path = output_dir / entry["manifest"]
+        data = manifest.read_json(manifest_path)
+        if profile.is_measured(data) and not options.force:
+            step_log(f"{entry['id']}: already measured")
+            continue
+        _measure_in_place(output_dir, manifest_path.parent, data, options, step_log)
+        measured.append(entry["id"])
+    return measured
+
+
+def _prefixed(log, prefix):
+    return lambda line: log(f"{prefix} {line}")
+
+
+def _announced(log, line, compute):
+    """`compute`, saying `line` first: what is being measured (nothing is said when cached)."""
+
+    def run():
+        log(line)
+        return compute()
+
+    return run
+
+
+def _sizes_text(sizes):
+    return ", ".join(f"{s}²" for s in sizes) or "no sizes"
+
+
+def _tfjs_profile(model_json, variant, style_id, graph, sizes, tools, cache_dir, options, log):
     """The WASM and WebGL figures of a TF.js variant (cached per network graph)."""
-    key = {"graph": source.graph_key, "sizes": sizes, "tfjs": tools["tfjs_runtime"]}
+    key = {"graph": graph, "sizes": sizes, "tfjs": tools["tfjs_runtime"]}
     wasm = profile.cached(
         cache_dir,
         "wasm",
         {**key, "runs": options.wasm_runs},
-        lambda: {"measured_with": variant, "results": profile.wasm(model_json, sizes, options.wasm_runs)},
+        _announced(
+            log,
+            f"{style_id}: WASM in Node at {_sizes_text(sizes)}",
+            lambda: {"measured_with": variant, "results": profile.wasm(model_json, sizes, options.wasm_runs)},
+        ),
     )
     chromium = Path(options.chromium) if options.chromium is not None else chromium_path()
     webgl = {"missing": profile.chromium_missing(chromium), "results": [], "renderer": None}
     webgl_sizes = sizes if options.webgl_sizes is None else [int(s) for s in options.webgl_sizes]
     # One cached measurement per (limit, size, setting): an interrupted build keeps what it measured.
-    for limit in options.webgl_max_texture_sizes:
-        for size in webgl_sizes:
-            for config in options.webgl_configs:
-                if webgl["missing"]:
-                    break
-                measured = profile.cached(
-                    cache_dir,
-                    "webgl",
-                    {**key, "sizes": [size], "config": list(config), "max_texture": int(limit)},
-                    lambda size=size, config=config, limit=limit: {
-                        "measured_with": variant,
-                        **profile.webgl(model_json, [size], [config], chromium, options.webgl_timeout_s, limit),
-                    },
-                )
-                webgl["missing"] = measured.get("missing")
-                webgl["results"] += measured.get("results", [])
-                webgl["renderer"] = measured.get("renderer") or webgl["renderer"]
+    pages = [
+        (limit, size, config)
+        for limit in options.webgl_max_texture_sizes
+        for size in webgl_sizes
+        for config in options.webgl_configs
+    ]
+    for page, (limit, size, config) in enumerate(pages, 1):
+        if webgl["missing"]:
+            break
+        measured = profile.cached(
+            cache_dir,
+            "webgl",
+            {**key, "sizes": [size], "config": list(config), "max_texture": int(limit)},
+            _announced(
+                log,
+                f"{style_id}: WebGL in Chromium, page {page}/{len(pages)}: {size}², texture limit {limit}, "
+                f"im2col {'on' if config[0] else 'off'}, delete threshold {config[1]} (minutes in SwiftShader)",
+                lambda size=size, config=config, limit=limit: {
+                    "measured_with": variant,
+                    **profile.webgl(model_json, [size], [config], chromium, options.webgl_timeout_s, limit),
+                },
+            ),
+        )
+        webgl["missing"] = measured.get("missing")
+        webgl["results"] += measured.get("results", [])
+        webgl["renderer"] = measured.get("renderer") or webgl["renderer"]
     return {
         "measured_with": wasm["measured_with"],
         "wasm": wasm["results"],

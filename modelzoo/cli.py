@@ -1,15 +1,19 @@
-"""`python -m modelzoo <command>`: build, build-all, verify and prune model zoo packages.
+"""`python -m modelzoo <command>`: build, build-all, profile, verify and prune model zoo packages.
 
 TensorFlow is imported only by the commands that convert, so `--help`, `verify` and `prune` are quick.
 """
 
 import argparse
+import logging
 import os
 import sys
+import time
 from pathlib import Path
 
-# TensorFlow's C++ start-up chatter (CUDA plugins on a machine without a GPU) is not for users.
+# TensorFlow's C++ start-up chatter (CUDA plugins on a machine without a GPU) and its Python
+# warnings about loading SavedModels are not for users.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+logging.getLogger("tensorflow").setLevel(logging.ERROR)
 
 from modelzoo.constants import (  # noqa: E402
     DEFAULT_ONNX_OPSET,
@@ -39,17 +43,7 @@ def _threshold(text):
     return name, float(value)
 
 
-def add_build_options(parser):
-    parser.add_argument("--output", required=True, type=Path, help="output folder (catalogue.json at its top)")
-    parser.add_argument(
-        "--shard-bytes",
-        type=int,
-        default=DEFAULT_SHARD_BYTES,
-        help=f"TF.js weight shard size in bytes (default {DEFAULT_SHARD_BYTES}: 1 MiB, see docs)",
-    )
-    parser.add_argument(
-        "--onnx-opset", type=int, default=DEFAULT_ONNX_OPSET, help=f"ONNX opset (default {DEFAULT_ONNX_OPSET})"
-    )
+def add_profile_options(parser):
     parser.add_argument(
         "--profile-sizes",
         type=_sizes,
@@ -64,6 +58,34 @@ def add_build_options(parser):
         type=_sizes,
         metavar="N,N",
         help="sizes profiled in Chromium/WebGL (default: the profile sizes; SwiftShader needs minutes per size)",
+    )
+    parser.add_argument(
+        "--chromium",
+        type=Path,
+        help="Chromium for the WebGL profile "
+        "(default: $MODELZOO_CHROMIUM or /usr/bin/chromium; if missing, WebGL figures are "
+        "recorded as missing)",
+    )
+
+
+def profile_options(args, **more):
+    from modelzoo.build import BuildOptions
+
+    return BuildOptions(
+        profile_sizes=args.profile_sizes, webgl_sizes=args.webgl_sizes, chromium=args.chromium, force=args.force, **more
+    )
+
+
+def add_build_options(parser):
+    parser.add_argument("--output", required=True, type=Path, help="output folder (catalogue.json at its top)")
+    parser.add_argument(
+        "--shard-bytes",
+        type=int,
+        default=DEFAULT_SHARD_BYTES,
+        help=f"TF.js weight shard size in bytes (default {DEFAULT_SHARD_BYTES}: 1 MiB, see docs)",
+    )
+    parser.add_argument(
+        "--onnx-opset", type=int, default=DEFAULT_ONNX_OPSET, help=f"ONNX opset (default {DEFAULT_ONNX_OPSET})"
     )
     parser.add_argument(
         "--photos-dir", type=Path, help="sample photos for parity and preview (default: training.settings.photos_dir())"
@@ -84,29 +106,26 @@ def add_build_options(parser):
         + ", ".join(f"{k}={v:g}" for k, v in PARITY_THRESHOLDS_DB.items())
         + ")",
     )
+    add_profile_options(parser)
     parser.add_argument(
-        "--chromium",
-        type=Path,
-        help="Chromium for the WebGL profile "
-        "(default: $MODELZOO_CHROMIUM or /usr/bin/chromium; if missing, WebGL figures are "
-        "recorded as missing)",
+        "--no-profile",
+        dest="profile",
+        action="store_false",
+        help="package without measuring the profile (which takes minutes to an hour); "
+        "`python -m modelzoo profile` measures it later",
     )
     parser.add_argument("--force", action="store_true", help="rebuild even when the package is up to date")
 
 
 def build_options(args):
-    from modelzoo.build import BuildOptions
-
-    return BuildOptions(
+    return profile_options(
+        args,
         shard_bytes=args.shard_bytes,
         onnx_opset=args.onnx_opset,
-        profile_sizes=args.profile_sizes,
-        webgl_sizes=args.webgl_sizes,
         photos_dir=args.photos_dir,
         parity_photos=args.parity_photos,
-        chromium=args.chromium,
-        force=args.force,
         thresholds_db={**PARITY_THRESHOLDS_DB, **dict(args.threshold)},
+        profile=args.profile,
     )
 
 
@@ -191,8 +210,6 @@ def add_build_all_arguments(parser):
 
 
 def run_build_all(args):
-    from tqdm import tqdm
-
     from modelzoo import sources
     from modelzoo.build import build
     from training import settings
@@ -209,14 +226,34 @@ def run_build_all(args):
 
     options = build_options(args)
     summary = []
-    with tqdm(makers, desc="styles", unit="style") as progress:
-        for style, make in progress:
-            progress.set_postfix_str(style)
-            data, _, built = build(make(), args.output, options, log=tqdm.write)
-            summary.append((style, data["version"], built))
+    for k, (style, make) in enumerate(makers, 1):
+        step = f"[{k}/{len(makers)}]"
+        started = time.monotonic()
+        print(f"{step} {style}: packaging", flush=True)
+        data, _, built = build(
+            make(), args.output, options, log=lambda line, step=step: print(f"{step} {line}", flush=True)
+        )
+        print(f"{step} {style}: {'built' if built else 'up to date'} in {time.monotonic() - started:.0f} s", flush=True)
+        summary.append((style, data["version"], built))
     for style, version, built in summary:
         print(f"{style:15} {version}  {'built' if built else 'up to date'}")
     print(f"catalogue: {args.output / 'catalogue.json'}")
+    return 0
+
+
+def add_profile_arguments(parser):
+    parser.add_argument("path", type=Path, help="an output folder of build-all (with catalogue.json)")
+    parser.add_argument("--styles", help="comma-separated subset of style ids to measure (default: every style)")
+    add_profile_options(parser)
+    parser.add_argument("--force", action="store_true", help="measure again the packages that have figures")
+
+
+def run_profile(args):
+    from modelzoo.build import profile_zoo
+
+    styles = [s for s in args.styles.split(",") if s] if args.styles else None
+    measured = profile_zoo(args.path, profile_options(args), styles, log=lambda line: print(line, flush=True))
+    print(f"{len(measured)} package(s) measured in {args.path}")
     return 0
 
 
@@ -263,6 +300,11 @@ COMMANDS = {
         add_build_all_arguments,
         run_build_all,
         "package the four published styles and the two light generators into one catalogue",
+    ),
+    "profile": (
+        add_profile_arguments,
+        run_profile,
+        "measure the profile (WASM, WebGL, onnxruntime) of the packages built without it",
     ),
     "verify": (add_verify_arguments, run_verify, "check every file of every package against its size and sha256"),
     "prune": (add_prune_arguments, run_prune, "remove old versions of each style (and interrupted builds)"),

@@ -25,11 +25,12 @@ def check_installed():
 
 
 def run_script(script, arguments, timeout=None):
-    """Runs `node modelzoo/node/<script> ARGUMENTS` and returns the JSON object it prints."""
+    """Runs `node modelzoo/node/<script> ARGUMENTS` and returns the JSON object it prints. Node runs
+    in the caller's working directory, so relative paths mean what they mean to the caller."""
     check_installed()
     command = [node_binary(), str(NODE_DIR / script), *map(str, arguments)]
     try:
-        result = subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=NODE_DIR)
+        result = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
         raise NodeError(f"{script} timed out after {timeout} s") from None
     if result.returncode != 0:

@@ -12,6 +12,9 @@
 TF.js dequantizes weights to float32 when it loads a model, so the float16 and uint8 variants of
 one network graph run the same kernels: their figures are measured once per graph and size, and
 cached (in `<output>/.cache/`) for every variant and style that shares the graph.
+
+A package built without its profile (`--no-profile`) has no `profile` in its variants until
+`python -m modelzoo profile` measures it (`modelzoo.build.profile_zoo`).
 """
 
 import hashlib
@@ -23,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from modelzoo import node
-from modelzoo.constants import DEFAULT_WEBGL_SETTINGS, MOBILE_MAX_TEXTURE_SIZE
+from modelzoo.constants import DEFAULT_WEBGL_SETTINGS, MOBILE_MAX_TEXTURE_SIZE, ONNX_FORMAT, TFJS_FORMAT
 
 WEBGL_KEYS = (
     "size",
@@ -39,6 +42,12 @@ WEBGL_KEYS = (
     "max_texture_size",
     "latency_ms",
 )
+
+
+def is_measured(manifest):
+    """Whether every TF.js and ONNX variant of a manifest has its profile figures."""
+    measured_formats = (TFJS_FORMAT, ONNX_FORMAT)
+    return all("profile" in v for v in manifest["variants"].values() if v["format"] in measured_formats)
 
 
 def cached(cache_dir, kind, key, compute):

@@ -5,13 +5,16 @@ import json
 import os
 import shutil
 import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from modelzoo import cli, manifest, sources  # noqa: E402
+from modelzoo import cli, manifest, profile, sources  # noqa: E402
 from modelzoo.build import BuildOptions, build  # noqa: E402
 from modelzoo.constants import NODE_DIR, chromium_path  # noqa: E402
 from modelzoo.testing import tiny_generator, tiny_metadata  # noqa: E402
@@ -19,6 +22,8 @@ from modelzoo.verify import verify  # noqa: E402
 from training.saving import save_generator  # noqa: E402
 
 pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[1]
 
 SHARD_BYTES = 2048
 OPTIONS = BuildOptions(shard_bytes=SHARD_BYTES, profile_sizes=(32,), parity_size=64, wasm_runs=1, onnx_runs=1)
@@ -239,3 +244,44 @@ def test_wechat_variant_says_what_the_phone_engine_gets(zoo):
     assert engine["layout"] == "NCHW" and engine["precision_level"] in (2, 4)
     assert engine["fp16_storage_parity"]["threshold_db"] == 60.0
     assert "Conv" in engine["operators"] and isinstance(engine["unconfirmed_operators"], list)
+
+
+def test_relative_paths_from_another_folder_then_the_profile_later(keras_file, tmp_path):
+    """`build --no-profile` and then `profile`, run from a folder other than the checkout with
+    relative paths, which mean what they mean to the caller (Node included)."""
+    shutil.copy(keras_file, tmp_path / "tiny.keras")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+
+    def modelzoo(*arguments):
+        command = [sys.executable, "-m", "modelzoo", *arguments]
+        result = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True)
+        assert result.returncode == 0, result.stderr[-3000:]
+
+    modelzoo("build", "--keras", "tiny.keras", "--output", "zoo", "--shard-bytes", "4096", "--no-profile")
+    catalogue = json.loads((tmp_path / "zoo" / "catalogue.json").read_text())
+    manifest_path = tmp_path / "zoo" / catalogue["styles"][0]["manifest"]
+    built = json.loads(manifest_path.read_text())
+    assert not any("profile" in variant for variant in built["variants"].values())
+    assert built["variants"]["uint8"]["parity"]["psnr_db"] >= built["variants"]["uint8"]["parity"]["threshold_db"]
+    assert built["webgl_settings_measured"] is False and built["recommended"]["webgl_max_size"] is None
+    files = {p: p.stat().st_mtime_ns for p in manifest_path.parent.rglob("*") if p.name != "manifest.json"}
+
+    modelzoo("profile", "zoo", "--profile-sizes", "32", "--webgl-sizes", "")
+    measured = json.loads(manifest_path.read_text())
+    for name in ("float16", "uint8"):
+        (wasm,) = measured["variants"][name]["profile"]["wasm"]
+        assert wasm["ok"] and wasm["size"] == 32
+    assert measured["variants"]["onnx"]["profile"]["server"][0]["size"] == 32
+    assert {p: p.stat().st_mtime_ns for p in files} == files  # only the manifest changed
+    assert verify(tmp_path / "zoo") == []  # the catalogue has the new manifest's sha256
+
+
+def test_building_again_with_the_profile_measures_the_package_in_place(keras_file, tmp_path):
+    source = sources.from_keras_file(keras_file)
+    options = BuildOptions(shard_bytes=SHARD_BYTES, profile_sizes=(32,), webgl_sizes=(), parity_size=64, wasm_runs=1)
+    first, package_dir, built = build(source, tmp_path, replace(options, profile=False), log=lambda _: None)
+    assert built and not profile.is_measured(first)
+    again, again_dir, built = build(source, tmp_path, options, log=lambda _: None)
+    assert not built and again_dir == package_dir and profile.is_measured(again)
+    assert json.loads((package_dir / "manifest.json").read_text()) == again
+    assert verify(tmp_path) == []

@@ -78,7 +78,8 @@ def test_catalogue_fixed_keys_are_required(key):
         ("variants", "uint8", "files"),
         ("variants", "uint8", "bytes"),
         ("variants", "uint8", "model"),
-        ("variants", "uint8", "profile"),
+        ("variants", "uint8", "parity"),
+        ("variants", "uint8", "profile", "webgl"),
     ],
 )
 def test_manifest_fixed_keys_are_required(path):
@@ -99,6 +100,12 @@ def test_paths_stay_inside_the_package(bad):
         manifest.validate(broken, "manifest")
 
 
+def test_a_package_not_measured_yet_has_no_profile():
+    unmeasured = copy.deepcopy(MANIFEST)
+    del unmeasured["variants"]["uint8"]["profile"]
+    manifest.validate(unmeasured, "manifest")
+
+
 def test_missing_webgl_figures_need_a_reason():
     broken = copy.deepcopy(MANIFEST)
     del broken["variants"]["uint8"]["profile"]["webgl_missing"]
@@ -106,7 +113,7 @@ def test_missing_webgl_figures_need_a_reason():
         manifest.validate(broken, "manifest")
 
 
-@pytest.mark.parametrize("command", [[], ["build"], ["build-all"], ["verify"], ["prune"]])
+@pytest.mark.parametrize("command", [[], ["build"], ["build-all"], ["profile"], ["verify"], ["prune"]])
 def test_help(command, capsys):
     with pytest.raises(SystemExit) as exit_info:
         cli.main([*command, "--help"])

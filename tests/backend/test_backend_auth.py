@@ -6,6 +6,8 @@ import socket
 
 import pytest
 
+from backend.config import LISTEN_VARIABLE
+
 SECRET = "APP-SECRET-VALUE"
 SESSION_KEY = "SESSION-KEY-SECRET"
 
@@ -113,6 +115,32 @@ def test_dev_login_only_in_development(make_app):
     response = development.post("/api/v1/auth/dev-login", json={"openid": "x"})
     assert response.status_code == 200
     assert "development mode" in response.get_json()["development"]
+
+
+@pytest.mark.parametrize(
+    "settings, listen, on",
+    [
+        ({}, "127.0.0.1:8000", True),  # make run's defaults
+        ({}, "localhost:8000 [::1]:8001", True),
+        ({}, "0.0.0.0:8000", False),  # reachable from other machines
+        ({}, "127.0.0.1:8000 10.1.2.3:8000", False),
+        ({}, "unix:/run/backend.sock", False),  # a proxy's socket
+        ({}, "", False),  # not under gunicorn: where it listens is unknown
+        ({"WECHAT_APPID": "wx123"}, "127.0.0.1:8000", False),
+        ({"PROXY_FIX": 1}, "127.0.0.1:8000", False),  # requests come through a proxy
+        ({"APP_ENV": "production"}, "127.0.0.1:8000", False),
+        ({"APP_ENV": "development"}, "0.0.0.0:8000", True),
+    ],
+)
+def test_dev_login_is_on_by_itself_only_where_nobody_else_can_reach_it(make_app, monkeypatch, settings, listen, on):
+    monkeypatch.setenv(LISTEN_VARIABLE, listen)
+    client = make_app(**{"APP_ENV": "", **settings}).test_client()
+    assert client.post("/api/v1/auth/dev-login", json={"openid": "x"}).status_code == (200 if on else 404)
+
+
+def test_unknown_app_env_is_named(make_app):
+    with pytest.raises(ValueError, match="APP_ENV"):
+        make_app(APP_ENV="staging")
 
 
 def test_login_rate_limit_per_address(make_app):

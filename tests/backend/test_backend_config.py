@@ -2,6 +2,7 @@
 
 import json
 import os
+import runpy
 import signal
 import socket
 import subprocess
@@ -9,11 +10,13 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 from backend import create_app
-from backend.config import database_uri, from_environ
+from backend.config import LISTEN_VARIABLE, database_uri, from_environ, gunicorn_bind
+from backend.launch import first_styles, local_url
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -48,6 +51,27 @@ def test_bad_environment_values_are_named():
 def test_database_urls(tmp_path):
     assert database_uri("", tmp_path) == f"sqlite:///{tmp_path / 'backend.sqlite'}"
     assert database_uri("postgres://u:p@db/app", tmp_path) == "postgresql://u:p@db/app"
+
+
+def test_gunicorn_tells_its_workers_where_it_listens(monkeypatch, tmp_path):
+    """The addresses in effect (a -b option included), which decide the development login."""
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path / "metrics"))
+    monkeypatch.delenv(LISTEN_VARIABLE, raising=False)
+    hooks = runpy.run_path(str(ROOT / "backend" / "gunicorn.conf.py"))
+    hooks["on_starting"](SimpleNamespace(cfg=SimpleNamespace(bind=["0.0.0.0:8000", "[::1]:8001"])))
+    assert os.environ[LISTEN_VARIABLE] == "0.0.0.0:8000 [::1]:8001"
+
+
+def test_the_main_command_finds_the_server_and_serves_the_light_styles_first():
+    assert gunicorn_bind({}) == "127.0.0.1:8000" and gunicorn_bind({"PORT": "9000"}) == "127.0.0.1:9000"
+    assert gunicorn_bind({"BIND": "0.0.0.0:80", "PORT": "9000"}) == "0.0.0.0:80"
+    assert local_url("127.0.0.1:8000") == "http://127.0.0.1:8000"
+    assert local_url("0.0.0.0:80") == "http://127.0.0.1:80"
+    assert local_url("[::1]:8000") == "http://[::1]:8000"
+    assert local_url("unix:/run/backend.sock") is None
+    assert first_styles(None) == ["light_paprika", "light_shinkai"]
+    assert first_styles(["hayao", "light_shinkai"]) == ["light_shinkai"]
+    assert first_styles(["hosoda", "hayao"]) == ["hosoda"]
 
 
 def free_port():

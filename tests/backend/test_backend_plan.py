@@ -116,6 +116,21 @@ def test_no_webgl_figures_limits_the_phone_size(make_app, tmp_path, zoo_dir):
     assert plan(client)["long_side"] == 256  # unprofiled_max_size
 
 
+def test_a_style_not_measured_yet_goes_to_the_server(make_app, tmp_path, zoo_dir):
+    """Packaged without the profile (as `make run` first does): no phone until it is measured."""
+    copy = tmp_path / "zoo"
+    shutil.copytree(zoo_dir, copy)
+    path = next(copy.glob("tiny/*/manifest.json"))
+    manifest = json.loads(path.read_text())
+    for variant in manifest["variants"].values():
+        variant.pop("profile", None)
+    path.write_text(json.dumps(manifest))
+    client = make_app(MODELZOO_DIR=str(copy)).test_client()
+    for phone in ({}, {"memorySize": 8192}, {"photo": {"width": 200, "height": 100}}):
+        answer = plan(client, **phone)
+        assert answer["where"] == "server" and "not measured" in answer["reason"], answer
+
+
 def test_sizes_above_the_profile_are_not_planned_unless_allowed(make_app, tmp_path, zoo_dir):
     copy = tmp_path / "zoo"
     shutil.copytree(zoo_dir, copy)

@@ -84,6 +84,14 @@ def test_model_file_caching_etag_and_range(client):
     assert client.get(url, headers={"Range": f"bytes={len(full.data) + 10}-"}).status_code == 416
 
 
+def test_a_package_manifest_file_is_not_cached_for_good(client):
+    """manifest.json gains its profile when a package is measured after it was built."""
+    style = client.get("/api/v1/styles").get_json()["styles"][0]
+    response = client.get(f"/models/tiny/{style['version']}/manifest.json")
+    assert response.status_code == 200
+    assert "immutable" not in response.headers["Cache-Control"] and "max-age=60" in response.headers["Cache-Control"]
+
+
 def test_only_listed_files_are_served(client, zoo_dir):
     version = client.get("/api/v1/styles").get_json()["styles"][0]["version"]
     (next(zoo_dir.glob("tiny/*/")) / "secret.txt").write_text("not part of a package")

@@ -1,0 +1,169 @@
+"""`python -m backend.launch --zoo DIR`: the main command (`make run`). Serves the backend as soon
+as the first styles are packaged, then packages and measures the others while it serves:
+
+1. package the two light generators (conversion and parity checks, no profile: about a minute),
+2. start gunicorn (backend/gunicorn.conf.py) on DIR and wait until /readyz answers,
+3. package the other styles, at low priority: the backend serves each one as soon as it is in
+   the catalogue (the four published styles: about a minute each),
+4. measure the profile of every package (WASM, and WebGL in SwiftShader: most of an hour), at low
+   priority; until a style is measured, the plan sends phones to the server for it.
+
+The backend runs until Ctrl-C or SIGTERM, which stop everything. Paths are the caller's: DIR is
+made absolute before it is handed to the child processes.
+"""
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+from backend.config import REPOSITORY_ROOT, gunicorn_bind
+from modelzoo.constants import LIGHT_STYLES
+
+STEPS = 4
+LOW_PRIORITY = ["nice", "-n", "10"]  # the builds leave the cores to the server's jobs
+POLL_SECONDS = 0.5
+
+
+def say(step, text):
+    print(f"[run {step}/{STEPS}] {text}", flush=True)
+
+
+def first_styles(styles):
+    """The styles packaged before the server starts: the light generators (the quickest to
+    convert) among `styles` (None: all), else the first of `styles`."""
+    return [s for s in LIGHT_STYLES if styles is None or s in styles] or styles[:1]
+
+
+def local_url(bind):
+    """The URL at which this machine reaches gunicorn's HOST:PORT bind (None for a socket)."""
+    if bind.startswith(("unix:", "fd://")):
+        return None
+    host, _, port = (bind if ":" in bind else f"{bind}:8000").rpartition(":")
+    if host in ("", "0.0.0.0", "[::]"):
+        host = "127.0.0.1"
+    return f"http://{host}:{port}"
+
+
+def child_env(zoo):
+    """The environment of the child processes: the zoo, and this checkout importable from
+    wherever the command was started."""
+    path = os.pathsep.join(p for p in (str(REPOSITORY_ROOT), os.environ.get("PYTHONPATH")) if p)
+    return {**os.environ, "MODELZOO_DIR": str(zoo), "PYTHONPATH": path}
+
+
+def modelzoo(*arguments):
+    return [sys.executable, "-m", "modelzoo", *map(str, arguments)]
+
+
+def wait_ready(server, url):
+    """Waits until `url`/readyz answers 200; returns its answer, or None when the server stopped."""
+    while server.poll() is None:
+        try:
+            response = requests.get(f"{url}/readyz", timeout=5)
+            if response.status_code == 200:
+                return response.json()
+        except requests.RequestException:
+            pass
+        time.sleep(POLL_SECONDS)
+    return None
+
+
+def run_beside(server, command, env):
+    """Runs `command` at low priority while the server serves; returns its exit status, or None
+    when the server stopped first (the command is stopped then)."""
+    child = subprocess.Popen([*LOW_PRIORITY, *command], env=env)
+    try:
+        while child.poll() is None:
+            if server.poll() is not None:
+                return None
+            time.sleep(POLL_SECONDS)
+        return child.returncode
+    finally:
+        stop(child)
+
+
+def stop(process):
+    if process is not None and process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def describe_server(url):
+    """What to open, and whether the development login is on (as the server's OpenAPI says)."""
+    try:
+        paths = requests.get(f"{url}/api/v1/openapi.json", timeout=5).json()["paths"]
+    except (requests.RequestException, ValueError, KeyError):
+        paths = {}
+    login = "on" if "/api/v1/auth/dev-login" in paths else "off (log in through WeChat)"
+    return f"open {url}/api/v1/styles; README.md, 'Try it', stylizes a photo; development login {login}"
+
+
+def serve(zoo, styles):
+    started = time.monotonic()
+    env = child_env(zoo)
+    selection = ["--styles", ",".join(styles)] if styles else []
+    first = first_styles(styles)
+    say(1, f"packaging {', '.join(first)} into {zoo} (conversion and parity checks, about a minute)")
+    built = subprocess.run(modelzoo("build-all", "--output", zoo, "--styles", ",".join(first), "--no-profile"), env=env)
+    if built.returncode != 0:
+        return built.returncode
+
+    bind = gunicorn_bind()
+    say(2, f"starting the backend on {bind}")
+    config = REPOSITORY_ROOT / "backend" / "gunicorn.conf.py"
+    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", str(config), "backend:create_app()"], env=env)
+    try:
+        url = local_url(bind)
+        if url is not None:
+            ready = wait_ready(server, url)
+            if ready is None:
+                print(f"error: the backend stopped (exit {server.returncode}); is {bind} in use? Set PORT or BIND")
+                return server.returncode or 1
+            say(2, f"the backend is ready after {time.monotonic() - started:.0f} s with {ready['styles']} styles")
+            say(2, describe_server(url))
+
+        say(3, "packaging the other styles while serving (about a minute each; each is served when packaged)")
+        status = run_beside(server, modelzoo("build-all", "--output", zoo, *selection, "--no-profile"), env)
+        if status == 0:
+            say(4, "measuring the packages for phones (WASM and WebGL, most of an hour; `make profile` resumes it)")
+            status = run_beside(server, modelzoo("profile", zoo, *selection), env)
+        if status is None:
+            print(f"error: the backend stopped (exit {server.returncode})")
+            return server.returncode or 1
+        if status != 0:
+            print(f"warning: exit {status} above; the backend keeps serving what is packaged")
+        else:
+            say(4, f"every style packaged and measured after {time.monotonic() - started:.0f} s")
+        print("serving until Ctrl-C", flush=True)
+        return server.wait()
+    finally:
+        stop(server)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m backend.launch", description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--zoo", type=Path, default=REPOSITORY_ROOT / "modelzoo-build", help="the model zoo folder (built if missing)"
+    )
+    parser.add_argument("--styles", help="comma-separated style ids (default: the four published and two light)")
+    args = parser.parse_args(argv)
+    styles = [s for s in args.styles.split(",") if s] if args.styles else None
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))  # so that `finally` stops the server
+    try:
+        return serve(args.zoo.resolve(), styles)
+    except KeyboardInterrupt:
+        return 128 + signal.SIGINT
+
+
+if __name__ == "__main__":
+    sys.exit(main())
