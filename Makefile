@@ -14,7 +14,7 @@ PY := $(VENV)/bin/python
 ZOO ?= modelzoo-build
 STYLES ?=
 
-.PHONY: install chromium run demo zoo profile test lint
+.PHONY: install chromium nginx run demo zoo profile test lint
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -42,8 +42,14 @@ chromium:
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
 		echo "note: no Chromium (apt-get install chromium); WebGL figures will be missing"
 
+# nginx, the buffering proxy of deploy/nginx.conf, runs in front of gunicorn in the tests.
+nginx:
+	@command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || { [ "$$(id -u)" = 0 ] && apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light >/dev/null; } || \
+		echo "note: no nginx (apt-get install nginx-light); the test of deploy/nginx.conf will fail"
+
 install: $(VENV)/.installed modelzoo/node/node_modules/.installed miniprogram/node_modules/.installed \
-	miniprogram/tfjs/node_modules/.installed chromium
+	miniprogram/tfjs/node_modules/.installed chromium nginx
 
 zoo: install
 	$(PY) -m modelzoo build-all --output $(ZOO)

@@ -222,8 +222,8 @@ def healthz_answers(port, slow_clients=10, probes=4):
 NGINX = shutil.which("nginx") or next((p for p in ("/usr/sbin/nginx",) if os.path.exists(p)), None)
 
 
-@pytest.mark.skipif(NGINX is None, reason="nginx is not installed (apt-get install nginx-light)")
 def test_nginx_in_front_keeps_healthz_answering_under_slow_clients(tmp_path, zoo_dir):
+    assert NGINX, "nginx is not installed: `make install` installs it (apt-get install nginx-light)"
     port = free_port()
     site = (ROOT / "deploy" / "nginx.conf").read_text()
     with gunicorn(tmp_path, zoo_dir, WEB_CONCURRENCY="1", GUNICORN_THREADS="2") as server:
