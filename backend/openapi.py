@@ -106,6 +106,10 @@ def spec(app):
                                 "where": {"enum": ["device", "server"]},
                                 "variant": {"type": ["string", "null"]},
                                 "long_side": {"type": "integer"},
+                                "tile": {
+                                    "type": "integer",
+                                    "description": "device only, local networks: stylize in tiles of this size",
+                                },
                                 "reason": {"type": "string"},
                             },
                         },
@@ -152,7 +156,12 @@ def spec(app):
                                 "properties": {
                                     "image": {"type": "string", "format": "binary"},
                                     "style": {"type": "string"},
-                                    "long_side": {"type": "integer"},
+                                    "long_side": {
+                                        "oneOf": [{"type": "integer"}, {"const": "original"}],
+                                        "description": "pixels (JOB_MIN_LONG_SIDE..JOB_MAX_LONG_SIDE, default "
+                                        "JOB_DEFAULT_LONG_SIDE) or the photo's own size; never enlarged, capped "
+                                        "at JOB_MAX_UNTILED_LONG_SIDE for styles the server cannot tile",
+                                    },
                                 },
                                 "required": ["image", "style"],
                             }

@@ -87,6 +87,7 @@ def manifest(style_id):
             "bytes": variant.get("bytes"),
             "parity": variant.get("parity"),
             "webgl_settings": style.manifest.get("webgl_settings") or {},
+            "tiling": style.manifest.get("tiling"),
         },
         60,
     )
