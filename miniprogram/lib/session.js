@@ -11,6 +11,14 @@ const { graphModelArtifacts } = require('./pipeline');
 const image = require('./image');
 const { sleep: realSleep } = require('./wxp');
 
+// Tiles on the phone (lib/tiling.js) when the plan gives a tile size and the
+// manifest's network is local (`tiling` without statistics of the whole picture).
+function tilingFor(manifest, plan) {
+  const tiling = manifest.tiling;
+  if (!plan.tile || !tiling || tiling.statistics || !Number.isInteger(tiling.overlap)) return {};
+  return { tile: plan.tile, overlap: tiling.overlap };
+}
+
 function createSession({
   wx, api, cache, stylizer, maxTextureSize = () => null,
   readPixels = image.readPixels, writePng = image.writePng, sleep = realSleep, log = () => {},
@@ -31,7 +39,8 @@ function createSession({
 
   async function onDevice(photo, style, plan, onState) {
     const manifest = await api.manifest(style.id, plan.variant || 'uint8');
-    const fits = textureFits(webglProfile(style, manifest, manifest.variant), plan.long_side,
+    const tiles = tilingFor(manifest, plan);
+    const fits = textureFits(webglProfile(style, manifest, manifest.variant), tiles.tile || plan.long_side,
       manifest.webgl_settings, maxTextureSize());
     if (fits === false) throw new AppError('out_of_memory', { message: 'texture too large for this phone' });
 
@@ -50,7 +59,7 @@ function createSession({
     onState({ step: 'stylizing' });
     const size = image.fitSize(photo.width, photo.height, plan.long_side || 512);
     const rgba = await readPixels(wx, photo.path, size.width, size.height);
-    const out = await stylizer.stylize(rgba, size.width, size.height);
+    const out = await stylizer.stylize(rgba, size.width, size.height, tiles);
     checkMemory();
     const path = await writePng(wx, out, size.width, size.height);
     return { path, width: size.width, height: size.height, where: 'device' };
@@ -105,4 +114,4 @@ function createSession({
   return { run, shareLink, memoryWarning, get memoryWarned() { return memoryWarned; } };
 }
 
-module.exports = { createSession };
+module.exports = { createSession, tilingFor };

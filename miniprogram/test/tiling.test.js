@@ -138,3 +138,36 @@ test('peak tensor memory follows the tile, not the picture', async () => {
   expect(tiled).toBeLessThan(whole / 8);
   stylizer.unload();
 });
+
+test('the session tiles when the plan gives a tile and the manifest\'s network is local', async () => {
+  const { createSession, tilingFor } = require('../lib/session');
+  const local = { tiling: { receptive_field: 14, overlap: 16, statistics: false } };
+  expect(tilingFor(local, { tile: 512 })).toEqual({ tile: 512, overlap: 16 });
+  expect(tilingFor(local, {})).toEqual({});
+  expect(tilingFor({ tiling: { ...local.tiling, statistics: true } }, { tile: 512 })).toEqual({});
+  expect(tilingFor({}, { tile: 512 })).toEqual({});
+
+  const manifest = { id: 's', version: 'v1', variant: 'uint8', files: [], input: INPUT, webgl_settings: {}, ...local };
+  const stylizer = {
+    use: jest.fn(async (key, load) => { await load(); }),
+    stylize: jest.fn(async (rgba, w, h) => new Uint8ClampedArray(w * h * 4)),
+    unload: jest.fn(),
+  };
+  const session = createSession({
+    wx: { getDeviceInfo: () => ({ platform: 'android', memorySize: 8192, benchmarkLevel: 30 }) },
+    api: {
+      plan: async () => ({ where: 'device', variant: 'uint8', long_side: 2048, tile: 512 }),
+      manifest: async () => manifest,
+    },
+    cache: { load: async () => ({ modelJson: { modelTopology: {}, weightsManifest: [] }, weights: {} }) },
+    stylizer,
+    // Textures measured at 512 fit a 4096 limit; at 2048 they would not: the check is at the tile.
+    maxTextureSize: () => 4096,
+    readPixels: async (wx, path, width, height) => new Uint8ClampedArray(width * height * 4),
+    writePng: async () => 'wxfile://tmp/device.png',
+  });
+  const style = { id: 's', profile: { uint8: { webgl: [{ size: 512, im2col: undefined, max_texture_width: 4096, max_texture_height: 2048, ok: true }] } } };
+  const result = await session.run({ photo: { path: 'p.jpg', width: 4032, height: 3024 }, style });
+  expect(result).toMatchObject({ where: 'device', width: 2048, height: 1536 });
+  expect(stylizer.stylize).toHaveBeenCalledWith(expect.any(Uint8ClampedArray), 2048, 1536, { tile: 512, overlap: 16 });
+});
