@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from importlib import metadata as package_metadata
 from pathlib import Path
 
-from modelzoo import convert, images, manifest, parity, profile
+from modelzoo import convert, images, manifest, parity, profile, tiling
 from modelzoo.constants import (
     CACHE_DIR,
     DEFAULT_ONNX_OPSET,
@@ -39,6 +39,7 @@ from modelzoo.constants import (
     SERVING_VERSION,
     TFJS_FORMAT,
     TFJS_VARIANTS,
+    TILES_VARIANT,
     WASM_RUNS,
     WEBGL_CONFIGS,
     WEBGL_MAX_TEXTURE_SIZES,
@@ -96,7 +97,7 @@ def build_settings(options):
     return {
         "shard_bytes": int(options.shard_bytes),
         "onnx_opset": int(options.onnx_opset),
-        "variants": sorted([*TFJS_VARIANTS, ONNX_VARIANT, SAVEDMODEL_VARIANT]),
+        "variants": sorted([*TFJS_VARIANTS, ONNX_VARIANT, SAVEDMODEL_VARIANT, TILES_VARIANT]),
         "tools": {name: tools[name] for name in ("tensorflow", "tensorflowjs", "tf2onnx", "onnx")},
     }
 
@@ -209,6 +210,13 @@ def _build_into(source, version, package_dir, work, cache_dir, options, log):
         profile={"server": server},
     )
 
+    tiles = tiling.describe(source)
+    if tiles and tiles["statistics"]:
+        log(f"{source.id}: ONNX statistics and tile graphs ({TILES_VARIANT})")
+        variants[TILES_VARIANT] = tiling.onnx_tiles_variant(
+            source, work, package_dir, inputs, references, options.onnx_opset, options.thresholds_db[ONNX_VARIANT]
+        )
+
     serving_root = package_dir / SAVEDMODEL_DIR / source.id
     servable = convert.to_serving(saved_model, serving_root)
     variants[SAVEDMODEL_VARIANT] = manifest.variant_entry(
@@ -245,6 +253,7 @@ def _build_into(source, version, package_dir, work, cache_dir, options, log):
             "webgl_max_size_by_texture_limit": webgl_max_sizes,
         },
         "tools": tools,
+        **({"tiling": tiles} if tiles else {}),
         "variants": variants,
     }
 
