@@ -124,9 +124,11 @@ def _walk(model, visit):
             continue
         if isinstance(layer, keras.Model):
             raise ValueError(f"{model.name}: nested model {layer.name} is not supported")
-        tensors = layer.input
-        inputs = [values[id(t)] for t in tensors] if isinstance(tensors, list | tuple) else values[id(tensors)]
-        values[id(layer.output)] = visit(layer, inputs)
+        tensors = layer.input if isinstance(layer.input, list | tuple) else [layer.input]
+        if any(id(tensor) not in values for tensor in tensors):
+            raise ValueError(f"{model.name}: an input of {layer.name} is not from an earlier layer (shared layers?)")
+        inputs = [values[id(tensor)] for tensor in tensors]
+        values[id(layer.output)] = visit(layer, inputs if isinstance(layer.input, list | tuple) else inputs[0])
     return values[id(model.outputs[0])]
 
 
