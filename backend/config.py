@@ -64,7 +64,11 @@ DEFAULTS = {
     "JOB_DAILY_QUOTA": 50,
     "JOB_DEFAULT_LONG_SIDE": 512,
     "JOB_MIN_LONG_SIDE": 64,
-    "JOB_MAX_LONG_SIDE": 1024,
+    # Styles the server stylizes in tiles (INFERENCE_TILE) take photos up to this long side, also
+    # with long_side "original"; memory follows the tile, time the picture (bench/bench_tiling.py).
+    "JOB_MAX_LONG_SIDE": 4096,
+    # Styles that cannot be tiled (no `tiling` in their manifest) are stylized whole, at most this size.
+    "JOB_MAX_UNTILED_LONG_SIDE": 1024,
     "WORKER_HEARTBEAT_SECONDS": 10.0,
     "WORKER_TIMEOUT_SECONDS": 60.0,
     # "onnx" (ONNX Runtime) or "savedmodel" (TensorFlow); see backend/inference.py for why ONNX.
@@ -72,6 +76,9 @@ DEFAULTS = {
     # Threads per inference (0: the library's default, one per core). Parallelism comes from
     # gunicorn processes x JOB_WORKERS; one thread each keeps them from fighting over the cores.
     "INFERENCE_THREADS": 1,
+    # Pictures with a longer side are stylized in tiles of at most this many pixels (a multiple of
+    # 4; 0: never tile); see backend/inference.py and bench/bench_tiling.py for the figures.
+    "INFERENCE_TILE": 1024,
     # Results and sharing.
     "RESULT_TTL_DAYS": 7,
     # Rate limits (Flask-Limiter syntax). Storage: empty for a SQLite file in the instance folder,

@@ -12,6 +12,14 @@ Threads: throughput comes from gunicorn processes x JOB_WORKERS; with one intra-
 inference (INFERENCE_THREADS=1, the default) two processes on two cores did 28-32 jobs/minute at
 512x512, against 19 with the library's default threads (the processes fight over the cores) and
 27.5 for a single process with two threads.
+
+Tiling (training/tiling.py): a picture whose long side is over INFERENCE_TILE pixels is stylized
+in tiles of at most that size, so memory follows the tile size, not the picture. A style whose
+manifest has `tiling` without statistics (a local network) tiles its own model; a style whose
+network normalizes with statistics of the whole picture (the published generators) tiles with
+its `onnx_tiles` variant: the statistics graph runs once on the picture downscaled to the tile
+size, the tile graph on every tile. A style that cannot be tiled is stylized whole, and jobs cap
+its long side at JOB_MAX_UNTILED_LONG_SIDE (`max_long_side`).
 """
 
 import logging
@@ -20,6 +28,7 @@ import threading
 import numpy as np
 
 from training.imaging import from_model_output, to_model_input
+from training.tiling import statistics_picture, stitch
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +47,30 @@ class OnnxGenerator:
 
     def __call__(self, batch):
         return self.session.run(None, {self.input_name: batch})[0]
+
+
+class OnnxTiles:
+    """The `onnx_tiles` variant: `statistics(batch)` -> the statistics row of a picture, and
+    `tile(batch, statistics)` -> a stylized tile normalized with them."""
+
+    def __init__(self, folder, variant, threads=0):
+        import onnxruntime
+
+        options = onnxruntime.SessionOptions()
+        if threads:
+            options.intra_op_num_threads = threads
+        providers = ["CPUExecutionProvider"]
+        self.statistics_session = onnxruntime.InferenceSession(
+            str(folder / variant["statistics_model"]), options, providers=providers
+        )
+        self.tile_session = onnxruntime.InferenceSession(str(folder / variant["model"]), options, providers=providers)
+        self.names = variant.get("signature") or {"input": "image", "statistics": "statistics"}
+
+    def statistics(self, batch):
+        return self.statistics_session.run(None, {self.names["input"]: batch})[0]
+
+    def tile(self, batch, statistics):
+        return self.tile_session.run(None, {self.names["input"]: batch, self.names["statistics"]: statistics})[0]
 
 
 class SavedModelGenerator:
@@ -64,29 +97,67 @@ class SavedModelGenerator:
 LOADERS = {"onnx": OnnxGenerator, "savedmodel": SavedModelGenerator}
 
 
-def stylize(generator, rgb, spec):
-    """uint8 RGB (H, W, 3) -> uint8 RGB of the same size. The picture is padded (reflected, or
-    repeated for tiny sides) to the manifest's size multiple and cropped back afterwards."""
+def network_input(rgb, spec):
+    """uint8 RGB (H, W, 3) -> the network's input, padded (reflected, or repeated for tiny sides)
+    to the manifest's size multiple."""
     height, width = rgb.shape[:2]
     multiple = int(spec.get("size_multiple", 4))
     pad_h, pad_w = -height % multiple, -width % multiple
     mode = "reflect" if height > pad_h and width > pad_w else "edge"
     padded = np.pad(rgb, ((0, pad_h), (0, pad_w), (0, 0)), mode=mode)
+    return to_model_input(padded, spec.get("color_order", "RGB"), tuple(spec.get("value_range", (-1.0, 1.0))))
+
+
+def stylize(generator, rgb, spec, *extra):
+    """uint8 RGB (H, W, 3) -> uint8 RGB of the same size: `generator(network input, *extra)`
+    cropped back to the picture's size."""
+    height, width = rgb.shape[:2]
+    output = generator(network_input(rgb, spec), *extra)
     value_range = tuple(spec.get("value_range", (-1.0, 1.0)))
-    color_order = spec.get("color_order", "RGB")
-    output = generator(to_model_input(padded, color_order, value_range))
-    return from_model_output(output[:, :height, :width], color_order, value_range)
+    return from_model_output(output[:, :height, :width], spec.get("color_order", "RGB"), value_range)
+
+
+def stylize_in_tiles(generator, rgb, spec, tile, overlap, statistics=None):
+    """`stylize` tile by tile (training.tiling). With `statistics` (a function of the network
+    input), they are measured once on the picture downscaled to `tile` and given to every tile."""
+    extra = () if statistics is None else (statistics(network_input(statistics_picture(rgb, tile), spec)),)
+    multiple = int(spec.get("size_multiple", 4))
+    return stitch(lambda window: stylize(generator, window, spec, *extra), rgb, tile, overlap, multiple)
+
+
+def tiling_of(style, tile):
+    """The manifest's `tiling` of a style when the server can tile it with `tile` pixels, else
+    None: its network is known, the tile is larger than twice the overlap, and a network with
+    statistics has its `onnx_tiles` variant."""
+    tiling = style.manifest.get("tiling")
+    if not tile or not tiling or tile <= 2 * int(tiling.get("overlap", tile)):
+        return None
+    if tiling.get("statistics") and not (style.variant("onnx_tiles") or {}).get("statistics_model"):
+        return None
+    return tiling
+
+
+def max_long_side(style, config):
+    """The longest side a job of this style is stylized at: JOB_MAX_LONG_SIDE when the server can
+    tile it (memory bounded by the tile), JOB_MAX_UNTILED_LONG_SIDE (at most) otherwise."""
+    if tiling_of(style, config["INFERENCE_TILE"]):
+        return config["JOB_MAX_LONG_SIDE"]
+    return min(config["JOB_MAX_LONG_SIDE"], config["JOB_MAX_UNTILED_LONG_SIDE"])
 
 
 class Generators:
-    """The loaded generators of this process, by style version; loaded on first use."""
+    """The loaded generators of this process, by style version; loaded on first use. Pictures with
+    a long side over `tile` pixels are stylized in tiles when the style allows (`tiling_of`)."""
 
-    def __init__(self, preferred="onnx", threads=0):
+    def __init__(self, preferred="onnx", threads=0, tile=0):
         if preferred not in VARIANTS:
             raise ValueError(f"INFERENCE_VARIANT must be one of {VARIANTS}, got {preferred!r}")
+        if tile < 0 or tile % 4:
+            raise ValueError(f"INFERENCE_TILE must be 0 (never tile) or a multiple of 4, got {tile!r}")
         self.order = (preferred,) + tuple(v for v in VARIANTS if v != preferred)
         self.threads = threads
-        self._loaded = {}
+        self.tile = tile
+        self._loaded = {}  # (style id, version) -> {"whole": generator, "tiles": OnnxTiles}
         self._lock = threading.Lock()
 
     def pick_variant(self, style):
@@ -95,18 +166,31 @@ class Generators:
                 return name
         raise LookupError(f"style {style.id} has no server variant ({', '.join(VARIANTS)})")
 
-    def get(self, style):
+    def get(self, style, part="whole"):
         key = (style.id, style.version)
         with self._lock:
             if key not in self._loaded:
-                variant = self.pick_variant(style)
-                path = style.folder / style.variant(variant)["model"]
-                log.info("loading %s %s (%s)", style.id, style.version, variant)
                 # Older versions of the same style are dropped: one model per style in memory.
                 for old in [k for k in self._loaded if k[0] == style.id]:
                     del self._loaded[old]
-                self._loaded[key] = LOADERS[variant](path, self.threads)
-            return self._loaded[key]
+                self._loaded[key] = {}
+            parts = self._loaded[key]
+            if part not in parts:
+                if part == "tiles":
+                    log.info("loading %s %s (onnx_tiles)", style.id, style.version)
+                    parts[part] = OnnxTiles(style.folder, style.variant("onnx_tiles"), self.threads)
+                else:
+                    variant = self.pick_variant(style)
+                    log.info("loading %s %s (%s)", style.id, style.version, variant)
+                    parts[part] = LOADERS[variant](style.folder / style.variant(variant)["model"], self.threads)
+            return parts[part]
 
     def run(self, style, rgb):
-        return stylize(self.get(style), rgb, style.manifest.get("input") or {})
+        spec = style.manifest.get("input") or {}
+        tiling = tiling_of(style, self.tile)
+        if tiling is None or max(rgb.shape[:2]) <= self.tile:
+            return stylize(self.get(style), rgb, spec)
+        if tiling.get("statistics"):
+            tiles = self.get(style, "tiles")
+            return stylize_in_tiles(tiles.tile, rgb, spec, self.tile, tiling["overlap"], tiles.statistics)
+        return stylize_in_tiles(self.get(style), rgb, spec, self.tile, tiling["overlap"])

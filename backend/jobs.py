@@ -11,6 +11,7 @@ from backend import content
 from backend.auth import login_required
 from backend.errors import ApiError
 from backend.extensions import db, limiter, remote_address, user_or_address
+from backend.inference import max_long_side
 from backend.metrics import JOBS
 from backend.models import Job, User, new_id, utcnow
 from backend.styles import get_style
@@ -55,18 +56,35 @@ def describe(job):
     return answer
 
 
+ORIGINAL = "original"  # long_side: the photo's own size
+
+
 def long_side_of(value):
+    """The requested long side: a number of pixels, or `ORIGINAL` (the photo's own size)."""
     config = current_app.config
     if value in (None, ""):
         return config["JOB_DEFAULT_LONG_SIDE"]
+    if value == ORIGINAL:
+        return ORIGINAL
     long_side = int(value) if re.fullmatch(r"[0-9]{1,5}", value) else 0  # no signs, spaces or other digits
     if not config["JOB_MIN_LONG_SIDE"] <= long_side <= config["JOB_MAX_LONG_SIDE"]:
         raise ApiError(
             400,
             "bad_long_side",
-            f"long_side must be a whole number from {config['JOB_MIN_LONG_SIDE']} to {config['JOB_MAX_LONG_SIDE']}.",
+            f"long_side must be a whole number from {config['JOB_MIN_LONG_SIDE']} to "
+            f'{config["JOB_MAX_LONG_SIDE"]}, or "{ORIGINAL}".',
         )
     return long_side
+
+
+def fit_for_style(picture, long_side, style, notes):
+    """`(picture, long side)`: the picture at the requested long side (never enlarged) within what
+    the server does for this style (`max_long_side`); a note says when that limit made it smaller."""
+    limit = max_long_side(style, current_app.config)
+    wanted = max(picture.size) if long_side == ORIGINAL else long_side
+    if min(wanted, max(picture.size)) > limit:
+        notes.append(f"The style {style.id!r} is stylized at most {limit} pixels on the long side.")
+    return fit_long_side(picture, min(wanted, limit)), min(wanted, limit)
 
 
 def check_quota(user):
@@ -112,8 +130,8 @@ def create():
         raise queue_full()
 
     with decoding_slot():
-        picture, notes = open_upload(upload.read(), current_app.config, long_side)
-    picture = fit_long_side(picture, long_side)
+        picture, notes = open_upload(upload.read(), current_app.config, None if long_side == ORIGINAL else long_side)
+    picture, long_side = fit_for_style(picture, long_side, style, notes)
     job = Job(
         id=new_id(),
         user_id=g.user.id,

@@ -116,6 +116,10 @@ def spec(app):
                                 "engine": {"enum": ["wechat"], "description": "only for wx.createInferenceSession"},
                                 "precision_level": {"type": "integer", "minimum": 0, "maximum": 4},
                                 "long_side": {"type": "integer"},
+                                "tile": {
+                                    "type": "integer",
+                                    "description": "device only, local networks: stylize in tiles of this size",
+                                },
                                 "reason": {"type": "string"},
                             },
                         },
@@ -165,10 +169,17 @@ def spec(app):
                                     "image": {"type": "string", "format": "binary"},
                                     "style": {"type": "string"},
                                     "long_side": {
-                                        "type": "integer",
-                                        "minimum": app.config["JOB_MIN_LONG_SIDE"],
-                                        "maximum": app.config["JOB_MAX_LONG_SIDE"],
-                                        "description": "ASCII digits",
+                                        "oneOf": [
+                                            {
+                                                "type": "integer",
+                                                "minimum": app.config["JOB_MIN_LONG_SIDE"],
+                                                "maximum": app.config["JOB_MAX_LONG_SIDE"],
+                                            },
+                                            {"const": "original"},
+                                        ],
+                                        "description": "pixels in ASCII digits (default JOB_DEFAULT_LONG_SIDE) or "
+                                        "the photo's own size; never enlarged, capped at JOB_MAX_UNTILED_LONG_SIDE "
+                                        "for styles the server cannot tile",
                                     },
                                 },
                                 "required": ["image", "style"],

@@ -11,6 +11,7 @@ from flask import Blueprint, current_app, jsonify
 
 from backend.auth import json_body
 from backend.errors import ApiError
+from backend.inference import max_long_side
 from backend.styles import get_style
 
 bp = Blueprint("plan", __name__, url_prefix="/api/v1")
@@ -27,6 +28,9 @@ DEFAULT_POLICY = {
     "default_max_texture_size": 4096,  # when the client does not say
     "unprofiled_max_size": 256,  # largest phone size when the manifest has no WebGL figures
     "beyond_profile": False,  # True: sizes above the largest measured one are estimated, not refused
+    # A local network (manifest `tiling` without statistics: the students) runs on the phone in
+    # tiles of the device size, up to this long side (the photo's own when smaller).
+    "device_tiled_long_side": 2048,
     "server_long_side": 512,
     # WeChat's own engine (wx.createInferenceSession, the style's `wechat` ONNX variant) for
     # phones that say they have it; its CPU inference needs no WebGL texture figures.
@@ -100,12 +104,19 @@ def device_size(style, variant, long_side, memory_mb, max_texture, rules):
     return None
 
 
+def device_tiles(style, tile):
+    """Whether the phone can stylize this style in tiles of `tile` pixels: a local network (its
+    manifest's `tiling` has no statistics of the whole picture) and a tile over twice the overlap."""
+    tiling = style.manifest.get("tiling") or {}
+    return "overlap" in tiling and not tiling.get("statistics", True) and tile > 2 * tiling["overlap"]
+
+
 def decide(style, facts, rules):
     long_side = max(facts["width"], facts["height"])
     server = {
         "where": "server",
         "variant": None,
-        "long_side": min(rules["server_long_side"], long_side, current_app.config["JOB_MAX_LONG_SIDE"]),
+        "long_side": min(rules["server_long_side"], long_side, max_long_side(style, current_app.config)),
     }
     if rules["force"] == "server":
         return {**server, "reason": "The operator sends every photo to the server."}
@@ -130,6 +141,15 @@ def decide(style, facts, rules):
         max_texture = facts["max_texture"] or rules["default_max_texture_size"]
         size = device_size(style, variant, long_side, memory_mb, max_texture, rules)
         if size:
+            tiled = min(long_side, rules["device_tiled_long_side"])
+            if tiled > size and device_tiles(style, size):
+                return {
+                    "where": "device",
+                    "variant": name,
+                    "long_side": tiled,
+                    "tile": size,
+                    "reason": f"The phone can run the {name} model in tiles of {size} pixels.",
+                }
             return {
                 "where": "device",
                 "variant": name,

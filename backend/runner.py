@@ -37,7 +37,7 @@ class JobRunner:
         config = app.config
         self.queue = queue.Queue(maxsize=config["JOB_QUEUE_SIZE"])
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
-        self.generators = Generators(config["INFERENCE_VARIANT"], config["INFERENCE_THREADS"])
+        self.generators = Generators(config["INFERENCE_VARIANT"], config["INFERENCE_THREADS"], config["INFERENCE_TILE"])
         self.results_dir = Path(config["RESULTS_DIR"])
         self.checks = queue.Queue()  # (job id, link) of uploads for WeChat's content check
         self._stop = threading.Event()

@@ -90,6 +90,7 @@ def manifest(style_id):
             "webgl_settings": style.manifest.get("webgl_settings") or {},
             "signature": variant.get("signature"),
             "engine": variant.get("engine"),
+            "tiling": style.manifest.get("tiling"),
         },
         60,
     )

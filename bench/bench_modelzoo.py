@@ -40,7 +40,7 @@ def measure(package_dir, variant, args):
             missing = missing or webgl.get("missing")
         wasm = profile.wasm(model_json, args.wasm_sizes, args.runs)
         return {"wasm": wasm, "webgl": None if missing else results, "webgl_missing": missing}
-    if variant["format"] == "onnx":
+    if variant["format"] == "onnx" and "statistics_model" not in variant:  # onnx_tiles: bench/bench_tiling.py
         return {"server": profile.onnx_server(package_dir / variant["model"], args.server_sizes, 3)}
     return {}
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from importlib import metadata as package_metadata
 from pathlib import Path
 
-from modelzoo import convert, images, manifest, parity, profile, wechat
+from modelzoo import convert, images, manifest, parity, profile, tiling, wechat
 from modelzoo.constants import (
     CACHE_DIR,
     CATALOGUE_FILE,
@@ -45,6 +45,7 @@ from modelzoo.constants import (
     SERVING_VERSION,
     TFJS_FORMAT,
     TFJS_VARIANTS,
+    TILES_VARIANT,
     WASM_RUNS,
     WEBGL_CONFIGS,
     WEBGL_MAX_TEXTURE_SIZES,
@@ -103,7 +104,7 @@ def build_settings(options):
     return {
         "shard_bytes": int(options.shard_bytes),
         "onnx_opset": int(options.onnx_opset),
-        "variants": sorted([*TFJS_VARIANTS, ONNX_VARIANT, wechat.VARIANT, SAVEDMODEL_VARIANT]),
+        "variants": sorted([*TFJS_VARIANTS, ONNX_VARIANT, wechat.VARIANT, SAVEDMODEL_VARIANT, TILES_VARIANT]),
         "tools": {name: tools[name] for name in ("tensorflow", "tensorflowjs", "tf2onnx", "onnx")},
     }
 
@@ -212,6 +213,12 @@ def _build_into(source, version, package_dir, work, options, log):
     )
 
     variants[wechat.VARIANT] = _wechat_variant(saved_model, source, package_dir, inputs, references, options)
+    tiles = tiling.describe(source)
+    if tiles and tiles["statistics"]:
+        log(f"{source.id}: ONNX statistics and tile graphs ({TILES_VARIANT})")
+        variants[TILES_VARIANT] = tiling.onnx_tiles_variant(
+            source, work, package_dir, inputs, references, options.onnx_opset, options.thresholds_db[ONNX_VARIANT]
+        )
 
     serving_root = package_dir / SAVEDMODEL_DIR / source.id
     servable = convert.to_serving(saved_model, serving_root)
@@ -242,6 +249,7 @@ def _build_into(source, version, package_dir, work, options, log):
         "files": manifest.file_entries([package_dir / PREVIEW_FILE], package_dir),
         **_webgl_advice(None),
         "tools": tool_versions(),
+        **({"tiling": tiles} if tiles else {}),
         "variants": variants,
     }
 

@@ -34,6 +34,12 @@ ONNX_VARIANT = "onnx"
 ONNX_FILE = "model.onnx"
 SAVEDMODEL_VARIANT = "savedmodel"
 SAVEDMODEL_DIR = "savedmodel"
+# Stylizing in tiles (modelzoo.tiling, training.tiling): generators with instance normalization
+# get a server-only variant of two ONNX graphs, the statistics of a picture and a tile given them.
+TILES_VARIANT = "onnx_tiles"
+STATISTICS_ONNX_FILE = "statistics.onnx"
+TILE_ONNX_FILE = "tile.onnx"
+STATISTICS_INPUT = "statistics"
 # Each package holds one TF Serving servable: savedmodel/<id>/1/. Point TF Serving's
 # model_base_path at <package>/savedmodel/<id>; a new model is a new package (new folder).
 SERVING_VERSION = 1

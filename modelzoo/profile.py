@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from modelzoo import node
-from modelzoo.constants import DEFAULT_WEBGL_SETTINGS, MOBILE_MAX_TEXTURE_SIZE, ONNX_FORMAT, TFJS_FORMAT
+from modelzoo.constants import DEFAULT_WEBGL_SETTINGS, MOBILE_MAX_TEXTURE_SIZE, ONNX_VARIANT, TFJS_VARIANTS
 
 WEBGL_KEYS = (
     "size",
@@ -45,9 +45,9 @@ WEBGL_KEYS = (
 
 
 def is_measured(manifest):
-    """Whether every TF.js and ONNX variant of a manifest has its profile figures."""
-    measured_formats = (TFJS_FORMAT, ONNX_FORMAT)
-    return all("profile" in v for v in manifest["variants"].values() if v["format"] in measured_formats)
+    """Whether the variants the profile measures (the TF.js ones and the ONNX model) have their figures."""
+    variants = manifest["variants"]
+    return all("profile" in variants[name] for name in (*TFJS_VARIANTS, ONNX_VARIANT) if name in variants)
 
 
 def cached(cache_dir, kind, key, compute):

@@ -33,6 +33,7 @@ class Source:
     model: object = field(default=None, repr=False, compare=False)
     saved_model_dir: Path | None = None
     signature: str = "serving_default"
+    receptive_field: int | None = None  # from the generator's metadata, when it says
 
 
 def make_input(color_order, value_range, size_multiple=SIZE_MULTIPLE):
@@ -98,6 +99,7 @@ def from_keras(model, metadata, origin):
         graph_key=graph,
         origin=origin,
         model=model,
+        receptive_field=metadata.get("receptive_field"),
     )
 
 

@@ -47,7 +47,9 @@ def zoo(tmp_path_factory, keras_file):
 def test_package_has_every_variant_and_layout(zoo):
     output, data, package_dir = zoo
     assert package_dir == output / "tiny" / data["version"]
-    assert set(data["variants"]) == {"float16", "uint8", "onnx", "wechat", "savedmodel"}
+    assert set(data["variants"]) == {"float16", "uint8", "onnx", "wechat", "savedmodel", "onnx_tiles"}
+    assert data["tiling"] == {"receptive_field": 10, "overlap": 12, "statistics": True}
+    assert (package_dir / "statistics.onnx").is_file() and (package_dir / "tile.onnx").is_file()
     for name in ("float16", "uint8"):
         variant = data["variants"][name]
         assert variant["format"] == "tfjs-graph-model"

@@ -51,18 +51,24 @@ def compile_generator(model):
     30% more CPU time. In the graph, oneDNN fuses each conv with its bias (and zero padding).
     Thread pools are left at TensorFlow's defaults (one intra-op thread per core). Results equal
     `model(x)` up to float32 rounding (about 1e-5).
+
+    A model with further inputs after the image (the tile model of `training.tiling`, which also
+    takes the statistics) is called as `generate(x, *others)`.
     """
+    extra = [tf.TensorSpec((None, *tensor.shape[1:]), tf.float32) for tensor in model.inputs[1:]]
     forward = tf.function(
-        lambda images: model(images, training=False),
-        input_signature=[tf.TensorSpec((None, None, None, 3), tf.float32)],
+        lambda images, *others: model([images, *others] if others else images, training=False),
+        input_signature=[tf.TensorSpec((None, None, None, 3), tf.float32), *extra],
         jit_compile=False,
     )
 
-    def generate(images):
+    def generate(images, *others):
         images = np.asarray(images, dtype=np.float32)
         if images.ndim != 4 or images.shape[-1] != 3:
             raise ValueError(f"expected float32 images of shape (batch, height, width, 3), got {images.shape}")
-        return forward(images).numpy()
+        if len(others) != len(extra):
+            raise ValueError(f"the model takes {len(extra)} input(s) after the image, got {len(others)}")
+        return forward(images, *(np.asarray(other, dtype=np.float32) for other in others)).numpy()
 
     generate.function = forward  # the traced function, for inspection
     return generate

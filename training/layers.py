@@ -1,7 +1,10 @@
 """Custom Keras layers of the CartoonGAN networks, built only from `keras.ops`.
 
-Both layers lower to plain TensorFlow ops (MirrorPad, Mean, SquaredDifference, Rsqrt, Mul, Add)
-once a model is exported, so the exported SavedModel converts to a TF.js graph model.
+The layers lower to plain TensorFlow ops (MirrorPad, Mean, SquaredDifference, Rsqrt, Mul, Add,
+StridedSlice, ConcatV2) once a model is exported, so the exported SavedModel converts to a TF.js
+graph model and to ONNX. `InstanceStatistics` and `NormalizationWithStatistics` are the two halves
+of an `InstanceNormalization`, for stylizing in tiles with the statistics of the whole picture
+(`training.tiling`).
 """
 
 import keras
@@ -39,6 +42,11 @@ class ReflectionPadding2D(keras.layers.Layer):
         return {**super().get_config(), "padding": self.padding}
 
 
+def _normalize(x, mean, variance, layer):
+    """`(x - mean) / sqrt(variance + epsilon) * scale + shift` with the layer's epsilon, scale, shift."""
+    return (x - mean) * ops.rsqrt(variance + layer.epsilon) * layer.scale + layer.shift
+
+
 @keras.saving.register_keras_serializable(package="cartoongan")
 class InstanceNormalization(keras.layers.Layer):
     """Per-sample, per-channel normalization over height and width, with a learned scale and shift.
@@ -62,11 +70,63 @@ class InstanceNormalization(keras.layers.Layer):
 
     def call(self, inputs):
         mean, variance = ops.moments(inputs, axes=[1, 2], keepdims=True)
-        normalized = (inputs - mean) * ops.rsqrt(variance + self.epsilon)
-        return normalized * self.scale + self.shift
+        return _normalize(inputs, mean, variance, self)
 
     def compute_output_shape(self, input_shape):
         return input_shape
 
     def get_config(self):
         return {**super().get_config(), "epsilon": self.epsilon}
+
+
+@keras.saving.register_keras_serializable(package="cartoongan")
+class InstanceStatistics(keras.layers.Layer):
+    """The per-channel mean and biased variance over height and width of an `InstanceNormalization`
+    input, as one `(batch, 2 * channels)` row: the means, then the variances (`training.tiling`)."""
+
+    def call(self, inputs):
+        mean, variance = ops.moments(inputs, axes=[1, 2])
+        return ops.concatenate([mean, variance], axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], 2 * input_shape[-1])
+
+
+@keras.saving.register_keras_serializable(package="cartoongan")
+class NormalizationWithStatistics(keras.layers.Layer):
+    """`InstanceNormalization` with the mean and variance given instead of measured.
+
+    Called on `[x, statistics]`; its mean and variance are the `2 * channels` columns of
+    `statistics` from `offset` on (means, then variances, as `InstanceStatistics` writes them).
+    With the statistics of the whole picture given, each output pixel of a tile depends only on
+    the pixels around it (`training.tiling`).
+    """
+
+    def __init__(self, offset=0, epsilon=PUBLISHED_INSTANCE_NORM_EPSILON, **kwargs):
+        super().__init__(**kwargs)
+        if not int(offset) >= 0:
+            raise ValueError(f"offset must be a non-negative column index, got {offset!r}")
+        if not epsilon >= 0:
+            raise ValueError(f"epsilon must be non-negative, got {epsilon!r}")
+        self.offset = int(offset)
+        self.epsilon = float(epsilon)
+
+    def build(self, input_shape):
+        channels = input_shape[0][-1]
+        if channels is None:
+            raise ValueError("NormalizationWithStatistics needs a known number of channels")
+        self.scale = self.add_weight(shape=(channels,), initializer="ones", name="scale")
+        self.shift = self.add_weight(shape=(channels,), initializer="zeros", name="shift")
+
+    def call(self, inputs):
+        x, statistics = inputs
+        channels, start = x.shape[-1], self.offset
+        mean = statistics[:, None, None, start : start + channels]
+        variance = statistics[:, None, None, start + channels : start + 2 * channels]
+        return _normalize(x, mean, variance, self)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape[0]
+
+    def get_config(self):
+        return {**super().get_config(), "offset": self.offset, "epsilon": self.epsilon}

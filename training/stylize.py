@@ -5,6 +5,10 @@ side is not a multiple of 4 (the published network maps H to 4 * ceil(ceil(H / 2
 extra rows and columns at the bottom and right are cropped off, so the picture keeps the exact
 size of the photo (or of the `--long-side` resize). The model's color order and value range come
 from the metadata saved with it; callers only see RGB uint8.
+
+A picture whose long side is over `--tile` pixels (default `training.tiling.DEFAULT_TILE`) is
+stylized in tiles of at most that size (`training.tiling`), so memory depends on the tile size,
+not on the picture's: 4032x3024 photos from phones go through at full size. `--tile 0` never tiles.
 """
 
 import sys
@@ -21,26 +25,49 @@ from training.imaging import (
     resize_long_side,
     to_model_input,
 )
-from training.models import MIN_INPUT_SIZE
+from training.models import MIN_INPUT_SIZE, SIZE_MULTIPLE
+from training.tiling import (
+    DEFAULT_TILE,
+    check_tiling,
+    normalization_layers,
+    overlap_of,
+    statistics_models,
+    statistics_picture,
+    stitch,
+)
 
 
 class Stylizer:
-    """A loaded generator with its input convention: `stylizer(rgb_uint8) -> rgb_uint8`."""
+    """A loaded generator with its input convention: `stylizer(rgb_uint8) -> rgb_uint8`.
 
-    def __init__(self, model, metadata):
+    Pictures with a long side over `tile` pixels are stylized in tiles (`tile=0`: never). A local
+    network is tiled as it is; a generator with instance normalization is split into a statistics
+    model, run once on the picture downscaled to `tile`, and a tile model given those statistics.
+    """
+
+    def __init__(self, model, metadata, tile=DEFAULT_TILE):
         from training.inference import compile_generator
 
         self.model = model
         self.metadata = metadata
         self.color_order = metadata["input"]["color_order"]
         self.value_range = tuple(metadata["input"]["value_range"])
+        self.multiple = int(metadata["input"].get("size_multiple", SIZE_MULTIPLE))
+        self.tile = tile
+        self.overlap = None
+        if tile:
+            self.overlap = overlap_of(model, metadata, self.multiple)
+            check_tiling(tile, self.overlap, self.multiple)
+        elif tile != 0:
+            raise ValueError(f"tile must be a positive number of pixels or 0 (never tile), got {tile!r}")
         self._generate = compile_generator(model)
+        self._tile_generators = None  # (statistics, tile), compiled for the first tiled picture
 
     @classmethod
-    def load(cls, path):
+    def load(cls, path, tile=DEFAULT_TILE):
         from training.saving import load_generator
 
-        return cls(*load_generator(path))
+        return cls(*load_generator(path), tile=tile)
 
     def __call__(self, rgb):
         rgb = np.asarray(rgb)
@@ -49,8 +76,31 @@ class Stylizer:
         height, width = rgb.shape[:2]
         if min(height, width) < MIN_INPUT_SIZE:
             raise ValueError(f"{width}x{height} is too small: the generator needs {MIN_INPUT_SIZE} pixels a side")
-        output = self._generate(to_model_input(rgb, self.color_order, self.value_range))
+        if not self.tile or max(height, width) <= self.tile:
+            return self._run(self._generate, rgb)
+        statistics, generate = self._tiling()
+        extra = ()
+        if statistics is not None:  # measured once, on the picture downscaled to the tile size
+            small = statistics_picture(rgb, self.tile)
+            extra = (statistics(to_model_input(small, self.color_order, self.value_range)),)
+        return stitch(lambda window: self._run(generate, window, *extra), rgb, self.tile, self.overlap, self.multiple)
+
+    def _run(self, generate, rgb, *extra):
+        height, width = rgb.shape[:2]
+        output = generate(to_model_input(rgb, self.color_order, self.value_range), *extra)
         return from_model_output(output[:, :height, :width], self.color_order, self.value_range)
+
+    def _tiling(self):
+        """`(statistics, tile)` generators: `(None, the generator)` for a local network."""
+        from training.inference import compile_generator
+
+        if self._tile_generators is None:
+            if normalization_layers(self.model):
+                statistics_model, tile_model = statistics_models(self.model)
+                self._tile_generators = (compile_generator(statistics_model), compile_generator(tile_model))
+            else:
+                self._tile_generators = (None, self._generate)
+        return self._tile_generators
 
     def stylize_photo(self, path, long_side=None, max_pixels=DEFAULT_MAX_PIXELS):
         """Reads a photo file and returns the stylized `PIL.Image`."""
@@ -116,13 +166,22 @@ def add_arguments(parser):
     parser.add_argument(
         "--max-pixels", type=int, default=DEFAULT_MAX_PIXELS, help="refuse larger images (default: %(default)s)"
     )
+    parser.add_argument(
+        "--tile",
+        type=int,
+        default=DEFAULT_TILE,
+        help="stylize pictures with a longer side in tiles of at most this many pixels, so memory stays "
+        "bounded (a multiple of 4); 0: never tile (default: %(default)s)",
+    )
 
 
 def run(args):
     if args.long_side is not None and args.long_side < 1:
         raise ValueError(f"--long-side must be a positive number of pixels, got {args.long_side}")
+    if args.tile < 0:
+        raise ValueError(f"--tile must be a number of pixels, or 0 to never tile, got {args.tile}")
     paths = list_inputs(args.input)
-    stylizer = Stylizer.load(args.model)
+    stylizer = Stylizer.load(args.model, tile=args.tile)
     written, errors = stylize_files(stylizer, paths, args.output, args.long_side, args.max_pixels)
     print(f"{len(written)} stylized into {args.output}" + (f", {len(errors)} failed" if errors else ""))
     return 1 if errors else 0

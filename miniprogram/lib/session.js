@@ -19,8 +19,17 @@ const { graphModelArtifacts } = require('./pipeline');
 const { createCancel, cancellableSleep } = require('./cancel');
 const { createMemoryGuard } = require('./memory');
 const image = require('./image');
+const { stylizeTiled } = require('./tiling');
 
 const MB = 1024 * 1024;
+
+// Tiles on the phone (lib/tiling.js) when the plan gives a tile size and the
+// manifest's network is local (`tiling` without statistics of the whole picture).
+function tilingFor(manifest, plan) {
+  const tiling = manifest.tiling;
+  if (!plan.tile || !tiling || tiling.statistics || !Number.isInteger(tiling.overlap)) return {};
+  return { tile: plan.tile, overlap: tiling.overlap };
+}
 
 function createSession({
   wx, api, cache, engines, memory = createMemoryGuard(), maxTextureSize = () => null,
@@ -65,8 +74,9 @@ function createSession({
     if (!engine) throw new Error(`no ${name} engine on this phone`);
     const manifest = await api.manifest(style.id, plan.variant || 'uint8');
     cancel.check();
+    const tiles = tilingFor(manifest, plan);
     if (name === 'tfjs') {
-      const fits = textureFits(webglProfile(style, manifest, manifest.variant), longSide,
+      const fits = textureFits(webglProfile(style, manifest, manifest.variant), tiles.tile || longSide,
         manifest.webgl_settings, maxTextureSize());
       if (fits === false) throw new AppError('out_of_memory', { message: 'texture too large for this phone' });
     }
@@ -96,7 +106,14 @@ function createSession({
     const size = image.fitSize(photo.width, photo.height, longSide);
     const rgba = await readPixels(wx, photo.path, size.width, size.height);
     cancel.check();
-    const out = await engine.stylize(rgba, size.width, size.height);
+    const tiled = tiles.tile && Math.max(size.width, size.height) > tiles.tile;
+    const out = tiled
+      ? await stylizeTiled(rgba, size.width, size.height, {
+        ...tiles,
+        multiple: manifest.input.size_multiple,
+        runTile: (pixels, width, height) => { cancel.check(); return engine.stylize(pixels, width, height); },
+      })
+      : await engine.stylize(rgba, size.width, size.height);
     cancel.check();
     checkMemory();
     const path = await writePicture(wx, out, size.width, size.height);
@@ -207,4 +224,4 @@ function createSession({
   };
 }
 
-module.exports = { createSession };
+module.exports = { createSession, tilingFor };

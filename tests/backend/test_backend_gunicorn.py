@@ -16,7 +16,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import psutil
-import pytest
 import requests
 
 from backend.ratelimit import SQLiteStorage
