@@ -105,7 +105,7 @@ def describe_server(url):
     except (requests.RequestException, ValueError, KeyError):
         paths = {}
     login = "on" if "/api/v1/auth/dev-login" in paths else "off (log in through WeChat)"
-    return f"open {url}/api/v1/styles; README.md, 'Try it', stylizes a photo; development login {login}"
+    return f"open {url}/api/v1/styles, or stylize a photo as README.md's 'Try it' shows; development login {login}"
 
 
 def serve(zoo, styles):
