@@ -33,15 +33,43 @@ from training.tiling import statistics_picture, stitch
 log = logging.getLogger(__name__)
 
 VARIANTS = ("onnx", "savedmodel")
+TILES_VARIANT = "onnx_tiles"  # statistics.onnx + tile.onnx, for networks with statistics (docs/modelzoo-format.md)
+
+
+_arena_lock = threading.Lock()
+_arena_registered = False
+
+
+def session_options(threads=0):
+    """ONNX Runtime options for every session of this process: `threads` intra-op threads, and one
+    CPU memory arena shared by all sessions (registered once per process) instead of one arena per
+    session. An arena keeps the memory of the largest run it served; with one per session, a
+    process that has run a style whole, its statistics graph and its tile graph (and other styles)
+    holds the sum of their peaks, with a shared one only the largest. Measured on the published
+    generator at 512x384, statistics then tile graph: 766 MB peak RSS with an arena each, 543 MB
+    shared (682 MB without arenas), the same CPU time."""
+    import onnxruntime
+
+    global _arena_registered
+    with _arena_lock:
+        if not _arena_registered:
+            memory = onnxruntime.OrtMemoryInfo(
+                "Cpu", onnxruntime.OrtAllocatorType.ORT_ARENA_ALLOCATOR, 0, onnxruntime.OrtMemType.DEFAULT
+            )
+            onnxruntime.create_and_register_allocator(memory, onnxruntime.OrtArenaCfg(0, -1, -1, -1))
+            _arena_registered = True
+    options = onnxruntime.SessionOptions()
+    options.add_session_config_entry("session.use_env_allocators", "1")
+    if threads:
+        options.intra_op_num_threads = threads
+    return options
 
 
 class OnnxGenerator:
     def __init__(self, path, threads=0):
         import onnxruntime
 
-        options = onnxruntime.SessionOptions()
-        if threads:
-            options.intra_op_num_threads = threads
+        options = session_options(threads)
         self.session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         self.input_name = self.session.get_inputs()[0].name
 
@@ -50,15 +78,13 @@ class OnnxGenerator:
 
 
 class OnnxTiles:
-    """The `onnx_tiles` variant: `statistics(batch)` -> the statistics row of a picture, and
-    `tile(batch, statistics)` -> a stylized tile normalized with them."""
+    """The `onnx_tiles` variant (`TILES_VARIANT`): `statistics(batch)` -> the statistics row of a
+    picture, and `tile(batch, statistics)` -> a stylized tile normalized with them."""
 
     def __init__(self, folder, variant, threads=0):
         import onnxruntime
 
-        options = onnxruntime.SessionOptions()
-        if threads:
-            options.intra_op_num_threads = threads
+        options = session_options(threads)
         providers = ["CPUExecutionProvider"]
         self.statistics_session = onnxruntime.InferenceSession(
             str(folder / variant["statistics_model"]), options, providers=providers
@@ -132,7 +158,7 @@ def tiling_of(style, tile):
     tiling = style.manifest.get("tiling")
     if not tile or not tiling or tile <= 2 * int(tiling.get("overlap", tile)):
         return None
-    if tiling.get("statistics") and not (style.variant("onnx_tiles") or {}).get("statistics_model"):
+    if tiling.get("statistics") and not (style.variant(TILES_VARIANT) or {}).get("statistics_model"):
         return None
     return tiling
 
@@ -177,8 +203,8 @@ class Generators:
             parts = self._loaded[key]
             if part not in parts:
                 if part == "tiles":
-                    log.info("loading %s %s (onnx_tiles)", style.id, style.version)
-                    parts[part] = OnnxTiles(style.folder, style.variant("onnx_tiles"), self.threads)
+                    log.info("loading %s %s (%s)", style.id, style.version, TILES_VARIANT)
+                    parts[part] = OnnxTiles(style.folder, style.variant(TILES_VARIANT), self.threads)
                 else:
                     variant = self.pick_variant(style)
                     log.info("loading %s %s (%s)", style.id, style.version, variant)
