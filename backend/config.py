@@ -65,7 +65,8 @@ DEFAULTS = {
     "JOB_DEFAULT_LONG_SIDE": 512,
     "JOB_MIN_LONG_SIDE": 64,
     # Styles the server stylizes in tiles (INFERENCE_TILE) take photos up to this long side, also
-    # with long_side "original"; memory follows the tile, time the picture (bench/bench_tiling.py).
+    # with long_side "original"; memory follows the tile, time the picture (bench/bench_tiling.py:
+    # a 4096x3072 job of the published generator in tiles of 1024 peaks at ~2.1 GB, ~175 CPU s).
     "JOB_MAX_LONG_SIDE": 4096,
     # Styles that cannot be tiled (no `tiling` in their manifest) are stylized whole, at most this size.
     "JOB_MAX_UNTILED_LONG_SIDE": 1024,
@@ -77,7 +78,8 @@ DEFAULTS = {
     # gunicorn processes x JOB_WORKERS; one thread each keeps them from fighting over the cores.
     "INFERENCE_THREADS": 1,
     # Pictures with a longer side are stylized in tiles of at most this many pixels (a multiple of
-    # 4; 0: never tile); see backend/inference.py and bench/bench_tiling.py for the figures.
+    # 4; 0: never tile). 1024: ~2.1 GB peak per process, 1.5x the CPU of an untiled pass; 512:
+    # ~1 GB, 2.5x, and further from the untiled picture (bench/bench_tiling.py).
     "INFERENCE_TILE": 1024,
     # Results and sharing.
     "RESULT_TTL_DAYS": 7,

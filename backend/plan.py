@@ -29,8 +29,12 @@ DEFAULT_POLICY = {
     "unprofiled_max_size": 256,  # largest phone size when the manifest has no WebGL figures
     "beyond_profile": False,  # True: sizes above the largest measured one are estimated, not refused
     # A local network (manifest `tiling` without statistics: the students) runs on the phone in
-    # tiles of the device size, up to this long side (the photo's own when smaller).
+    # tiles of the device size, up to this long side (the photo's own when smaller). A student-sized
+    # network in TF.js (Node, WASM) in tiles of 512: ~170 MB of tensors and 4 s at 2048x1536, 16 s
+    # at 4096x3072; untiled 2.6 GB at 2048x1536 (bench/bench_tiling.py).
     "device_tiled_long_side": 2048,
+    # The server can do 4096 (JOB_MAX_LONG_SIDE), but 1024x768 costs ~3.7x the CPU of 512x384 and
+    # 4096x3072 ~80x: the plan keeps server jobs at 512 and clients ask for more ("original").
     "server_long_side": 512,
     # WeChat's own engine (wx.createInferenceSession, the style's `wechat` ONNX variant) for
     # phones that say they have it; its CPU inference needs no WebGL texture figures.

@@ -2,7 +2,7 @@
 // mini-program's pipeline (miniprogram/lib/pipeline.js, lib/tiling.js) on a
 // student-sized local network with random weights, tiled and untiled.
 //
-//   node bench/tiling_phone.js --sizes 512x384,4096x3072 --tile 512 [--backend wasm]
+//   node bench/tiling_phone.js --sizes 512x384,4096x3072 --tile 512 [--modes tiled,untiled] [--backend wasm]
 //
 // Prints one JSON line per (size, mode): peak tensor bytes (tf.profile's
 // peakBytes: what the phone's engine must hold at once), milliseconds, or the
@@ -72,7 +72,7 @@ async function main() {
   await stylizer.use('student', async () => student(), { input: { color_order: 'RGB', value_range: [-1, 1], size_multiple: 4 } });
   for (const [width, height] of sizes) {
     const rgba = picture(width, height);
-    for (const mode of ['tiled', 'untiled']) {
+    for (const mode of (args.modes || 'tiled,untiled').split(',')) {
       const options = mode === 'tiled' ? { tile, overlap: OVERLAP } : {};
       const row = { width, height, mode, tile: mode === 'tiled' ? tile : 0, backend: tf.getBackend() };
       try {
