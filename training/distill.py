@@ -297,6 +297,7 @@ class EpochOutputs(keras.callbacks.Callback):
         self.seconds_before = _trained_seconds(run_dir)
         self.bar = None
         self.steps_done = steps_done
+        self.first_epoch = steps_done // settings.steps_per_epoch  # the epochs a resumed run had finished
 
     def on_train_begin(self, logs=None):
         remaining = self.settings.epochs * self.settings.steps_per_epoch - self.steps_done
@@ -371,9 +372,6 @@ class EpochOutputs(keras.callbacks.Callback):
         per_epoch = elapsed / max(1, number - self.first_epoch)
         if self.deadline is not None and time.monotonic() + per_epoch > self.deadline:
             self.model.stop_training = True
-
-    def set_first_epoch(self, epoch):
-        self.first_epoch = epoch
 
 
 def _save_rows(rows, path):
@@ -467,7 +465,6 @@ def distill(teacher_paths, photos_dir, run_dir, resume=False, minutes=None, cach
     outputs = EpochOutputs(
         run_dir, settings, validation, teacher_metadata, deadline, finished * settings.steps_per_epoch
     )
-    outputs.set_first_epoch(finished)
     batches.epoch = finished
     callbacks = [backup, outputs]
     if keras.backend.backend() == "tensorflow":
