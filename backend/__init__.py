@@ -17,7 +17,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from backend import auth, cli, content, errors, jobs, ops, pictures, plan, results, styles, uploads, urls
+from backend import auth, cli, content, errors, jobs, ops, pictures, plan, results, styles, uploads, urls, web
 from backend.config import (
     DEFAULTS,
     LISTEN_VARIABLE,
@@ -92,7 +92,7 @@ def create_app(test_config=None):
     errors.init_app(app)
     ops.init_app(app)
     uploads.init_app(app)
-    for module in (styles, plan, jobs, results, pictures):
+    for module in (styles, plan, jobs, results, pictures, web):
         app.register_blueprint(module.bp)
     content.init_app(app)
     cli.init_app(app)

@@ -3,6 +3,7 @@
 
 import functools
 import logging
+import secrets
 
 from flask import Blueprint, current_app, g, jsonify, request
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
@@ -14,6 +15,8 @@ from backend.models import User, utcnow
 
 log = logging.getLogger(__name__)
 bp = Blueprint("auth", __name__, url_prefix="/api/v1/auth")
+# Users of the web app without WeChat: an openid of our own, never one WeChat gives out.
+ANONYMOUS_PREFIX = "anon:"
 
 
 def _serializer():
@@ -68,6 +71,10 @@ def login_user(openid):
     raise ApiError(503, "busy", "Please try logging in again.", 1)
 
 
+def is_anonymous(user):
+    return user.openid.startswith(ANONYMOUS_PREFIX)
+
+
 def _login_limit():
     return current_app.config["RATELIMIT_LOGIN"]
 
@@ -87,6 +94,16 @@ def login():
         raise ApiError(400, "missing_code", 'Send {"code": "<the code from wx.login>"}.')
     openid = current_app.extensions["wechat"].code_to_openid(code.strip())
     return jsonify(issue_token(login_user(openid)))
+
+
+@bp.post("/anonymous")
+@limiter.limit(lambda: current_app.config["RATELIMIT_ANONYMOUS"], key_func=remote_address)
+def anonymous():
+    """A new anonymous user for a visitor of the web app without WeChat: the same token as a login,
+    with the smaller daily quota of JOB_DAILY_QUOTA_ANONYMOUS; few per address (RATELIMIT_ANONYMOUS)."""
+    answer = issue_token(login_user(ANONYMOUS_PREFIX + secrets.token_urlsafe(16)))
+    answer["anonymous"] = True
+    return jsonify(answer)
 
 
 def dev_login():

@@ -24,6 +24,8 @@ DEFAULTS = {
     "SECRET_KEY": "",
     "DATABASE_URL": "",
     "MODELZOO_DIR": str(REPOSITORY_ROOT / "modelzoo-build"),
+    # The web app's built files (`make install` runs `npm run build --prefix web`), served at `/`.
+    "WEB_DIR": str(REPOSITORY_ROOT / "web" / "dist"),
     "RESULTS_DIR": "",
     # Absolute base of the links we hand out, with any path prefix; needed for WeChat's content
     # check. Empty: the request's own host, which must be one of TRUSTED_HOSTS.
@@ -62,6 +64,8 @@ DEFAULTS = {
     "JOB_RETRY_AFTER": 10,
     "JOB_MAX_ATTEMPTS": 2,
     "JOB_DAILY_QUOTA": 50,
+    # Visitors of the web app without WeChat (POST /api/v1/auth/anonymous) get a smaller quota.
+    "JOB_DAILY_QUOTA_ANONYMOUS": 10,
     "JOB_DEFAULT_LONG_SIDE": 512,
     "JOB_MIN_LONG_SIDE": 64,
     # Styles the server stylizes in tiles (INFERENCE_TILE) take photos up to this long side, also
@@ -90,6 +94,8 @@ DEFAULTS = {
     "RATELIMIT_STORAGE_URI": "",
     "RATELIMIT_DEFAULT": "600/minute",
     "RATELIMIT_LOGIN": "30/minute",
+    # New anonymous tokens per client address.
+    "RATELIMIT_ANONYMOUS": "10/hour",
     "RATELIMIT_JOBS_USER": "20/minute",
     "RATELIMIT_JOBS_IP": "60/minute",
     # Where to stylize; see backend/plan.py for the keys.

@@ -8,7 +8,7 @@ from pathlib import Path
 from flask import Blueprint, current_app, g, jsonify, request
 
 from backend import content
-from backend.auth import login_required
+from backend.auth import is_anonymous, login_required
 from backend.errors import ApiError
 from backend.extensions import db, limiter, remote_address, user_or_address
 from backend.inference import max_long_side
@@ -88,8 +88,9 @@ def fit_for_style(picture, long_side, style, notes):
 
 
 def check_quota(user):
-    """403 once the user has had today's JOB_DAILY_QUOTA jobs; exact only after `lock_user`."""
-    quota = current_app.config["JOB_DAILY_QUOTA"]
+    """403 once the user has had today's JOB_DAILY_QUOTA jobs (JOB_DAILY_QUOTA_ANONYMOUS for an
+    anonymous user); exact only after `lock_user`."""
+    quota = current_app.config["JOB_DAILY_QUOTA_ANONYMOUS" if is_anonymous(user) else "JOB_DAILY_QUOTA"]
     midnight = datetime.combine(utcnow().date(), time())
     used = db.session.scalar(db.select(db.func.count(Job.id)).where(Job.user_id == user.id, Job.created_at >= midnight))
     if used >= quota:

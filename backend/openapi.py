@@ -48,6 +48,13 @@ def _json_body(properties, required=()):
 JOB = {"$ref": "#/components/schemas/Job"}
 LOGIN = {"$ref": "#/components/schemas/Login"}
 RATE_LIMITED = _error("rate limited (Retry-After)")
+
+
+def _web_file():
+    return {
+        "200": _binary("the file", "text/html", "text/javascript", "application/manifest+json", "image/png"),
+        "503": _error("the web app is not built (web_not_built)"),
+    }
 # model.json, weight shards and .onnx files, the preview picture
 MODEL_FILE_TYPES = ("application/json", "application/octet-stream", "image/jpeg", "image/png")
 
@@ -66,6 +73,13 @@ def spec(app):
                     "503": _error("WeChat busy or unreachable (Retry-After)"),
                 },
                 body=_json_body({"code": {"type": "string"}}, ["code"]),
+            )
+        },
+        "/api/v1/auth/anonymous": {
+            "post": _op(
+                "A token for a visitor of the web app without WeChat (a new anonymous user, daily quota "
+                "JOB_DAILY_QUOTA_ANONYMOUS; RATELIMIT_ANONYMOUS new tokens per address)",
+                {"200": _json("logged in", LOGIN), "429": RATE_LIMITED},
             )
         },
         "/api/v1/styles": {
@@ -274,9 +288,30 @@ def spec(app):
         },
         "/s/{token}": {
             "get": _op(
-                "A shared picture (public)",
+                "A shared picture (public): a small HTML page with og: tags for browsers (Accept prefers "
+                "text/html), the PNG itself otherwise",
+                {
+                    "200": _binary("the page or the picture", "text/html", "image/png"),
+                    "404": _error("expired or deleted"),
+                },
+                parameters=[_path_param("token", "share token")],
+            )
+        },
+        "/s/{token}/image": {
+            "get": _op(
+                "A shared picture (public), always the PNG",
                 {"200": _binary("the picture"), "404": _error("expired or deleted")},
                 parameters=[_path_param("token", "share token")],
+            )
+        },
+        "/": {"get": _op("The web app's page", _web_file())},
+        "/sw.js": {"get": _op("The web app's service worker", _web_file())},
+        "/manifest.webmanifest": {"get": _op("The web app's PWA manifest", _web_file())},
+        "/web/{filename}": {
+            "get": _op(
+                "The web app's other files (scripts, icons)",
+                {**_web_file(), "404": _error("no such file")},
+                parameters=[_path_param("filename", "file path")],
             )
         },
         "/media/{token}": {

@@ -5,7 +5,7 @@ import logging
 from datetime import timedelta
 from pathlib import Path
 
-from flask import Blueprint, current_app, g, jsonify, send_file
+from flask import Blueprint, current_app, g, jsonify, render_template, request, send_file
 
 from backend.auth import login_required
 from backend.content import require_shareable
@@ -53,18 +53,46 @@ def share(result_id):
         db.session.add(link)
         db.session.commit()
     return jsonify(
-        url=public_url("results.shared", token=link.token), expires_at=result.expires_at.isoformat() + "Z"
+        url=public_url("results.shared", token=link.token),
+        image_url=public_url("results.shared_image", token=link.token),
+        expires_at=result.expires_at.isoformat() + "Z",
     ), 201
+
+
+def live_share(token):
+    """The share link of `token`; 404 once the result expires, is deleted, or is flagged."""
+    link = db.session.get(Share, token)
+    if link is None or not link.result.alive() or link.result.job.check_status not in ("none", "pass"):
+        raise ApiError(404, "not_found", "This shared picture is no longer available.")
+    return link
 
 
 @bp.get("/s/<token>")
 def shared(token):
-    """The shared picture, public; gone once the result expires, is deleted, or is flagged."""
-    link = db.session.get(Share, token)
-    if link is None or not link.result.alive() or link.result.job.check_status not in ("none", "pass"):
-        raise ApiError(404, "not_found", "This shared picture is no longer available.")
-    response = send_file(link.result.path, mimetype="image/png", max_age=300, download_name=DOWNLOAD_NAME)
+    """A browser (which asks for HTML first) gets a small page with the picture; anything else,
+    such as WeChat fetching a share card's imageUrl, the picture itself."""
+    link = live_share(token)
+    if request.accept_mimetypes.best_match(["image/png", "text/html"]) == "text/html":
+        language = request.accept_languages.best_match(["en", "zh"], default="en")
+        page = render_template(
+            "share.html",
+            zh=language == "zh",
+            image_url=public_url("results.shared_image", token=token),
+            page_url=public_url("results.shared", token=token),
+            app_url=public_url("web.index"),
+            width=link.result.width,
+            height=link.result.height,
+        )
+        return page, 200, {"Cache-Control": "public, max-age=300", "Vary": "Accept, Accept-Language"}
+    return shared_image(token)
+
+
+@bp.get("/s/<token>/image")
+def shared_image(token):
+    """The shared picture (PNG), public."""
+    response = send_file(live_share(token).result.path, mimetype="image/png", max_age=300, download_name=DOWNLOAD_NAME)
     response.cache_control.public = True
+    response.vary.add("Accept")
     return response
 
 
