@@ -7,11 +7,11 @@
 
 const config = require('./config');
 const { sha256 } = require('js-sha256');
-const { createApi } = require('./lib/api');
-const { createModelCache, wxDownloader } = require('./lib/model-cache');
+const { createApi } = require('./core/api');
+const { createModelCache, wxDownloader } = require('./core/model-cache');
 const { createWechatStylizer } = require('./lib/wechat-engine');
-const { readMaxTextureSize } = require('./lib/plan');
-const { createSession } = require('./lib/session');
+const { readMaxTextureSize } = require('./core/plan');
+const { createSession } = require('./core/session');
 
 const log = (msg) => console.log(`[cartoon] ${msg}`);
 

@@ -2,8 +2,8 @@
 // time (wx.authorize), and when the user refused earlier, explain and open the
 // settings page (wx.openSetting) so they can allow it.
 
-const { promisify } = require('./wxp');
-const { AppError, fromWx } = require('./errors');
+const { promisify } = require('../core/wxp');
+const { AppError, fromWx } = require('../core/errors');
 
 const SCOPE = 'scope.writePhotosAlbum';
 

@@ -18,7 +18,7 @@ const STEP_LABELS = {
 
 const JOB_STATUS = { queued: '排队中', running: '处理中' };
 
-// The words for a lib/session.js progress state.
+// The words for a core/session.js progress state.
 function progressLabel(step, percent, status) {
   let text = STEP_LABELS[step] || '';
   if ((step === 'downloading' || step === 'uploading') && typeof percent === 'number') text += ` ${percent}%`;

@@ -1,13 +1,13 @@
 // On-phone inference with WeChat's own engine, wx.createInferenceSession (base library 2.30.0+):
 // the model zoo's `wechat` variant, an ONNX file with an NCHW float32 input named as in the
-// model and one output, `output0`. Same interface as the TF.js stylizer (lib/pipeline.js):
+// model and one output, `output0`. Same interface as the TF.js stylizer (core/pipeline.js):
 // use(key, load, options), stylize(rgba, width, height), unload().
 //
 // One session at a time: a style switch destroys the previous session; a model being loaded is
 // not loaded twice (a second use() of the same key waits for the first); a session in use by a
 // run is destroyed when that run ends. `liveSessions` counts created minus destroyed sessions.
 
-const { rgbaToNchw, nchwToRgba } = require('./image');
+const { rgbaToNchw, nchwToRgba } = require('../core/image');
 
 function createWechatStylizer({ wx, log = () => {} }) {
   let current = null; // { key, session, input, names }

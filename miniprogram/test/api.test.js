@@ -1,7 +1,7 @@
 /**
  * @jest-environment node
  */
-const { createApi } = require('../lib/api');
+const { createApi } = require('../core/api');
 const { createWxHttp, json, error } = require('./support/wx-http');
 
 const BASE = 'https://api.test';

@@ -1,8 +1,9 @@
 /**
  * @jest-environment node
  */
-const { fitSize, padding, rgbaToInput, outputToRgba, psnr } = require('../lib/image');
-const { readDeviceFacts, planRequest, webglProfile, textureFits } = require('../lib/plan');
+const { fitSize, padding, rgbaToInput, outputToRgba } = require('../core/image');
+const { readDeviceFacts, planRequest } = require('../core/plan');
+const { psnr } = require('./support/psnr');
 
 describe('image', () => {
   test('fitSize brings the long side to the planned size like the server (other side rounded down)', () => {
@@ -58,35 +59,5 @@ describe('plan', () => {
     expect(planRequest({ platform: 'ios', memorySize: 6000, benchmarkLevel: -1 }, 'hayao', { width: 4032, height: 3024 }, 4096))
       .toEqual({ style: 'hayao', inferenceEngine: false, memorySize: 6000, benchmarkLevel: -1, platform: 'ios', maxTextureSize: 4096, photo: { width: 4032, height: 3024 } });
     expect(planRequest({}, 'hayao', { width: 1, height: 1 }, null, true).inferenceEngine).toBe(true);
-  });
-
-  const profile = [
-    { size: 256, im2col: true, max_texture_width: 9000, max_texture_height: 100, ok: true },
-    { size: 256, im2col: false, max_texture_width: 2048, max_texture_height: 1024, ok: true },
-    { size: 512, im2col: false, max_texture_width: 4096, max_texture_height: 2048, ok: true },
-    { size: 1024, im2col: false, max_texture_width: 0, max_texture_height: 0, ok: false },
-  ];
-  const settings = { WEBGL_CONV_IM2COL: false };
-
-  test('a size fits when its largest texture (with the recommended settings) is within the device maximum', () => {
-    expect(textureFits(profile, 512, settings, 4096)).toBe(true);
-    expect(textureFits(profile, 512, settings, 2048)).toBe(false);
-    expect(textureFits(profile, 256, settings, 2048)).toBe(true);
-    // 384 is as near 256 as 512: like the backend, the larger is used, scaled: 4096 × 384/512 = 3072
-    expect(textureFits(profile, 384, settings, 3072)).toBe(true);
-    expect(textureFits(profile, 384, settings, 2048)).toBe(false);
-    // rows measured with im2col on (9000 wide) do not count when the manifest turns it off
-    expect(textureFits(profile, 256, { WEBGL_CONV_IM2COL: true }, 4096)).toBe(false);
-  });
-
-  test('unknown without WebGL or without measurements', () => {
-    expect(textureFits(profile, 512, settings, null)).toBeNull();
-    expect(textureFits(null, 512, settings, 4096)).toBeNull();
-  });
-
-  test('the WebGL profile is found in /styles entries as the backend lists them', () => {
-    const style = { profile: { uint8: { webgl: profile }, float16: null } };
-    expect(webglProfile(style, {}, 'uint8')).toBe(profile);
-    expect(webglProfile(style, {}, 'float16')).toBeNull();
   });
 });

@@ -2,7 +2,7 @@
  * @jest-environment node
  */
 const { sha256 } = require('js-sha256');
-const { createModelCache } = require('../lib/model-cache');
+const { createModelCache, decodeUtf8 } = require('../core/model-cache');
 const { createMemFs } = require('./support/memfs');
 const { tinyModelFiles, manifestFor, IDENTITY } = require('./support/tiny-model');
 
@@ -132,7 +132,8 @@ test('least recently used styles are evicted to stay within the storage budget',
   expect(paths.some((p) => p.includes('/b/'))).toBe(false);
   expect(paths.some((p) => p.includes('/a/'))).toBe(true);
   expect(paths.some((p) => p.includes('/c/'))).toBe(true);
-  expect(await cache.usage()).toBeLessThanOrEqual(probe * 2.5);
+  const stored = storedPaths(fs).reduce((sum, p) => sum + fs.files.get(p).length, 0);
+  expect(stored).toBeLessThanOrEqual(probe * 2.5);
 });
 
 test('a variant larger than the whole budget is refused with a clear error', async () => {
@@ -151,4 +152,13 @@ test('when the platform reports the 200 MB limit, other styles are dropped and t
   const paths = storedPaths(fs);
   expect(paths.some((p) => p.includes('/c/'))).toBe(true);
   expect(paths.some((p) => p.includes('/a/') || p.includes('/b/'))).toBe(false);
+});
+
+test('UTF-8 is decoded as TextDecoder does, without the deprecated escape()', () => {
+  for (const text of ['', 'model.json', '{"name": "卡通相机"}', 'emoji 😀 and 𝄞', 'é'.repeat(20000)]) {
+    expect(decodeUtf8(new TextEncoder().encode(text).buffer)).toBe(text);
+  }
+  const malformed = new Uint8Array([0x61, 0xc0, 0x80, 0xed, 0xa0, 0x80, 0xff, 0x62]); // overlong, surrogate, 0xff
+  expect(decodeUtf8(malformed.buffer)).toBe(new TextDecoder().decode(malformed));
+  expect(decodeUtf8('already text')).toBe('already text');
 });

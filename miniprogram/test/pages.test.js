@@ -1,6 +1,6 @@
 const path = require('path');
 const { loadPage, createPageWx, failing, flush } = require('./support/page-harness');
-const { AppError } = require('../lib/errors');
+const { AppError } = require('../core/errors');
 
 const INDEX = path.join(__dirname, '../pages/index/index.js');
 const RESULT = path.join(__dirname, '../pages/result/result.js');

@@ -11,11 +11,12 @@ const path = require('path');
 const { PNG } = require('pngjs');
 const { sha256 } = require('js-sha256');
 
-const image = require('../lib/image');
+const image = require('../core/image');
+const { psnr } = require('./support/psnr');
 const { createWechatStylizer } = require('../lib/wechat-engine');
-const { createModelCache } = require('../lib/model-cache');
-const { createSession } = require('../lib/session');
-const { createMemoryGuard } = require('../lib/memory');
+const { createModelCache } = require('../core/model-cache');
+const { createSession } = require('../core/session');
+const { createMemoryGuard } = require('../core/memory');
 const { createMemFs } = require('./support/memfs');
 const { createInferenceSessionDouble, closeWorker } = require('./support/inference-session');
 
@@ -50,7 +51,7 @@ describe('export without canvasToTempFilePath', () => {
     expect(file).toBe('wxfile://usr/pictures/1.png');
     const png = PNG.sync.read(memfs.files.get(file));
     expect([png.width, png.height]).toEqual([37, 23]);
-    expect(image.psnr(new Uint8ClampedArray(png.data), rgba)).toBe(Infinity);
+    expect(psnr(new Uint8ClampedArray(png.data), rgba)).toBe(Infinity);
   });
 
   test('only the last pictures are kept in the user data folder', async () => {

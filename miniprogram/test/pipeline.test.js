@@ -5,7 +5,7 @@
 // a hand-written graph model (test/support/tiny-model.js). The real model zoo
 // package is exercised by test/integration/real-backend.test.js.
 const { tf, loadGraphModel, ready } = require('./support/tfjs');
-const { createStylizer, graphModelArtifacts, applyWebglSettings } = require('../lib/pipeline');
+const { createStylizer, graphModelArtifacts, applyWebglSettings } = require('../core/pipeline');
 const { tinyModelFiles, toArrayBuffer, IDENTITY, FIRST_TO_ALL } = require('./support/tiny-model');
 
 beforeAll(ready);

@@ -1,8 +1,8 @@
 /**
  * @jest-environment node
  */
-const { createSession } = require('../lib/session');
-const { AppError } = require('../lib/errors');
+const { createSession } = require('../core/session');
+const { AppError } = require('../core/errors');
 
 const photo = { path: 'wxfile://tmp/photo.jpg', width: 1024, height: 768 };
 const style = { id: 'hayao', profile: { uint8: { webgl: [{ size: 512, im2col: false, max_texture_width: 4096, max_texture_height: 2048, ok: true }] } } };
@@ -23,7 +23,7 @@ function setup({ plan = { where: 'device', variant: 'uint8', long_side: 512 }, s
       return { id, status: 'done', result: { id: 'r1', url: '/api/v1/results/r1/image' } };
     }),
     downloadResult: jest.fn(async () => 'wxfile://tmp/server.png'),
-    share: jest.fn(async () => ({ url: 'https://api.test/s/abc', expires_at: 'later' })),
+    share: jest.fn(async () => ({ url: 'https://api.test/s/abc', image_url: 'https://api.test/s/abc/image', expires_at: 'later' })),
   };
   const cache = {
     load: jest.fn(async (m, { onProgress }) => {
@@ -80,11 +80,11 @@ test('on-device failure falls back to the server', async () => {
   expect(result.fallbackReason).toMatch(/WebGL context lost/);
 });
 
-test('textures larger than the phone allows go to the server without downloading', async () => {
+test('the plan decides: a phone with small textures stylizes on the phone when the plan says so', async () => {
   const t = setup({ maxTexture: 2048 });
   const result = await t.run();
-  expect(result.where).toBe('server');
-  expect(t.cache.load).not.toHaveBeenCalled();
+  expect(result.where).toBe('device');
+  expect(t.api.plan.mock.calls[0][0].maxTextureSize).toBe(2048); // the server got the fact
 });
 
 test('a critical memory warning during inference frees the model and sends the photo to the server', async () => {
@@ -162,7 +162,7 @@ test('a phone picture is uploaded for the check before its share link', async ()
   expect(await t.session.shareLink(result)).toBeNull();
   await t.session.checkPicture(result, style);
   expect(t.api.uploadPicture).toHaveBeenCalledWith('wxfile://tmp/device.png', 'hayao', expect.anything());
-  expect(await t.session.shareLink(result)).toBe('https://api.test/s/abc');
+  expect(await t.session.shareLink(result)).toBe('https://api.test/s/abc/image');
   expect(t.api.share).toHaveBeenCalledWith('r9');
 });
 
@@ -175,8 +175,8 @@ test('a server failure reaches the caller as a message with a retry', async () =
 test('share link: once per server result, none for a phone result', async () => {
   const t = setup({ plan: { where: 'server', long_side: 512 } });
   const result = await t.run();
-  expect(await t.session.shareLink(result)).toBe('https://api.test/s/abc');
-  expect(await t.session.shareLink(result)).toBe('https://api.test/s/abc');
+  expect(await t.session.shareLink(result)).toBe('https://api.test/s/abc/image');
+  expect(await t.session.shareLink(result)).toBe('https://api.test/s/abc/image');
   expect(t.api.share).toHaveBeenCalledTimes(1);
   expect(await t.session.shareLink({ where: 'device', path: 'x' })).toBeNull();
 });

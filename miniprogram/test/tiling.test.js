@@ -1,12 +1,12 @@
 /**
  * @jest-environment node
  */
-// Tiled stylization on the phone (lib/tiling.js): the grid, and tiled ==
+// Tiled stylization on the phone (core/tiling.js): the grid, and tiled ==
 // untiled for a small local network run by the real pipeline with TF.js (the
 // fallback engine's pinned version, CPU backend).
 const { tf, ready } = require('./support/tfjs');
-const { axisWindows, tileGrid, stylizeTiled, checkTiling } = require('../lib/tiling');
-const { createStylizer } = require('../lib/pipeline');
+const { axisWindows, tileGrid, stylizeTiled, checkTiling } = require('../core/tiling');
+const { createStylizer } = require('../core/pipeline');
 
 beforeAll(ready);
 
@@ -137,7 +137,7 @@ test('peak tensor memory follows the tile, not the picture', async () => {
 });
 
 test('the session tiles when the plan gives a tile and the manifest\'s network is local', async () => {
-  const { createSession, tilingFor } = require('../lib/session');
+  const { createSession, tilingFor } = require('../core/session');
   const local = { tiling: { receptive_field: 14, overlap: 16, statistics: false } };
   expect(tilingFor(local, { tile: 512 })).toEqual({ tile: 512, overlap: 16 });
   expect(tilingFor(local, {})).toEqual({});
@@ -166,7 +166,7 @@ test('the session tiles when the plan gives a tile and the manifest\'s network i
   const style = { id: 's', profile: { uint8: { webgl: [{ size: 512, im2col: undefined, max_texture_width: 4096, max_texture_height: 2048, ok: true }] } } };
   const result = await session.run({ photo: { path: 'p.jpg', width: 4032, height: 3024 }, style });
   expect(result).toMatchObject({ where: 'device', width: 2048, height: 1536 });
-  // The session runs the engine tile by tile (any engine: lib/tiling.js takes its stylize).
+  // The session runs the engine tile by tile (any engine: core/tiling.js takes its stylize).
   const grid = tileGrid(1536, 2048, 512, 16, 4);
   expect(stylizer.stylize).toHaveBeenCalledTimes(grid.length);
   grid.forEach(({ rows, columns }, i) => {

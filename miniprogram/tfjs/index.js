@@ -7,7 +7,7 @@
 const tf = require('@tensorflow/tfjs-core');
 const webgl = require('@tensorflow/tfjs-backend-webgl');
 const { loadGraphModel } = require('@tensorflow/tfjs-converter');
-const { createStylizer } = require('../lib/pipeline');
+const { createStylizer } = require('../core/pipeline');
 
 const plugin = requirePlugin('tfjsPlugin');
 

@@ -1,5 +1,5 @@
 // What is happening right now, in words, with a percentage while the model
-// downloads and while the photo uploads. `step` comes from lib/session.js onState.
+// downloads and while the photo uploads. `step` comes from core/session.js onState.
 
 const { progressLabel } = require('../../lib/format');
 

@@ -1,7 +1,7 @@
 // Home: pick a photo (album or camera), see the styles, tap one to stylize.
 
-const { promisify } = require('../../lib/wxp');
-const { AppError, fromWx } = require('../../lib/errors');
+const { promisify } = require('../../core/wxp');
+const { AppError, fromWx } = require('../../core/errors');
 
 const app = getApp();
 

@@ -7,9 +7,9 @@
 // Until then the share card shows the style's preview, never the picture (or a screenshot of it).
 // Saving to the user's own album needs no check.
 
-const { fromWx } = require('../../lib/errors');
+const { fromWx } = require('../../core/errors');
 const { formatBytes } = require('../../lib/format');
-const { promisify } = require('../../lib/wxp');
+const { promisify } = require('../../core/wxp');
 const { saveToAlbum } = require('../../lib/album');
 
 const app = getApp();

@@ -20,12 +20,13 @@ const { PNG } = require('pngjs');
 const { sha256 } = require('js-sha256');
 const { tf, loadGraphModel, ready } = require('../support/tfjs');
 
-const { createApi } = require('../../lib/api');
-const { createModelCache, wxDownloader } = require('../../lib/model-cache');
-const { createStylizer, graphModelArtifacts } = require('../../lib/pipeline');
-const { createSession } = require('../../lib/session');
-const { readDeviceFacts, planRequest } = require('../../lib/plan');
-const { psnr, writePicture } = require('../../lib/image');
+const { createApi } = require('../../core/api');
+const { createModelCache, wxDownloader } = require('../../core/model-cache');
+const { createStylizer, graphModelArtifacts } = require('../../core/pipeline');
+const { createSession } = require('../../core/session');
+const { readDeviceFacts, planRequest } = require('../../core/plan');
+const { writePicture } = require('../../core/image');
+const { psnr } = require('../support/psnr');
 const { createWechatStylizer } = require('../../lib/wechat-engine');
 const { createInferenceSessionDouble, closeWorker } = require('../support/inference-session');
 

@@ -1,7 +1,7 @@
 // Image pre- and post-processing. The pixel functions are pure. Reading a photo's pixels uses an
 // offscreen 2D canvas exactly as wx.createOffscreenCanvas documents it (base library 2.16.1+:
 // createImage, drawImage, getImageData); writing a picture encodes it as PNG in JavaScript
-// (lib/png.js) and writes it with the file system manager, never wx.canvasToTempFilePath, whose
+// (core/png.js) and writes it with the file system manager, never wx.canvasToTempFilePath, whose
 // `canvas` must be an on-page <canvas type="2d">.
 
 const { encodePng } = require('./png');
@@ -140,21 +140,6 @@ async function writePicture(wx, rgba, width, height, { now = Date.now } = {}) {
   return path;
 }
 
-// Peak signal-to-noise ratio between two equally sized RGBA byte arrays (RGB only).
-function psnr(a, b) {
-  let sum = 0;
-  let n = 0;
-  for (let i = 0; i < a.length; i += 4) {
-    for (let c = 0; c < 3; c++) {
-      const d = a[i + c] - b[i + c];
-      sum += d * d;
-      n++;
-    }
-  }
-  const mse = sum / n;
-  return mse === 0 ? Infinity : 10 * Math.log10((255 * 255) / mse);
-}
-
 module.exports = {
-  fitSize, padding, rgbaToInput, outputToRgba, rgbaToNchw, nchwToRgba, readPixels, writePicture, psnr,
+  fitSize, padding, rgbaToInput, outputToRgba, rgbaToNchw, nchwToRgba, readPixels, writePicture,
 };

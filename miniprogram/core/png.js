@@ -1,6 +1,6 @@
 // PNG encoding in JavaScript: RGBA bytes → a PNG file's bytes (8-bit RGB, no alpha: results are
 // opaque), compressed with pako's zlib deflate. The result is written with the file system manager
-// (lib/image.js writePicture): wx.canvasToTempFilePath documents only an on-page
+// (core/image.js writePicture): wx.canvasToTempFilePath documents only an on-page
 // <canvas type="2d"> as its source, not an offscreen canvas.
 
 const { deflate } = require('pako');

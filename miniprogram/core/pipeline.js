@@ -127,7 +127,7 @@ function createStylizer({ tf, loadGraphModel = tf.loadGraphModel, warmupSize = 6
 
   // rgba: bytes of a width×height picture already at the planned size.
   // Resolves with RGBA bytes of the stylized picture, same size. With `tile`
-  // and `overlap` (a local network: lib/tiling.js), a picture larger than the
+  // and `overlap` (a local network: core/tiling.js), a picture larger than the
   // tile is stylized tile by tile, so memory follows the tile, not the picture.
   async function stylize(rgba, width, height, { tile = 0, overlap = null } = {}) {
     if (!current) throw new Error('no model loaded');

@@ -4,17 +4,17 @@
 // downloading, preparing, stylizing, uploading, waiting, fetching.
 //
 // Engines: WeChat's own (wx.createInferenceSession, lib/wechat-engine.js) when the plan says
-// `engine: 'wechat'`, else the TF.js plugin (lib/pipeline.js, loaded from the tfjs subpackage).
-// The photo goes to the server when the plan says so, when the phone's textures are too small
-// for TF.js, when the user declines a large model download on a mobile network, when on-phone
-// inference fails, and after memory warnings (lib/memory.js decides by their level).
+// `engine: 'wechat'`, else the TF.js plugin (core/pipeline.js, loaded from the tfjs subpackage).
+// The plan decides (the server knows the models' measured textures); the photo goes to the
+// server when the plan says so, when the user declines a large model download on a mobile network, when on-phone
+// inference fails, and after memory warnings (core/memory.js decides by their level).
 //
 // One run at a time: run() cancels the run under way and waits for it to end before it starts;
 // cancel() (the result page's cancel button and onUnload) stops the download, the inference or
 // the polling at the next step, and the result is thrown away.
 
 const { AppError } = require('./errors');
-const { readDeviceFacts, planRequest, webglProfile, textureFits } = require('./plan');
+const { readDeviceFacts, planRequest } = require('./plan');
 const { graphModelArtifacts } = require('./pipeline');
 const { createCancel, cancellableSleep } = require('./cancel');
 const { createMemoryGuard } = require('./memory');
@@ -23,7 +23,7 @@ const { stylizeTiled } = require('./tiling');
 
 const MB = 1024 * 1024;
 
-// Tiles on the phone (lib/tiling.js) when the plan gives a tile size and the
+// Tiles on the phone (core/tiling.js) when the plan gives a tile size and the
 // manifest's network is local (`tiling` without statistics of the whole picture).
 function tilingFor(manifest, plan) {
   const tiling = manifest.tiling;
@@ -75,11 +75,6 @@ function createSession({
     const manifest = await api.manifest(style.id, plan.variant || 'uint8');
     cancel.check();
     const tiles = tilingFor(manifest, plan);
-    if (name === 'tfjs') {
-      const fits = textureFits(webglProfile(style, manifest, manifest.variant), tiles.tile || longSide,
-        manifest.webgl_settings, maxTextureSize());
-      if (fits === false) throw new AppError('out_of_memory', { message: 'texture too large for this phone' });
-    }
     if (!await downloadAllowed(manifest, confirmDownload)) throw new AppError('download_declined');
     cancel.check();
 
@@ -201,9 +196,10 @@ function createSession({
     return result;
   }
 
-  // A public link for a checked result: the share card's imageUrl and the proof that WeChat's
-  // content check passed. While the check is pending (409), asks again a few times; a flagged
-  // picture ends in content_rejected.
+  // The public links of a checked result (result.share: `url` the share page, `image_url` the
+  // picture); resolves with the picture's link, the share card's imageUrl and the proof that
+  // WeChat's content check passed. While the check is pending (409), asks again a few times; a
+  // flagged picture ends in content_rejected.
   async function shareLink(result, { attempts = 6, cancel: token } = {}) {
     if (!result.resultId) return null;
     for (let attempt = 1; !result.share; attempt++) {
@@ -214,7 +210,7 @@ function createSession({
         await sleep(Math.min((err.retryAfter || 2) * 1000, 5000), token);
       }
     }
-    return result.share.url;
+    return result.share.image_url || result.share.url; // a backend from before image_url: the link gives the picture
   }
 
   return {

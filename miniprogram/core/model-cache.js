@@ -6,10 +6,10 @@
 // (less a reserve) would be passed. A style used before needs no download.
 //
 // Platform parts come in as parameters: `fs` (wx.getFileSystemManager()),
-// `download(url, filePath, onProgress, cancel)` and `sha256(ArrayBuffer) → hex`.
+// `download(url, filePath, onProgress, cancel)` and `sha256(Uint8Array) → hex` (or a promise of it).
 //
 // One variant is never fetched twice at once: a second load() of a variant that is being fetched
-// waits for the first; a cancelled load (lib/cancel.js) aborts its download and leaves only
+// waits for the first; a cancelled load (core/cancel.js) aborts its download and leaves only
 // verified files behind.
 
 const { fsp } = require('./wxp');
@@ -17,6 +17,38 @@ const { AppError, fromWx } = require('./errors');
 const { NEVER } = require('./cancel');
 
 const MB = 1024 * 1024;
+
+// UTF-8 bytes (an ArrayBuffer; a string is returned as it is) → text. Written out because the
+// mini-program's JavaScript engine may lack TextDecoder; each byte of a malformed sequence
+// becomes U+FFFD, as TextDecoder does for most of them.
+const SMALLEST = [0, 0, 0x80, 0x800, 0x10000]; // overlong encodings below these are malformed
+
+function decodeUtf8(data) {
+  if (typeof data === 'string') return data;
+  const bytes = new Uint8Array(data);
+  const units = [];
+  let text = '';
+  let i = 0;
+  while (i < bytes.length) {
+    const b = bytes[i];
+    const length = b < 0x80 ? 1 : b >= 0xc2 && b < 0xe0 ? 2 : b >= 0xe0 && b < 0xf0 ? 3 : b >= 0xf0 && b < 0xf5 ? 4 : 0;
+    let code = length === 1 ? b : b & (0x7f >> length);
+    for (let k = 1; k < length && code >= 0; k++) {
+      const c = bytes[i + k];
+      code = c !== undefined && (c & 0xc0) === 0x80 ? (code << 6) | (c & 0x3f) : -1;
+    }
+    if (!length || code < SMALLEST[length] || code > 0x10ffff || (code >= 0xd800 && code < 0xe000)) {
+      units.push(0xfffd);
+      i += 1;
+      continue;
+    }
+    if (code > 0xffff) units.push(0xd800 + ((code - 0x10000) >> 10), 0xdc00 + ((code - 0x10000) & 0x3ff));
+    else units.push(code);
+    i += length;
+    if (units.length >= 8192) text += String.fromCharCode(...units.splice(0));
+  }
+  return text + String.fromCharCode(...units);
+}
 
 function localName(path) {
   return path.replace(/[^A-Za-z0-9._-]/g, '_');
@@ -36,20 +68,13 @@ function createModelCache({
 
   async function readIndex() {
     try {
-      const text = await files.readFile(indexPath).then(decode);
+      const text = await files.readFile(indexPath).then(decodeUtf8);
       const index = JSON.parse(text);
       if (index && index.entries) return index;
     } catch (e) { /* missing or unreadable: start empty */ }
     return { entries: {} };
   }
 
-  function decode(data) {
-    if (typeof data === 'string') return data;
-    let s = '';
-    const bytes = new Uint8Array(data);
-    for (let i = 0; i < bytes.length; i++) s += String.fromCharCode(bytes[i]);
-    return decodeURIComponent(escape(s));
-  }
 
   async function writeIndex(index) {
     await files.writeFile(indexPath, JSON.stringify(index), 'utf8');
@@ -88,7 +113,7 @@ function createModelCache({
     } catch (e) {
       return null;
     }
-    if (data.byteLength === file.bytes && sha256(new Uint8Array(data)) === file.sha256) return data;
+    if (data.byteLength === file.bytes && await sha256(new Uint8Array(data)) === file.sha256) return data;
     log(`checksum mismatch for ${path}, deleting`);
     await files.unlink(path);
     return null;
@@ -205,7 +230,7 @@ function createModelCache({
     const modelFile = manifest.files.find((f) => manifest.model_url && manifest.model_url.endsWith(f.path))
       || manifest.files.find((f) => /(^|\/)model\.json$/.test(f.path));
     if (!modelFile) throw new AppError('checksum', { message: 'manifest has no model.json' });
-    const modelJson = JSON.parse(decode(contents[modelFile.path]));
+    const modelJson = JSON.parse(decodeUtf8(contents[modelFile.path]));
     const base = dirname(modelFile.path);
     const weights = {};
     for (const file of manifest.files) {
@@ -223,15 +248,7 @@ function createModelCache({
     return Boolean(entry && entry.complete);
   }
 
-  async function usage() {
-    return usedBytes(await readIndex());
-  }
-
-  async function clear() {
-    await files.rmdir(root);
-  }
-
-  return { load, modelPath, has, usage, clear };
+  return { load, modelPath, has };
 }
 
 // download() for createModelCache from wx.downloadFile straight into the user
@@ -259,4 +276,4 @@ function wxDownloader(wx, header) {
   });
 }
 
-module.exports = { createModelCache, wxDownloader, localName, MB };
+module.exports = { createModelCache, wxDownloader, decodeUtf8, localName, MB };

@@ -1,7 +1,7 @@
 // Client of the backend HTTP API (docs/api.md). Takes the platform `wx` as a
 // parameter: wx.request, wx.uploadFile, wx.downloadFile, wx.login and storage.
 // Logs in on first use, renews the token once on 401 without the caller noticing,
-// and turns every failure into an AppError (lib/errors.js).
+// and turns every failure into an AppError (core/errors.js).
 
 const { promisify, promisifyTask, sleep: realSleep } = require('./wxp');
 const { AppError, fromHttp, fromWx } = require('./errors');
