@@ -18,7 +18,8 @@ bp = Blueprint("plan", __name__, url_prefix="/api/v1")
 
 DEFAULT_POLICY = {
     "force": None,  # "device" or "server" sends everyone one way
-    "device_platforms": ["ios", "android", "ohos", "devtools"],  # PC WeChat (windows, mac) uses the server
+    # PC WeChat (windows, mac) uses the server; "web" is the web app (a browser, TF.js in a Web Worker).
+    "device_platforms": ["ios", "android", "ohos", "devtools", "web"],
     "min_memory_mb": 3000,
     "min_benchmark_level": 10,  # wx.getDeviceBenchmarkInfo; -1 (unknown) is let through, -2 and 0 are not
     "device_sizes": [512, 384, 256],  # tried from the largest

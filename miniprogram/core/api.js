@@ -1,5 +1,6 @@
 // Client of the backend HTTP API (docs/api.md). Takes the platform `wx` as a
-// parameter: wx.request, wx.uploadFile, wx.downloadFile, wx.login and storage.
+// parameter: wx.request, wx.uploadFile, wx.downloadFile, wx.login and storage (the web app
+// passes its browser adapter, web/src/platform.js, and logs in with `anonymous: true`).
 // Logs in on first use, renews the token once on 401 without the caller noticing,
 // and turns every failure into an AppError (core/errors.js).
 
@@ -9,7 +10,9 @@ const { NEVER } = require('./cancel');
 
 const TOKEN_KEY = 'cartoon_token';
 
-function createApi({ wx, baseUrl, devOpenid = '', timeout = 20000, sleep = realSleep, retries = 2 }) {
+function createApi({
+  wx, baseUrl, devOpenid = '', anonymous = false, timeout = 20000, sleep = realSleep, retries = 2,
+}) {
   const base = baseUrl.replace(/\/+$/, '');
   let token = readToken();
   let loginPromise = null;
@@ -64,7 +67,9 @@ function createApi({ wx, baseUrl, devOpenid = '', timeout = 20000, sleep = realS
 
   async function doLogin() {
     let body;
-    if (devOpenid) {
+    if (anonymous) {
+      body = await send('POST', '/api/v1/auth/anonymous', {});
+    } else if (devOpenid) {
       body = await send('POST', '/api/v1/auth/dev-login', { openid: devOpenid });
     } else {
       let code;

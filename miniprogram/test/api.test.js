@@ -14,6 +14,11 @@ function backend(routes = {}) {
     valid,
     handler(req) {
       const path = req.url.slice(BASE.length);
+      if (path === '/api/v1/auth/anonymous') {
+        const token = `anon-${valid.size + 1}`;
+        valid.add(token);
+        return json(200, { token, expires_in: 3600, user: { id: 2 }, anonymous: true });
+      }
       if (path === '/api/v1/auth/login') {
         const token = `t-${req.data.code}`;
         valid.add(token);
@@ -35,6 +40,18 @@ test('logs in with wx.login on first use and sends the token', async () => {
   expect(calls.map((c) => c.url)).toEqual([`${BASE}/api/v1/auth/login`, `${BASE}/api/v1/styles`]);
   expect(calls[0].data).toEqual({ code: 'code-1' });
   expect(calls[1].header.Authorization).toBe('Bearer t-code-1');
+});
+
+test('a browser without WeChat logs in anonymously, and renews the same way', async () => {
+  const server = backend({ 'GET /api/v1/styles': () => json(200, { styles: [] }) });
+  const http = createWxHttp(server.handler);
+  const api = createApi({ wx: http.wx, baseUrl: BASE, anonymous: true });
+  await api.styles();
+  server.valid.clear();
+  await api.styles();
+  expect(http.loginCount).toBe(0); // never wx.login
+  expect(http.calls.filter((c) => c.url.endsWith('/auth/anonymous')).length).toBe(2);
+  expect(http.calls[http.calls.length - 1].header.Authorization).toBe('Bearer anon-1');
 });
 
 test('renews an expired token on 401 and retries, without the caller noticing', async () => {

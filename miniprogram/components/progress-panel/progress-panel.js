@@ -1,7 +1,7 @@
 // What is happening right now, in words, with a percentage while the model
 // downloads and while the photo uploads. `step` comes from core/session.js onState.
 
-const { progressLabel } = require('../../lib/format');
+const { progressLabel } = require('../../core/format');
 
 Component({
   properties: {

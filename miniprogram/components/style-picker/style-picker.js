@@ -2,7 +2,7 @@
 // ("已下载" when it is on the phone already). The selected style is outlined. Emits `select`
 // with { id } when a style is tapped (unless disabled).
 
-const { formatBytes } = require('../../lib/format');
+const { formatBytes } = require('../../core/format');
 
 Component({
   properties: {

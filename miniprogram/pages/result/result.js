@@ -8,7 +8,7 @@
 // Saving to the user's own album needs no check.
 
 const { fromWx } = require('../../core/errors');
-const { formatBytes } = require('../../lib/format');
+const { formatBytes } = require('../../core/format');
 const { promisify } = require('../../core/wxp');
 const { saveToAlbum } = require('../../lib/album');
 

@@ -1,0 +1,54 @@
+// The page's side of the inference worker (./worker.js): an engine with the interface the client
+// core's session expects of the TF.js engine (use, stylize, unload), each call a message to the
+// worker. Pixels and weights are transferred, not copied.
+
+function createWorkerEngine(worker, { log = () => {} } = {}) {
+  const pending = new Map();
+  let nextId = 1;
+  let currentKey = null;
+
+  worker.onmessage = ({ data }) => {
+    if (data.log) return log(data.log);
+    const call = pending.get(data.id);
+    if (!call) return undefined;
+    pending.delete(data.id);
+    if (data.error) call.reject(Object.assign(new Error(data.error.message), { name: data.error.name }));
+    else call.resolve(data.result);
+    return undefined;
+  };
+  worker.onerror = (event) => {
+    const error = new Error(`the inference worker failed: ${event.message || 'unknown error'}`);
+    for (const call of pending.values()) call.reject(error);
+    pending.clear();
+  };
+
+  function call(method, args, transfer = []) {
+    const id = nextId++;
+    return new Promise((resolve, reject) => {
+      pending.set(id, { resolve, reject });
+      worker.postMessage({ id, method, args }, transfer);
+    });
+  }
+
+  return {
+    init: (options) => call('init', options),
+    // load() resolves with the model artifacts (core/pipeline.js graphModelArtifacts); not called
+    // when the worker already holds `key`.
+    async use(key, load, options) {
+      if (currentKey === key) return;
+      currentKey = null;
+      const artifacts = await load();
+      await call('use', { key, artifacts, options }, [artifacts.weightData]);
+      currentKey = key;
+    },
+    stylize: (rgba, width, height) => call('stylize', { rgba, width, height }, [rgba.buffer]),
+    unload() {
+      currentKey = null;
+      return call('unload');
+    },
+    memory: () => call('memory'),
+    get key() { return currentKey; },
+  };
+}
+
+module.exports = { createWorkerEngine };

@@ -1,0 +1,211 @@
+// The web app's page: pick or take a photo, choose a style, watch the progress (cancel), compare
+// before and after, download, share. Everything that is not UI is the client core shared with
+// the mini-program (../../miniprogram/core), on the browser adapter (./platform.js); the model
+// runs in a Web Worker (./worker.js through ./engine.js).
+//
+// Animated GIFs (issue 12 §4) branch off in stylizePhoto: a GIF module of the client core turns
+// one into frames for the same session and back.
+
+const { createApi } = require('../../miniprogram/core/api');
+const { createModelCache } = require('../../miniprogram/core/model-cache');
+const { createSession } = require('../../miniprogram/core/session');
+const { readDeviceFacts, planRequest } = require('../../miniprogram/core/plan');
+const { formatBytes } = require('../../miniprogram/core/format');
+const { MESSAGES } = require('../../miniprogram/core/errors');
+const { createBrowserWx, createDownloader, sha256, readMaxTextureSize } = require('./platform');
+const { createWorkerEngine } = require('./engine');
+const { WORDS, pickLanguage } = require('./i18n');
+
+const language = pickLanguage(navigator.languages || [navigator.language]);
+const words = WORDS[language];
+const $ = (id) => document.getElementById(id);
+
+function errorText(err) {
+  const code = (err && err.code) || 'unknown';
+  if (!words.errors) return MESSAGES[code] || MESSAGES.unknown;
+  return words.errors[code] || words.errors.unknown;
+}
+
+// 'styles' (choosing), 'progress' (a run under way) or 'result' (the picture, styles below it).
+function show(section) {
+  $('styles').hidden = section === 'progress';
+  $('progress').hidden = section !== 'progress';
+  $('result').hidden = section !== 'result';
+}
+
+// Pixels of a photo (an object URL) scaled to width×height, as the session asks for them.
+async function readPixels(wx, path, width, height) {
+  const bitmap = await createImageBitmap(await (await fetch(path)).blob(), { imageOrientation: 'from-image' });
+  const canvas = new OffscreenCanvas(width, height);
+  const context = canvas.getContext('2d', { willReadFrequently: true });
+  context.drawImage(bitmap, 0, 0, width, height);
+  bitmap.close();
+  return context.getImageData(0, 0, width, height).data;
+}
+
+// A picture (RGBA bytes) as a PNG object URL.
+async function writePicture(wx, rgba, width, height) {
+  const canvas = new OffscreenCanvas(width, height);
+  canvas.getContext('2d').putImageData(new ImageData(rgba, width, height), 0, 0);
+  return URL.createObjectURL(await canvas.convertToBlob({ type: 'image/png' }));
+}
+
+function start() {
+  document.documentElement.lang = language === 'zh' ? 'zh-CN' : 'en';
+  for (const element of document.querySelectorAll('[data-words]')) element.textContent = words[element.dataset.words];
+
+  const wx = createBrowserWx();
+  const api = createApi({ wx, baseUrl: window.location.origin, anonymous: true });
+  const fs = wx.getFileSystemManager();
+  const cache = createModelCache({ fs, root: 'models', download: createDownloader(fs), sha256 });
+  const engine = createWorkerEngine(new Worker('/web/worker.js'), { log: (m) => console.info(m) });
+  const engineReady = engine.init();
+  const maxTexture = readMaxTextureSize();
+  const session = createSession({
+    wx, api, cache, engines: { tfjs: engine, wechat: null }, maxTextureSize: () => maxTexture,
+    readPixels, writePicture, log: (m) => console.info(m),
+  });
+  window.cartoon = { session, engine, api }; // for the browser console (and the browser tests)
+
+  let photo = null; // { path, width, height, name }
+  let styles = [];
+  let result = null;
+  let style = null;
+
+  async function pickPhoto(file) {
+    if (!file) return;
+    if (photo) URL.revokeObjectURL(photo.path);
+    const bitmap = await createImageBitmap(file, { imageOrientation: 'from-image' });
+    photo = { path: URL.createObjectURL(file), width: bitmap.width, height: bitmap.height, name: file.name };
+    bitmap.close();
+    $('before').src = photo.path;
+    $('photo-preview').src = photo.path;
+    $('photo-preview').hidden = false;
+    show('styles');
+    await listStyles();
+  }
+
+  // The styles, each with what this browser downloads for this photo (the plan decides).
+  async function listStyles() {
+    const list = $('style-list');
+    try {
+      styles = await api.styles();
+    } catch (err) {
+      $('message').textContent = errorText(err);
+      return;
+    }
+    const facts = await readDeviceFacts(wx);
+    list.replaceChildren(...styles.map((s) => {
+      const button = document.createElement('button');
+      button.className = 'style';
+      button.dataset.style = s.id;
+      const preview = document.createElement('img');
+      preview.src = s.preview_url;
+      preview.alt = '';
+      const name = document.createElement('span');
+      name.className = 'name';
+      name.textContent = s.name;
+      const size = document.createElement('span');
+      size.className = 'size';
+      button.append(preview, name, size);
+      button.onclick = () => stylizePhoto(s);
+      if (photo) describeDownload(s, facts, size);
+      return button;
+    }));
+  }
+
+  async function describeDownload(s, facts, element) {
+    try {
+      const plan = await api.plan(planRequest(facts, s.id, photo, maxTexture));
+      if (plan.where !== 'device') {
+        element.textContent = words.onServer;
+      } else {
+        const variant = { id: s.id, version: s.version, variant: plan.variant };
+        const bytes = (s.variants[plan.variant] || {}).download_bytes || (s.variants[plan.variant] || {}).bytes;
+        element.textContent = await cache.has(variant) ? words.downloaded : words.download(formatBytes(bytes));
+      }
+    } catch (err) {
+      element.textContent = '';
+    }
+  }
+
+  function progress({ step, percent, status }) {
+    let text = words[step] || '';
+    if (typeof percent === 'number' && percent >= 0) text += ` ${percent}%`;
+    if (step === 'waiting' && words[status]) text += ` (${words[status]})`;
+    $('progress-label').textContent = text;
+    if (typeof percent === 'number' && percent >= 0) $('progress-bar').value = percent;
+    else $('progress-bar').removeAttribute('value'); // indeterminate
+    document.body.dataset.step = step;
+  }
+
+  async function stylizePhoto(chosen) {
+    if (!photo) {
+      $('message').textContent = words.pickFirst;
+      return;
+    }
+    style = chosen;
+    for (const b of document.querySelectorAll('.style')) b.classList.toggle('selected', b.dataset.style === style.id);
+    $('message').textContent = '';
+    show('progress');
+    await engineReady.catch(() => {}); // without a working engine the session falls back to the server
+    try {
+      if (result && result.path) URL.revokeObjectURL(result.path);
+      result = await session.run({ photo, style, onState: progress });
+      showResult();
+    } catch (err) {
+      show('styles');
+      $('message').textContent = errorText(err);
+    } finally {
+      delete document.body.dataset.step;
+    }
+  }
+
+  function showResult() {
+    $('after').src = result.path;
+    $('save').href = result.path;
+    $('save').download = `cartoon-${style.id}.png`;
+    $('made-on').textContent = words.madeOn(result.where);
+    $('share-link').hidden = true;
+    $('share-status').textContent = words.shareNote;
+    document.body.dataset.where = result.where;
+    show('result');
+  }
+
+  // A picture made in the browser goes to the server first (as in the mini-program); the share
+  // link opens a page with the picture.
+  async function share() {
+    $('share').disabled = true;
+    try {
+      await session.checkPicture(result, style);
+      await session.shareLink(result);
+      const url = result.share.url;
+      if (navigator.share) {
+        await navigator.share({ title: words.title, url }).catch(() => {});
+      }
+      $('share-link').value = url;
+      $('share-link').hidden = false;
+      $('share-status').textContent = '';
+      try {
+        await navigator.clipboard.writeText(url);
+        $('share-status').textContent = words.copied;
+      } catch (e) { /* the link is shown to copy by hand */ }
+    } catch (err) {
+      $('share-status').textContent = errorText(err);
+    } finally {
+      $('share').disabled = false;
+    }
+  }
+
+  $('take').onchange = (e) => pickPhoto(e.target.files[0]);
+  $('choose').onchange = (e) => pickPhoto(e.target.files[0]);
+  $('cancel').onclick = () => session.cancel();
+  $('share').onclick = share;
+  $('again').onclick = () => $('choose').click();
+  $('compare').oninput = (e) => { $('after').style.clipPath = `inset(0 0 0 ${e.target.value}%)`; };
+  listStyles();
+
+  if ('serviceWorker' in navigator) navigator.serviceWorker.register('/sw.js').catch(() => {});
+}
+
+start();

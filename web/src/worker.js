@@ -1,0 +1,65 @@
+// The Web Worker that stylizes: TF.js on WebGL (an OffscreenCanvas, the manifest's WebGL
+// settings), WASM when WebGL is missing or fails. The page never runs a model: it posts the model
+// artifacts and pixels here (lib: ./engine.js) and gets pixels back, so it stays responsive.
+//
+// Messages: { id, method, args } → { id, result } or { id, error }. Methods: init, use, stylize,
+// unload, memory.
+
+import * as tfCore from '@tensorflow/tfjs-core';
+import { loadGraphModel } from '@tensorflow/tfjs-converter';
+import '@tensorflow/tfjs-backend-webgl';
+import '@tensorflow/tfjs-backend-cpu';
+import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+
+const { createStylizer } = require('../../miniprogram/core/pipeline');
+
+const tf = { ...tfCore, loadGraphModel };
+const log = (message) => self.postMessage({ log: message });
+let stylizer = null;
+
+// The backend by preference: the first that initializes and runs a tiny op.
+async function init({ backends = ['webgl', 'wasm', 'cpu'], wasmPath = '/web/' } = {}) {
+  setWasmPaths(wasmPath);
+  for (const name of backends) {
+    try {
+      if (!await tf.setBackend(name)) continue;
+      await tf.ready();
+      tf.tidy(() => tf.add(tf.scalar(1), tf.scalar(1))).dispose();
+      stylizer = createStylizer({ tf, log });
+      return { backend: tf.getBackend() };
+    } catch (err) {
+      log(`backend ${name} failed: ${err.message}`);
+    }
+  }
+  throw new Error('no TF.js backend works in this browser');
+}
+
+const methods = {
+  init,
+  // The model of `key` from its artifacts (core/pipeline.js graphModelArtifacts); options carry the
+  // manifest's input convention and WebGL settings.
+  use: ({ key, artifacts, options }) => stylizer.use(key, async () => artifacts, options),
+  stylize: async ({ rgba, width, height }) => {
+    const out = await stylizer.stylize(rgba, width, height);
+    return { result: out, transfer: [out.buffer] };
+  },
+  unload: () => stylizer && stylizer.unload(),
+  // What the engine holds: tensors and texture bytes (WebGL), for the tests and the page.
+  memory: () => {
+    const memory = tf.memory();
+    return {
+      backend: tf.getBackend(), numTensors: memory.numTensors, numBytes: memory.numBytes,
+      textureBytes: memory.numBytesInGPU || 0, textureBytesAllocated: memory.numBytesInGPUAllocated || 0,
+    };
+  },
+};
+
+self.onmessage = async ({ data: { id, method, args } }) => {
+  try {
+    const answer = await methods[method](args || {});
+    if (answer && answer.transfer) self.postMessage({ id, result: answer.result }, answer.transfer);
+    else self.postMessage({ id, result: answer });
+  } catch (err) {
+    self.postMessage({ id, error: { message: err.message, name: err.name } });
+  }
+};
