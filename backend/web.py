@@ -1,5 +1,6 @@
 """The web app at `/`: the files `npm run build --prefix web` writes into WEB_DIR (web/dist), served
-as they are. The page talks to the same API as the mini-program (docs/api.md)."""
+as they are, at their paths in that folder (`index.html` at `/`). The page talks to the same API as
+the mini-program (docs/api.md)."""
 
 from pathlib import Path
 
@@ -8,8 +9,6 @@ from flask import Blueprint, current_app, send_from_directory
 from backend.errors import ApiError
 
 bp = Blueprint("web", __name__)
-# Served at the root: the page, and the service worker, whose scope is the folder it is served from.
-ROOT_FILES = ("index.html", "sw.js", "manifest.webmanifest")
 
 
 def send_web_file(filename):
@@ -29,6 +28,7 @@ def index():
 
 @bp.get("/sw.js")
 def service_worker():
+    """At the root: a service worker's scope is the folder it is served from."""
     return send_web_file("sw.js")
 
 
@@ -41,6 +41,4 @@ def web_manifest():
 
 @bp.get("/web/<path:filename>")
 def asset(filename):
-    if filename in ROOT_FILES:
-        raise ApiError(404, "not_found", f"{filename} is served at /{filename}.")
-    return send_web_file(filename)
+    return send_web_file(f"web/{filename}")

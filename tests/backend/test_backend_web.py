@@ -24,14 +24,17 @@ def test_page_and_service_worker_come_from_web_dir(make_app, tmp_path):
     (web_dir / "index.html").write_text("<!doctype html><title>page</title>")
     (web_dir / "sw.js").write_text("self.addEventListener('fetch', () => {});")
     (web_dir / "manifest.webmanifest").write_text('{"name": "x"}')
-    (web_dir / "app.js").write_text("console.log(1)")
+    (web_dir / "web").mkdir()
+    (web_dir / "web" / "app.js").write_text("console.log(1)")
     client = make_app(WEB_DIR=str(web_dir)).test_client()
     page = client.get("/")
     assert page.status_code == 200 and page.mimetype == "text/html" and b"<title>page</title>" in page.data
     assert client.get("/sw.js").mimetype == "text/javascript"
     assert client.get("/manifest.webmanifest").mimetype == "application/manifest+json"
     assert client.get("/web/app.js").data == b"console.log(1)"
-    assert client.get("/web/../backend.sqlite").status_code == 404
+    (tmp_path / "secret.txt").write_text("outside WEB_DIR")
+    assert client.get("/web/../../secret.txt").status_code == 404
+    assert client.get("/web/%2e%2e/%2e%2e/secret.txt").status_code == 404
     assert client.get("/web/missing.js").status_code == 404
 
 

@@ -1,0 +1,273 @@
+'use strict';
+// The web app in a real browser: Debian's Chromium (headless, WebGL through SwiftShader) driven
+// by playwright-core, against the real backend (flask on a free localhost port) serving a model
+// zoo built here from two tiny random generators (modelzoo.testing; seconds to package) and the
+// web app built here by build.js. Screenshots go to test/artifacts/ (phone 390x844, desktop).
+//
+//   npm test --prefix web        (node --test; about two minutes on the 2-core machine)
+
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { execFileSync } = require('node:child_process');
+const { before, after, test } = require('node:test');
+const { chromium } = require('playwright-core');
+const P = require('../../miniprogram/test/integration/processes');
+const { psnr } = require('../../miniprogram/test/support/psnr');
+
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const CHROMIUM_FLAGS = [
+  '--no-sandbox', '--disable-gpu-sandbox', '--use-angle=swiftshader', '--enable-unsafe-swiftshader',
+  '--ignore-gpu-blocklist', '--disable-background-networking', '--disable-component-update', '--no-first-run',
+];
+const ARTIFACTS = path.join(__dirname, 'artifacts');
+const STYLES = ['tiny', 'tiny_b'];
+const LONG_SIDE = 256; // what the plan gives an unmeasured style; the parity photo is this size
+const PHONE = { width: 390, height: 844 };
+
+let work;
+let backend;
+let base;
+let browser;
+let parityPhoto; // a PNG at LONG_SIDE: neither side resizes, so pictures compare pixel for pixel
+
+function readPngPixels(file) {
+  const script = 'import sys, json; from PIL import Image; i = Image.open(sys.argv[1]).convert("RGBA"); '
+    + 'sys.stdout.buffer.write(json.dumps([i.width, i.height]).encode() + b"\\n" + i.tobytes())';
+  const out = execFileSync(P.PYTHON, ['-c', script, file], { maxBuffer: 64 * 1024 * 1024 });
+  const newline = out.indexOf(10);
+  const [width, height] = JSON.parse(out.subarray(0, newline).toString());
+  return { width, height, rgba: new Uint8ClampedArray(out.subarray(newline + 1)) };
+}
+
+before(async () => {
+  assert.equal(P.missingPrerequisites(), null);
+  assert.ok(fs.existsSync(CHROMIUM), `no Chromium at ${CHROMIUM} (make install installs Debian's chromium)`);
+  work = fs.mkdtempSync(path.join(os.tmpdir(), 'cartoon-web-'));
+  fs.mkdirSync(ARTIFACTS, { recursive: true });
+  const zoo = path.join(work, 'zoo');
+  const makeGenerator = path.join(P.REPO, 'miniprogram/test/integration/make_generator.py');
+  for (const style of STYLES) {
+    await P.python([makeGenerator, path.join(work, `${style}.keras`), style]);
+    await P.python(['-m', 'modelzoo', 'build', '--keras', path.join(work, `${style}.keras`), '--output', zoo,
+      '--profile-sizes', '', '--parity-photos', '1']);
+  }
+  execFileSync(process.execPath, [path.join(__dirname, '../build.js'), '--out', path.join(work, 'dist')]);
+
+  const photos = fs.readdirSync(P.PHOTOS).filter((f) => /\.jpe?g$/i.test(f)).sort();
+  parityPhoto = path.join(work, 'parity.png');
+  await P.python(['-c', 'import sys; from PIL import Image, ImageOps; '
+    + 'i = ImageOps.exif_transpose(Image.open(sys.argv[1])).convert("RGB"); i.thumbnail((256, 256)); i.save(sys.argv[2])',
+  path.join(P.PHOTOS, photos[0]), parityPhoto]);
+
+  const port = await P.freePort();
+  base = `http://127.0.0.1:${port}`;
+  backend = P.startPython(['-m', 'flask', '--app', 'backend', 'run', '--host', '127.0.0.1', '--port', String(port),
+    '--no-reload', '--no-debugger'], {
+    APP_ENV: 'production', // no development login: the page logs in anonymously
+    SECRET_KEY: 'web-test-secret',
+    DATABASE_URL: `sqlite:///${path.join(work, 'backend.sqlite')}`,
+    RESULTS_DIR: path.join(work, 'results'),
+    RATELIMIT_STORAGE_URI: `sqlite:///${path.join(work, 'ratelimits.sqlite')}`,
+    MODELZOO_DIR: zoo,
+    WEB_DIR: path.join(work, 'dist'),
+  });
+  await P.waitForHttp(`${base}/readyz`, backend);
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS });
+});
+
+after(async () => {
+  if (browser) await browser.close();
+  await P.stop(backend);
+  if (work) fs.rmSync(work, { recursive: true, force: true });
+});
+
+// A fresh browser profile on the page, with every long main-thread task and the times of the
+// page's progress steps recorded from the start.
+async function openPage(viewport = PHONE, locale = 'en-US') {
+  const context = await browser.newContext({ viewport, locale, acceptDownloads: true });
+  await context.addInitScript(() => {
+    window.longTasks = [];
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) window.longTasks.push({ start: e.startTime, duration: e.duration });
+    }).observe({ type: 'longtask', buffered: true });
+    window.steps = [];
+    new MutationObserver(() => window.steps.push({ step: document.body.dataset.step || 'idle', at: performance.now() }))
+      .observe(document, { attributes: true, subtree: true, attributeFilter: ['data-step'] });
+  });
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (err) => errors.push(err.message));
+  await page.goto(`${base}/`);
+  return { context, page, errors };
+}
+
+async function choosePhoto(page, file) {
+  await page.setInputFiles('#choose', file);
+  await page.waitForFunction(() => {
+    const sizes = [...document.querySelectorAll('.style .size')];
+    return sizes.length > 0 && sizes.every((e) => e.textContent);
+  });
+}
+
+// Taps a style and waits for the picture; resolves with where it was made.
+async function stylize(page, style) {
+  await page.click(`.style[data-style="${style}"]`);
+  await page.waitForFunction(() => !document.getElementById('result').hidden
+    && document.getElementById('after').complete && !document.body.dataset.step, null, { timeout: 120000 });
+  return page.evaluate(() => document.body.dataset.where);
+}
+
+function pixelsOf(page, selector) {
+  return page.evaluate(async (sel) => {
+    const img = document.querySelector(sel);
+    const canvas = new OffscreenCanvas(img.naturalWidth, img.naturalHeight);
+    const context = canvas.getContext('2d');
+    context.drawImage(img, 0, 0);
+    return { width: img.naturalWidth, height: img.naturalHeight, rgba: Array.from(context.getImageData(0, 0, canvas.width, canvas.height).data) };
+  }, selector);
+}
+
+test('the whole path: open /, pick a photo, style it, download it, share it and open the link', async (t) => {
+  const started = Date.now();
+  const mark = (what) => t.diagnostic(`${what} after ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  const { context, page, errors } = await openPage();
+  assert.equal(await page.textContent('h1'), 'Cartoon camera');
+  const photo = path.join(P.PHOTOS, fs.readdirSync(P.PHOTOS).filter((f) => /\.jpe?g$/i.test(f)).sort()[1]);
+  await choosePhoto(page, photo);
+  const sizes = await page.$$eval('.style .size', (list) => list.map((e) => e.textContent));
+  assert.equal(sizes.length, STYLES.length);
+  for (const size of sizes) assert.match(size, /^\d+(\.\d)? (KB|MB) download$/);
+  await page.screenshot({ path: path.join(ARTIFACTS, 'phone-styles.png') });
+  mark('styles listed');
+
+  assert.equal(await stylize(page, STYLES[0]), 'device');
+  assert.match(await page.textContent('#made-on'), /browser/);
+  await page.screenshot({ path: path.join(ARTIFACTS, 'phone-result.png') });
+  mark('stylized');
+
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#save')]);
+  assert.equal(download.suggestedFilename(), `cartoon-${STYLES[0]}.png`);
+  const saved = path.join(work, 'downloaded.png');
+  await download.saveAs(saved);
+  const picture = readPngPixels(saved);
+  const shown = await pixelsOf(page, '#after');
+  assert.deepEqual([picture.width, picture.height], [shown.width, shown.height]);
+  assert.ok(Math.max(picture.width, picture.height) <= 512 && picture.width > 0);
+
+  mark('downloaded');
+  await page.click('#share');
+  await page.waitForSelector('#share-link:not([hidden])', { timeout: 60000 });
+  const link = await page.inputValue('#share-link');
+  assert.match(link, new RegExp(`^${base}/s/[\\w-]+$`));
+  mark('shared');
+  const shared = await context.newPage();
+  await shared.goto(link);
+  const ogImage = await shared.getAttribute('meta[property="og:image"]', 'content');
+  assert.equal(ogImage, `${link}/image`);
+  await shared.waitForFunction(() => document.querySelector('img').complete && document.querySelector('img').naturalWidth > 0);
+  assert.equal(await shared.$eval('img', (img) => img.naturalWidth), picture.width);
+  mark('share page shown');
+  await shared.click('a.app');
+  await shared.waitForURL(`${base}/`);
+  mark('back to the app');
+
+  await page.setViewportSize({ width: 1280, height: 800 });
+  await page.screenshot({ path: path.join(ARTIFACTS, 'desktop-result.png'), fullPage: true });
+  mark('desktop screenshot');
+  assert.deepEqual(errors, []);
+  await context.close();
+  mark('closed');
+});
+
+test('Chinese browsers get the page in Chinese', async () => {
+  const { context, page } = await openPage(PHONE, 'zh-CN');
+  assert.equal(await page.textContent('h1'), '卡通相机');
+  assert.equal(await page.getAttribute('html', 'lang'), 'zh-CN');
+  await context.close();
+});
+
+test('on the device in the worker: the page stays responsive, and the picture matches the server\'s', async () => {
+  const { context, page, errors } = await openPage();
+  await choosePhoto(page, parityPhoto);
+  assert.equal(await stylize(page, STYLES[0]), 'device');
+  const { backend: engineBackend } = await page.evaluate(() => window.cartoon.engine.memory());
+  assert.equal(engineBackend, 'webgl');
+
+  // no main-thread task over 100 ms while the worker stylized
+  const { longTasks, steps } = await page.evaluate(() => ({ longTasks: window.longTasks, steps: window.steps }));
+  const begin = steps.find((s) => s.step === 'stylizing');
+  const end = steps.filter((s) => s.step === 'idle').pop();
+  assert.ok(begin && end && end.at > begin.at, JSON.stringify(steps));
+  const during = longTasks.filter((t) => t.start + t.duration > begin.at && t.start < end.at);
+  assert.deepEqual(during.filter((t) => t.duration > 100), [], `long tasks while stylizing: ${JSON.stringify(during)}`);
+
+  // the same package and size on the server (the backend's own job code)
+  const serverPicture = path.join(work, 'server.png');
+  await P.python([path.join(P.REPO, 'miniprogram/test/integration/server_stylize.py'), path.join(work, 'zoo'), STYLES[0],
+    parityPhoto, String(LONG_SIDE), path.join(work, 'server-input.png'), serverPicture]);
+  const server = readPngPixels(serverPicture);
+  const browserPicture = await pixelsOf(page, '#after');
+  assert.deepEqual([browserPicture.width, browserPicture.height], [server.width, server.height]);
+  const db = psnr(Uint8ClampedArray.from(browserPicture.rgba), server.rgba);
+  console.log(`browser (WebGL) vs server picture: ${db.toFixed(2)} dB PSNR`);
+  assert.ok(db >= 40, `PSNR ${db.toFixed(2)} dB`);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('ten runs with style switches leave tensors and texture bytes at their baseline', async () => {
+  const { context, page, errors } = await openPage();
+  await choosePhoto(page, parityPhoto);
+  const baseline = {};
+  for (const style of STYLES) {
+    await stylize(page, style);
+    baseline[style] = await page.evaluate(() => window.cartoon.engine.memory());
+  }
+  assert.ok(baseline[STYLES[0]].numTensors > 0 && baseline[STYLES[0]].textureBytes > 0, JSON.stringify(baseline));
+  for (let run = 0; run < 10; run++) {
+    const style = STYLES[run % 2];
+    assert.equal(await stylize(page, style), 'device');
+    const memory = await page.evaluate(() => window.cartoon.engine.memory());
+    assert.equal(memory.numTensors, baseline[style].numTensors, `run ${run + 1} (${style})`);
+    assert.equal(memory.textureBytes, baseline[style].textureBytes, `run ${run + 1} (${style})`);
+  }
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('installable and offline: manifest, service worker shell, model files cached and checked', async () => {
+  const { context, page } = await openPage();
+  const manifest = await (await page.request.get(`${base}/manifest.webmanifest`)).json();
+  assert.equal(manifest.start_url, '/');
+  for (const icon of manifest.icons) assert.equal((await page.request.get(`${base}${icon.src}`)).status(), 200);
+  await page.evaluate(() => navigator.serviceWorker.ready);
+  await choosePhoto(page, parityPhoto);
+  await stylize(page, STYLES[1]);
+
+  // the model files in Cache Storage are the manifest's, byte for byte
+  const served = await (await page.request.get(`${base}/api/v1/styles/${STYLES[1]}/manifest?variant=float16`)).json();
+  const cached = await page.evaluate(async () => {
+    const cache = await caches.open('cartoon-model-files');
+    const files = {};
+    for (const request of await cache.keys()) {
+      const bytes = await (await cache.match(request)).arrayBuffer();
+      const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
+      files[new URL(request.url).pathname] = Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
+    }
+    return { files, shells: (await caches.keys()).filter((n) => n.startsWith('cartoon-shell-')) };
+  });
+  assert.equal(cached.shells.length, 1);
+  for (const file of served.files) {
+    const key = Object.keys(cached.files).find((k) => k.endsWith(`/${served.version}/float16/${file.path.replace(/[^A-Za-z0-9._-]/g, '_')}`));
+    assert.ok(key, `${file.path} not cached: ${Object.keys(cached.files)}`);
+    assert.equal(cached.files[key], file.sha256);
+  }
+
+  // offline, the page still opens from the service worker's shell
+  await context.setOffline(true);
+  await page.reload();
+  assert.equal(await page.textContent('h1'), 'Cartoon camera');
+  await context.close();
+});
