@@ -1,7 +1,8 @@
 # Two commands do all the set-up on a fresh machine (Python 3.11, Node 20, make):
 #   make run    - install, package the styles into $(ZOO), start the backend as soon as the first
 #                 ones are packaged, then package and measure the others while it serves
-#   make test   - install, then run the whole test suite (Python, model zoo Node scripts, mini-program)
+#   make test   - install, then run the whole test suite (Python, model zoo Node scripts, mini-program,
+#                 the web app in Chromium)
 # Also: `make demo` (stylize sample photos with the four published styles), `make lint`,
 # `make zoo` (package and measure every style, no server), `make profile` (measure what is not yet).
 # `make install` alone installs; each step is repeated only when its lock file changes.
@@ -35,6 +36,16 @@ miniprogram/tfjs/node_modules/.installed: miniprogram/tfjs/package-lock.json
 	npm ci --prefix miniprogram/tfjs --no-audit --no-fund
 	touch $@
 
+# The web app (web/): its npm packages, then its build into web/dist/, which the backend serves at /.
+# The build bundles the mini-program's client core (miniprogram/core), hence that install first.
+web/node_modules/.installed: web/package-lock.json
+	npm ci --prefix web --no-audit --no-fund
+	touch $@
+
+web/dist/index.html: web/node_modules/.installed miniprogram/node_modules/.installed web/build.js \
+		$(wildcard web/src/*) $(wildcard miniprogram/core/*.js)
+	npm run build --prefix web
+
 # Debian's Chromium measures the models' WebGL memory (modelzoo). Installed when missing and we
 # may (root); a build without it still works and says that the WebGL figures are missing.
 chromium:
@@ -49,7 +60,7 @@ nginx:
 		echo "note: no nginx (apt-get install nginx-light); the test of deploy/nginx.conf will fail"
 
 install: $(VENV)/.installed modelzoo/node/node_modules/.installed miniprogram/node_modules/.installed \
-	miniprogram/tfjs/node_modules/.installed chromium nginx
+	miniprogram/tfjs/node_modules/.installed web/dist/index.html chromium nginx
 
 zoo: install
 	$(PY) -m modelzoo build-all --output $(ZOO)
@@ -67,6 +78,7 @@ demo: install
 test: install
 	npm test --prefix modelzoo/node
 	npm test --prefix miniprogram
+	npm test --prefix web
 	$(PY) -m pytest
 
 lint: install

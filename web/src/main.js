@@ -31,6 +31,7 @@ function show(section) {
   $('styles').hidden = section === 'progress';
   $('progress').hidden = section !== 'progress';
   $('result').hidden = section !== 'result';
+  $('photo-preview').hidden = section === 'result' || !$('photo-preview').src; // the comparison shows it
 }
 
 // Pixels of a photo (an object URL) scaled to width×height, as the session asks for them.
@@ -80,7 +81,6 @@ function start() {
     bitmap.close();
     $('before').src = photo.path;
     $('photo-preview').src = photo.path;
-    $('photo-preview').hidden = false;
     show('styles');
     await listStyles();
   }

@@ -1,0 +1,149 @@
+#!/usr/bin/env node
+'use strict';
+// Which engine the web app should stylize with, measured in Debian's Chromium (headless; WebGL
+// through SwiftShader, so the GPU is this machine's CPU): the web app's own inference worker
+// (web/dist/web/worker.js, TF.js) on WebGL and on WASM, and ONNX Runtime Web (WASM) on the
+// package's ONNX variant. Prints the first run (shader compilation, warm-up) and the median of
+// the next runs per size, in ms, and whether WebGPU has an adapter. docs/web.md quotes the figures.
+//
+//   npm run build --prefix web
+//   node web/bench/backends.js --package modelzoo-build/hayao/<version> [--size 256 --size 512] [--runs 3]
+
+const fs = require('fs');
+const http = require('http');
+const path = require('path');
+const { parseArgs } = require('util');
+const { chromium } = require('playwright-core');
+
+const WEB = path.join(__dirname, '..');
+const ORT = path.join(WEB, '../miniprogram/node_modules/onnxruntime-web/dist');
+const CHROMIUM_FLAGS = ['--no-sandbox', '--use-angle=swiftshader', '--enable-unsafe-swiftshader', '--ignore-gpu-blocklist'];
+const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.json': 'application/json', '.wasm': 'application/wasm' };
+
+// / is an empty page; /web/ the built web app's files, /ort/ ONNX Runtime Web, /model/ the package.
+function serve(packageDir) {
+  const roots = { '/web/': path.join(WEB, 'dist/web'), '/ort/': ORT, '/model/': packageDir };
+  const server = http.createServer((request, response) => {
+    const url = decodeURIComponent(new URL(request.url, 'http://127.0.0.1').pathname);
+    if (url === '/') return response.writeHead(200, { 'Content-Type': 'text/html' }).end('<!doctype html><title>bench</title>');
+    const prefix = Object.keys(roots).find((p) => url.startsWith(p));
+    const file = prefix && path.resolve(roots[prefix], url.slice(prefix.length));
+    if (!file || !file.startsWith(path.resolve(roots[prefix]) + path.sep) || !fs.existsSync(file)) {
+      return response.writeHead(404).end('not found');
+    }
+    response.writeHead(200, { 'Content-Type': TYPES[path.extname(file)] || 'application/octet-stream' });
+    return fs.createReadStream(file).pipe(response);
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+}
+
+// In the page: the web app's worker with one TF.js backend; [{ size, first, median }].
+async function timeWorker({ backend, manifest, variant, sizes, runs }) {
+  const worker = new Worker('/web/worker.js');
+  let nextId = 1;
+  const pending = new Map();
+  worker.onmessage = ({ data }) => {
+    if (!data.id) return;
+    const { resolve, reject } = pending.get(data.id);
+    if (data.error) reject(new Error(data.error.message));
+    else resolve(data.result);
+  };
+  const call = (method, args, transfer = []) => new Promise((resolve, reject) => {
+    const id = nextId++;
+    pending.set(id, { resolve, reject });
+    worker.postMessage({ id, method, args }, transfer);
+  });
+  const started = await call('init', { backends: [backend] });
+  if (started.backend !== backend) throw new Error(`${backend} did not start`);
+  const modelUrl = `/model/${manifest.variants[variant].model}`;
+  const modelJson = await (await fetch(modelUrl)).json();
+  const folder = modelUrl.slice(0, modelUrl.lastIndexOf('/') + 1);
+  const weightSpecs = [];
+  const buffers = [];
+  for (const group of modelJson.weightsManifest) {
+    weightSpecs.push(...group.weights);
+    for (const p of group.paths) buffers.push(new Uint8Array(await (await fetch(folder + p)).arrayBuffer()));
+  }
+  const weightData = new Uint8Array(buffers.reduce((n, b) => n + b.length, 0));
+  buffers.reduce((offset, b) => { weightData.set(b, offset); return offset + b.length; }, 0);
+  const artifacts = { modelTopology: modelJson.modelTopology, format: modelJson.format, weightSpecs, weightData: weightData.buffer };
+  await call('use', { key: variant, artifacts, options: { input: manifest.input, webglSettings: manifest.webgl_settings } }, [weightData.buffer]);
+  const results = [];
+  for (const size of sizes) {
+    const times = [];
+    for (let run = 0; run <= runs; run++) {
+      const rgba = new Uint8ClampedArray(size * (size * 3 / 4) * 4).map((_, i) => (i * 7) % 256);
+      const t0 = performance.now();
+      await call('stylize', { rgba, width: size, height: size * 3 / 4 }, [rgba.buffer]);
+      times.push(performance.now() - t0);
+    }
+    const rest = times.slice(1).sort((a, b) => a - b);
+    results.push({ size, first: Math.round(times[0]), median: Math.round(rest[Math.floor(rest.length / 2)]) });
+  }
+  worker.terminate();
+  return results;
+}
+
+// In the page: ONNX Runtime Web (WASM, one thread as the page is not cross-origin isolated).
+async function timeOrt({ manifest, sizes, runs }) {
+  /* global ort */
+  ort.env.wasm.wasmPaths = '/ort/';
+  const session = await ort.InferenceSession.create(`/model/${manifest.variants.onnx.model}`, { executionProviders: ['wasm'] });
+  const results = [];
+  for (const size of sizes) {
+    const times = [];
+    for (let run = 0; run <= runs; run++) {
+      const height = size * 3 / 4;
+      const data = new Float32Array(height * size * 3).map((_, i) => ((i * 7) % 256) / 127.5 - 1);
+      const t0 = performance.now();
+      const output = await session.run({ [session.inputNames[0]]: new ort.Tensor('float32', data, [1, height, size, 3]) });
+      Object.values(output).forEach((tensor) => tensor.dispose && tensor.dispose());
+      times.push(performance.now() - t0);
+    }
+    const rest = times.slice(1).sort((a, b) => a - b);
+    results.push({ size, first: Math.round(times[0]), median: Math.round(rest[Math.floor(rest.length / 2)]) });
+  }
+  return results;
+}
+
+async function main() {
+  const { values } = parseArgs({
+    options: {
+      package: { type: 'string' },
+      size: { type: 'string', multiple: true, default: ['256', '512'] },
+      runs: { type: 'string', default: '3' },
+      chromium: { type: 'string', default: '/usr/bin/chromium' },
+    },
+  });
+  if (!values.package) throw new Error('--package DIR (a model zoo package with manifest.json) is required');
+  if (!fs.existsSync(path.join(WEB, 'dist/web/worker.js'))) throw new Error('build the web app first: npm run build --prefix web');
+  const manifest = JSON.parse(fs.readFileSync(path.join(values.package, 'manifest.json'), 'utf8'));
+  const sizes = values.size.map(Number);
+  const runs = Number(values.runs);
+  const server = await serve(path.resolve(values.package));
+  const browser = await chromium.launch({ executablePath: values.chromium, args: CHROMIUM_FLAGS });
+  try {
+    const page = await browser.newPage();
+    await page.goto(`http://127.0.0.1:${server.address().port}/`);
+    console.log(`${manifest.id} ${manifest.version}, ${sizes.join(', ')} px wide (4:3), median of ${runs} runs after the first; `
+      + `WebGPU adapter: ${await page.evaluate(async () => Boolean(navigator.gpu && await navigator.gpu.requestAdapter()))}`);
+    const rows = [];
+    for (const [engine, variant] of [['webgl', 'float16'], ['webgl', 'uint8'], ['wasm', 'float16']]) {
+      const results = await page.evaluate(timeWorker, { backend: engine, manifest, variant, sizes, runs });
+      rows.push([`TF.js ${engine} (worker), ${variant}`, results]);
+    }
+    await page.addScriptTag({ url: '/ort/ort.wasm.min.js' });
+    rows.push(['ONNX Runtime Web wasm, onnx', await page.evaluate(timeOrt, { manifest, sizes, runs })]);
+    for (const [name, results] of rows) {
+      console.log(`${name.padEnd(36)} ${results.map((r) => `${r.size}: first ${r.first} ms, then ${r.median} ms`).join(' | ')}`);
+    }
+  } finally {
+    await browser.close();
+    server.close();
+  }
+}
+
+main().catch((err) => {
+  console.error(err.message);
+  process.exit(1);
+});
