@@ -8,6 +8,7 @@
 //
 //   npm run build --prefix web
 //   node web/bench/backends.js --package modelzoo-build/hayao/<version> [--size 256 --size 512] [--runs 3]
+//     [--engine webgl --engine wasm --engine ort]   (default: all three)
 
 const fs = require('fs');
 const http = require('http');
@@ -112,6 +113,7 @@ async function main() {
       package: { type: 'string' },
       size: { type: 'string', multiple: true, default: ['256', '512'] },
       runs: { type: 'string', default: '3' },
+      engine: { type: 'string', multiple: true, default: ['webgl', 'wasm', 'ort'] },
       chromium: { type: 'string', default: '/usr/bin/chromium' },
     },
   });
@@ -128,12 +130,15 @@ async function main() {
     console.log(`${manifest.id} ${manifest.version}, ${sizes.join(', ')} px wide (4:3), median of ${runs} runs after the first; `
       + `WebGPU adapter: ${await page.evaluate(async () => Boolean(navigator.gpu && await navigator.gpu.requestAdapter()))}`);
     const rows = [];
-    for (const [engine, variant] of [['webgl', 'float16'], ['webgl', 'uint8'], ['wasm', 'float16']]) {
+    const engines = [['webgl', 'float16'], ['webgl', 'uint8'], ['wasm', 'float16']];
+    for (const [engine, variant] of engines.filter(([name]) => values.engine.includes(name))) {
       const results = await page.evaluate(timeWorker, { backend: engine, manifest, variant, sizes, runs });
       rows.push([`TF.js ${engine} (worker), ${variant}`, results]);
     }
-    await page.addScriptTag({ url: '/ort/ort.wasm.min.js' });
-    rows.push(['ONNX Runtime Web wasm, onnx', await page.evaluate(timeOrt, { manifest, sizes, runs })]);
+    if (values.engine.includes('ort')) {
+      await page.addScriptTag({ url: '/ort/ort.wasm.min.js' });
+      rows.push(['ONNX Runtime Web wasm, onnx', await page.evaluate(timeOrt, { manifest, sizes, runs })]);
+    }
     for (const [name, results] of rows) {
       console.log(`${name.padEnd(36)} ${results.map((r) => `${r.size}: first ${r.first} ms, then ${r.median} ms`).join(' | ')}`);
     }
