@@ -273,11 +273,18 @@ def spec(app):
         },
         "/api/v1/results/{result_id}/share": {
             "post": _op(
-                "A public link to the picture, for a share card's imageUrl",
+                "Public links: the share page (url) and the picture (image_url, a share card's imageUrl)",
                 {
                     "201": _json(
-                        "the link",
-                        {"type": "object", "properties": {"url": {"type": "string"}, "expires_at": {"type": "string"}}},
+                        "the links",
+                        {
+                            "type": "object",
+                            "properties": {
+                                "url": {"type": "string"},
+                                "image_url": {"type": "string"},
+                                "expires_at": {"type": "string"},
+                            },
+                        },
                     ),
                     "404": _error("no such result of yours"),
                     "409": _error("content_rejected, or content_check_pending (Retry-After)"),

@@ -93,3 +93,12 @@ def test_share_link_is_a_page_for_browsers_and_a_picture_otherwise(app, client):
     assert client.delete(f"/api/v1/results/{job['result']['id']}", headers=visitor).status_code == 204
     assert client.get(page_path, headers={"Accept": BROWSER_ACCEPT}).status_code == 404
     assert client.get(image_path).status_code == 404
+
+
+def test_the_plan_treats_a_browser_like_a_phone(client):
+    """The web app sends platform "web", navigator.deviceMemory in MB and an unknown benchmark level."""
+    browser = {"style": "tiny", "platform": "web", "memorySize": 8192, "benchmarkLevel": -1, "maxTextureSize": 8192}
+    answer = client.post("/api/v1/plan", json={**browser, "photo": {"width": 640, "height": 480}}).get_json()
+    assert answer["where"] == "device" and answer["variant"] == "float16", answer
+    small = client.post("/api/v1/plan", json={**browser, "memorySize": 2048, "photo": {"width": 640, "height": 480}})
+    assert small.get_json()["where"] == "server"
