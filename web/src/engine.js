@@ -16,17 +16,19 @@ function createWorkerEngine(worker, { log = () => {} } = {}) {
     else call.resolve(data.result);
     return undefined;
   };
+  let failed = null; // a worker that failed (did not load, crashed) answers nothing more
   worker.onerror = (event) => {
-    const error = new Error(`the inference worker failed: ${event.message || 'unknown error'}`);
-    for (const call of pending.values()) call.reject(error);
+    failed = new Error(`the inference worker failed: ${event.message || 'it could not be loaded'}`);
+    for (const call of pending.values()) call.reject(failed);
     pending.clear();
   };
 
   function call(method, args, transfer = []) {
     const id = nextId++;
     return new Promise((resolve, reject) => {
+      if (failed) return reject(failed);
       pending.set(id, { resolve, reject });
-      worker.postMessage({ id, method, args }, transfer);
+      return worker.postMessage({ id, method, args }, transfer);
     });
   }
 

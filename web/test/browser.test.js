@@ -181,6 +181,19 @@ test('the whole path: open /, pick a photo, style it, download it, share it and 
   mark('closed');
 });
 
+test('when the browser cannot stylize (no inference worker), the server job takes over', async () => {
+  const { context, page } = await openPage();
+  await context.route('**/web/worker.js', (route) => route.fulfill({ status: 404, body: 'gone' }));
+  await page.reload();
+  await choosePhoto(page, parityPhoto);
+  assert.equal(await stylize(page, STYLES[0]), 'server');
+  assert.match(await page.textContent('#made-on'), /server/);
+  const picture = await pixelsOf(page, '#after');
+  const photo = readPngPixels(parityPhoto);
+  assert.deepEqual([picture.width, picture.height], [photo.width, photo.height]);
+  await context.close();
+});
+
 test('Chinese browsers get the page in Chinese', async () => {
   const { context, page } = await openPage(PHONE, 'zh-CN');
   assert.equal(await page.textContent('h1'), '卡通相机');
