@@ -32,11 +32,17 @@ function createWorkerEngine(worker, { log = () => {} } = {}) {
     });
   }
 
+  let ready = Promise.resolve();
   return {
-    init: (options) => call('init', options),
+    // Starts TF.js in the worker (the first backend that works); use() waits for it.
+    init(options) {
+      ready = call('init', options);
+      return ready;
+    },
     // load() resolves with the model artifacts (core/pipeline.js graphModelArtifacts); not called
     // when the worker already holds `key`.
     async use(key, load, options) {
+      await ready;
       if (currentKey === key) return;
       currentKey = null;
       const artifacts = await load();

@@ -60,7 +60,7 @@ function start() {
   const fs = wx.getFileSystemManager();
   const cache = createModelCache({ fs, root: 'models', download: createDownloader(fs), sha256 });
   const engine = createWorkerEngine(new Worker('/web/worker.js'), { log: (m) => console.info(m) });
-  const engineReady = engine.init();
+  engine.init().catch((err) => console.info(`no inference in this browser: ${err.message}`)); // then the server
   const maxTexture = readMaxTextureSize();
   const session = createSession({
     wx, api, cache, engines: { tfjs: engine, wechat: null }, maxTextureSize: () => maxTexture,
@@ -148,7 +148,6 @@ function start() {
     for (const b of document.querySelectorAll('.style')) b.classList.toggle('selected', b.dataset.style === style.id);
     $('message').textContent = '';
     show('progress');
-    await engineReady.catch(() => {}); // without a working engine the session falls back to the server
     try {
       if (result && result.path) URL.revokeObjectURL(result.path);
       result = await session.run({ photo, style, onState: progress });

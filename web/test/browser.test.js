@@ -194,6 +194,20 @@ test('when the browser cannot stylize (no inference worker), the server job take
   await context.close();
 });
 
+test('cancel during a run: back to the styles, no picture', async () => {
+  const { context, page, errors } = await openPage();
+  await choosePhoto(page, parityPhoto);
+  await page.click(`.style[data-style="${STYLES[1]}"]`);
+  await page.waitForFunction(() => document.body.dataset.step); // the run is under way
+  await page.click('#cancel');
+  await page.waitForFunction(() => !document.body.dataset.step);
+  assert.equal(await page.textContent('#message'), 'Cancelled.');
+  assert.equal(await page.isHidden('#result'), true);
+  assert.equal(await page.isVisible('#styles'), true);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
 test('Chinese browsers get the page in Chinese', async () => {
   const { context, page } = await openPage(PHONE, 'zh-CN');
   assert.equal(await page.textContent('h1'), '卡通相机');
