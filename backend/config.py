@@ -50,7 +50,14 @@ DEFAULTS = {
     "MAX_UPLOAD_BYTES": 10 * 1024 * 1024,
     "MAX_IMAGE_PIXELS": 40_000_000,
     "MAX_IMAGE_SIDE": 12_000,
-    "ANIMATED_IMAGES": "first_frame",  # or "reject"
+    # "animate": an animated GIF is stylized frame by frame into an animated GIF (backend/gifs.py;
+    # other animated formats give their first frame); "first_frame": only the first frame of any
+    # animation is used; "reject": animations are refused (422 animated_image).
+    "ANIMATED_IMAGES": "animate",
+    # Animated GIFs: at most this many frames, and this many pixels in all frames together
+    # (width x height x frames of the upload), which bounds decoding and stylizing time.
+    "GIF_MAX_FRAMES": 100,
+    "GIF_MAX_PIXELS": 50_000_000,
     # Uploads decoded at the same time by one process (each can cost up to 4 bytes a pixel), and
     # how long an upload waits for its turn before a 503.
     "UPLOAD_DECODERS": 1,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from flask import Blueprint, current_app, g, jsonify, request
 
-from backend import content
+from backend import content, gifs
 from backend.auth import login_required
 from backend.errors import ApiError
 from backend.extensions import db, limiter, remote_address, user_or_address
@@ -15,7 +15,7 @@ from backend.inference import max_long_side
 from backend.metrics import JOBS
 from backend.models import Job, User, new_id, utcnow
 from backend.styles import get_style
-from backend.uploads import decoding_slot, fit_long_side, open_upload
+from backend.uploads import decoding_slot, fit_long_side
 from backend.urls import public_url
 
 log = logging.getLogger(__name__)
@@ -46,6 +46,7 @@ def describe(job):
             "url": public_url("results.image", result_id=result.id),
             "width": result.width,
             "height": result.height,
+            "media_type": gifs.media_type(result.path),
             "expires_at": result.expires_at.isoformat() + "Z",
         }
     elif job.status == "done":
@@ -130,8 +131,10 @@ def create():
         raise queue_full()
 
     with decoding_slot():
-        picture, notes = open_upload(upload.read(), current_app.config, None if long_side == ORIGINAL else long_side)
-    picture, long_side = fit_for_style(picture, long_side, style, notes)
+        data = upload.read()
+        limit = None if long_side == ORIGINAL else long_side
+        picture, notes, animation = gifs.open_picture_or_animation(data, current_app.config, limit)
+    picture, long_side = fit_for_style(picture, long_side, style, notes)  # an animation: each frame alike
     job = Job(
         id=new_id(),
         user_id=g.user.id,
@@ -143,8 +146,12 @@ def create():
     content.request_check(job)
     folder = Path(current_app.config["RESULTS_DIR"]) / "uploads"
     folder.mkdir(parents=True, exist_ok=True)
-    job.source_path = str(folder / f"{job.id}.png")
-    picture.save(job.source_path)
+    if animation is None:
+        job.source_path = str(folder / f"{job.id}.png")
+        picture.save(job.source_path)
+    else:  # kept as uploaded; the job runner stylizes it frame by frame
+        job.source_path = str(folder / f"{job.id}{gifs.GIF_SUFFIX}")
+        Path(job.source_path).write_bytes(data)
     lock_user(g.user)
     try:
         check_quota(g.user)

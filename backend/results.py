@@ -11,12 +11,17 @@ from backend.auth import login_required
 from backend.content import require_shareable
 from backend.errors import ApiError
 from backend.extensions import db
+from backend.gifs import media_type
 from backend.models import Job, Result, Share, utcnow
 from backend.urls import public_url
 
 log = logging.getLogger(__name__)
 bp = Blueprint("results", __name__)
-DOWNLOAD_NAME = "cartoon.png"  # the stored file's name is the result id
+
+
+def download_name(result):
+    """cartoon.png or cartoon.gif (the stored file's name is the result id)."""
+    return "cartoon" + Path(result.path).suffix
 
 
 def owned_result(result_id):
@@ -29,7 +34,8 @@ def owned_result(result_id):
 @bp.get("/api/v1/results/<result_id>/image")
 @login_required
 def image(result_id):
-    response = send_file(owned_result(result_id).path, mimetype="image/png", max_age=0, download_name=DOWNLOAD_NAME)
+    result = owned_result(result_id)
+    response = send_file(result.path, mimetype=media_type(result.path), max_age=0, download_name=download_name(result))
     response.cache_control.private = True
     return response
 
@@ -63,7 +69,9 @@ def shared(token):
     link = db.session.get(Share, token)
     if link is None or not link.result.alive() or link.result.job.check_status not in ("none", "pass"):
         raise ApiError(404, "not_found", "This shared picture is no longer available.")
-    response = send_file(link.result.path, mimetype="image/png", max_age=300, download_name=DOWNLOAD_NAME)
+    response = send_file(
+        link.result.path, mimetype=media_type(link.result.path), max_age=300, download_name=download_name(link.result)
+    )
     response.cache_control.public = True
     return response
 

@@ -17,12 +17,13 @@ import socket
 import threading
 import time
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-from backend import content
+from backend import content, gifs
 from backend.extensions import db
 from backend.inference import Generators
 from backend.metrics import JOB_SECONDS, JOBS, QUEUE_DEPTH
@@ -128,10 +129,13 @@ class JobRunner:
         if style is None:
             return self._fail(job, "style_unavailable", f"The style {job.style!r} is no longer available.")
         try:
-            with Image.open(job.source_path) as source:
-                rgb = np.asarray(source.convert("RGB"))
-            output = self.generators.run(style, rgb)
-            self._save(job, output)
+            stylize_rgb = partial(self.generators.run, style)
+            if job.source_path.endswith(gifs.GIF_SUFFIX):  # an animated GIF: frame by frame
+                self._save(job, lambda path: gifs.stylize_animation(job.source_path, path, stylize_rgb, job.long_side))
+            else:
+                with Image.open(job.source_path) as source:
+                    output = stylize_rgb(np.asarray(source.convert("RGB")))
+                self._save(job, lambda path: save_png(output, path))
         except Exception:  # whatever happens, the job ends: it never stays "running"
             log.exception("job failed while stylizing")
             db.session.rollback()
@@ -139,13 +143,13 @@ class JobRunner:
         JOBS.labels("done").inc()
         JOB_SECONDS.observe(time.monotonic() - started)
 
-    def _save(self, job, output):
-        height, width = output.shape[:2]
-        result = Result(id=new_id(), job_id=job.id, user_id=job.user_id, width=width, height=height)
+    def _save(self, job, write):
+        """Stores the result that `write(path)` writes and sizes, in its source's format (PNG or GIF)."""
+        result = Result(id=new_id(), job_id=job.id, user_id=job.user_id)
         folder = self.results_dir / "results"
         folder.mkdir(parents=True, exist_ok=True)
-        path = folder / f"{result.id}.png"
-        Image.fromarray(output, "RGB").save(path)
+        path = folder / f"{result.id}{Path(job.source_path).suffix}"
+        result.width, result.height = write(path)
         result.path = str(path)
         result.created_at = utcnow()
         result.expires_at = result.created_at + timedelta(days=self.app.config["RESULT_TTL_DAYS"])
@@ -238,6 +242,12 @@ class JobRunner:
         if claimed:
             log.info("recovered %d jobs of stopped processes", claimed)
         return claimed
+
+
+def save_png(output, path):
+    """Writes a uint8 RGB array as a PNG; returns its `(width, height)`."""
+    Image.fromarray(output, "RGB").save(path)
+    return output.shape[1], output.shape[0]
 
 
 def forget_process(pid):
