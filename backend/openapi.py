@@ -50,6 +50,8 @@ LOGIN = {"$ref": "#/components/schemas/Login"}
 RATE_LIMITED = _error("rate limited (Retry-After)")
 # model.json, weight shards and .onnx files, the preview picture
 MODEL_FILE_TYPES = ("application/json", "application/octet-stream", "image/jpeg", "image/png")
+PICTURE_TYPES = ("image/png", "image/gif")  # an animated GIF in gives an animated GIF out (backend/gifs.py)
+MEDIA_TYPE = {"enum": list(PICTURE_TYPES), "description": "the picture's Content-Type"}
 
 
 def spec(app):
@@ -154,7 +156,10 @@ def spec(app):
                     "404": _error("unknown style (unknown_style)"),
                     "413": _error("upload too large"),
                     "415": _error("not a JPEG, PNG, WebP or GIF"),
-                    "422": _error("too many pixels, too small, damaged, animated (when refused)"),
+                    "422": _error(
+                        "too many pixels, too small, damaged, animated (when refused), or an animated GIF over "
+                        "GIF_MAX_FRAMES frames (gif_too_many_frames) or GIF_MAX_PIXELS pixels in all (gif_too_large)"
+                    ),
                     "429": _error("queue full or rate limited (Retry-After)"),
                     "503": _error("server jobs switched off, or busy reading other uploads (Retry-After)"),
                 },
@@ -210,6 +215,7 @@ def spec(app):
                                 "url": {"type": "string"},
                                 "width": {"type": "integer"},
                                 "height": {"type": "integer"},
+                                "media_type": MEDIA_TYPE,
                                 "expires_at": {"type": "string"},
                                 "check": {"enum": ["none", "pending", "error", "pass", "risky", "review"]},
                             },
@@ -220,7 +226,7 @@ def spec(app):
                     "404": _error("unknown style"),
                     "413": _error("upload too large"),
                     "415": _error("not a JPEG, PNG, WebP or GIF"),
-                    "422": _error("too many pixels, too small, damaged"),
+                    "422": _error("too many pixels, too small, damaged, or a GIF over the GIF limits"),
                     "429": _error("rate limited (Retry-After)"),
                 },
                 auth=True,
@@ -252,7 +258,7 @@ def spec(app):
         "/api/v1/results/{result_id}/image": {
             "get": _op(
                 "The stylized PNG",
-                {"200": _binary("the picture"), "404": _error("no such result of yours")},
+                {"200": _binary("the picture", *PICTURE_TYPES), "404": _error("no such result of yours")},
                 auth=True,
                 parameters=[_path_param("result_id", "result id")],
             )
@@ -275,14 +281,14 @@ def spec(app):
         "/s/{token}": {
             "get": _op(
                 "A shared picture (public)",
-                {"200": _binary("the picture"), "404": _error("expired or deleted")},
+                {"200": _binary("the picture", *PICTURE_TYPES), "404": _error("expired or deleted")},
                 parameters=[_path_param("token", "share token")],
             )
         },
         "/media/{token}": {
             "get": _op(
                 "An uploaded picture, for WeChat's content check only",
-                {"200": _binary("the picture"), "404": _error("no such picture")},
+                {"200": _binary("the picture", *PICTURE_TYPES), "404": _error("no such picture")},
                 parameters=[_path_param("token", "media token")],
                 limited=False,
             )
@@ -368,6 +374,7 @@ def spec(app):
                                 "url": {"type": "string"},
                                 "width": {"type": "integer"},
                                 "height": {"type": "integer"},
+                                "media_type": MEDIA_TYPE,
                                 "expires_at": {"type": "string"},
                             },
                         },
