@@ -2,7 +2,7 @@
 #   make run    - install, package the styles into $(ZOO), start the backend as soon as the first
 #                 ones are packaged, then package and measure the others while it serves
 #   make test   - install, then run the whole test suite (Python, model zoo Node scripts, mini-program)
-# Also: `make demo` (stylize sample photos with the four published styles), `make lint`,
+# Also: `make demo` (stylize sample photos with the four published styles), `make lint` (ruff and ESLint),
 # `make zoo` (package and measure every style, no server), `make profile` (measure what is not yet).
 # `make install` alone installs; each step is repeated only when its lock file changes.
 # ZOO (a path, relative to this folder or absolute) and STYLES (comma-separated ids) choose what
@@ -24,6 +24,11 @@ $(VENV)/.installed: requirements.txt
 
 modelzoo/node/node_modules/.installed: modelzoo/node/package-lock.json
 	npm ci --prefix modelzoo/node --no-audit --no-fund
+	touch $@
+
+# ESLint for all the JavaScript (eslint.config.js), from the package.json at the top.
+node_modules/.installed: package-lock.json
+	npm ci --no-audit --no-fund
 	touch $@
 
 miniprogram/node_modules/.installed: miniprogram/package-lock.json
@@ -48,8 +53,8 @@ nginx:
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light >/dev/null; } || \
 		echo "note: no nginx (apt-get install nginx-light); the test of deploy/nginx.conf will fail"
 
-install: $(VENV)/.installed modelzoo/node/node_modules/.installed miniprogram/node_modules/.installed \
-	miniprogram/tfjs/node_modules/.installed chromium nginx
+install: $(VENV)/.installed node_modules/.installed modelzoo/node/node_modules/.installed \
+	miniprogram/node_modules/.installed miniprogram/tfjs/node_modules/.installed chromium nginx
 
 zoo: install
 	$(PY) -m modelzoo build-all --output $(ZOO)
@@ -71,3 +76,4 @@ test: install
 
 lint: install
 	$(PY) -m ruff check .
+	npm run --silent lint

@@ -139,7 +139,7 @@ test('what is not a GIF, a damaged GIF, mixed frame sizes and cancelling are ref
   expect(() => [...readGif(source.slice(0, 20)).frames()]).toThrow(expect.objectContaining({ code: 'bad_photo' }));
 
   let size = 40;
-  const shrinking = ({ data, width, height }) => ({ data: data.slice(0, (size -= 2) * height * 4), width: size, height });
+  const shrinking = ({ data, height }) => ({ data: data.slice(0, (size -= 2) * height * 4), width: size, height });
   await expect(stylizeGif(source, shrinking)).rejects.toThrow(/a frame of 36x30 in a GIF of 38x30/);
   await expect(stylizeGif(source, (f) => f, { isCancelled: () => true })).rejects.toMatchObject({ code: 'cancelled' });
 });
