@@ -12,9 +12,6 @@ Limits, checked on upload before any pixel is decoded: `GIF_MAX_FRAMES` frames, 
 bounds both the decoding and the stylizing work. Past them the upload gets a 422 saying why.
 """
 
-import warnings
-from dataclasses import dataclass
-
 import numpy as np
 from PIL import GifImagePlugin, Image, ImageSequence
 
@@ -28,23 +25,15 @@ MEDIA_TYPES = {GIF_SUFFIX: "image/gif", ".png": "image/png"}
 DECODE_ERRORS = (OSError, SyntaxError, ValueError, IndexError, EOFError)
 
 
-@dataclass(frozen=True)
-class Animation:
-    """An uploaded animated GIF, checked: its first frame in RGB and its number of frames."""
-
-    first_frame: Image.Image
-    frames: int
-
-
 def media_type(path):
     """The Content-Type of a stored picture: image/gif for a .gif file, else image/png."""
     return MEDIA_TYPES[GIF_SUFFIX] if str(path).endswith(GIF_SUFFIX) else MEDIA_TYPES[".png"]
 
 
 def open_animation(data, config):
-    """The upload as an `Animation` when it is an animated GIF to stylize frame by frame, else None
-    (a still GIF, another format, or ANIMATED_IMAGES other than "animate": `open_upload` reads it).
-    `ApiError` (422) past the frame or pixel limit, or when a frame cannot be decoded."""
+    """The first frame (RGB) of an upload that is an animated GIF to stylize frame by frame, else
+    None (a still GIF, another format, or ANIMATED_IMAGES other than "animate": `open_upload` reads
+    it). `ApiError` (422) past the frame or pixel limit, or when a frame cannot be decoded."""
     if config["ANIMATED_IMAGES"] != ANIMATE:
         return None
     image = identify(data, config)
@@ -57,17 +46,17 @@ def open_animation(data, config):
     if frames < 2:
         return None
     check_limits(image.size, frames, config)
-    return Animation(first_frame=decode_all(image), frames=frames)
+    return decode_all(image)
 
 
 def open_picture_or_animation(data, config, long_side=None):
-    """An upload -> `(RGB picture, notes, animation)`: an animated GIF to stylize frame by frame
-    gives its first frame, no notes and its `Animation`; anything else `open_upload`'s picture and
-    notes, and None."""
-    animation = open_animation(data, config)
-    if animation is None:
-        return *open_upload(data, config, long_side), None
-    return animation.first_frame, [], animation
+    """An upload -> `(RGB picture, notes, animated)`: an animated GIF to stylize frame by frame
+    gives its first frame, no notes and True; anything else `open_upload`'s picture and notes, and
+    False."""
+    first_frame = open_animation(data, config)
+    if first_frame is None:
+        return *open_upload(data, config, long_side), False
+    return first_frame, [], True
 
 
 def check_limits(size, frames, config):
@@ -92,12 +81,10 @@ def decode_all(image):
     than failing its job; returns the first frame in RGB."""
     first = None
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            for frame in ImageSequence.Iterator(image):
-                frame.load()
-                if first is None:
-                    first = to_rgb(frame)
+        for frame in ImageSequence.Iterator(image):  # the pixel limits were checked from the header
+            frame.load()
+            if first is None:
+                first = to_rgb(frame)
     except DECODE_ERRORS:
         raise ApiError(422, "image_corrupt", "The GIF is truncated or damaged and cannot be decoded.") from None
     return first
@@ -112,7 +99,7 @@ def read_frames(image):
 def write_frames(file, frames, loop=None):
     """Writes `(RGB picture, duration in ms)` pairs as a GIF, each frame written as soon as it
     comes with its own palette (Pillow's `save_all` would hold every frame and merge equal ones).
-    `loop`: the NETSCAPE loop count (0: forever); None writes none (played once). Returns the count."""
+    `loop`: the NETSCAPE loop count (0: forever); None writes none (played once)."""
     count = 0
     for picture, duration in frames:
         frame = picture.quantize(256)
@@ -126,7 +113,6 @@ def write_frames(file, frames, loop=None):
     if count == 0:
         raise ValueError("an animation needs at least one frame")
     file.write(b";")  # the GIF trailer
-    return count
 
 
 def stylize_animation(source_path, target_path, stylize_rgb, long_side):

@@ -133,7 +133,7 @@ def create():
     with decoding_slot():
         data = upload.read()
         limit = None if long_side == ORIGINAL else long_side
-        picture, notes, animation = gifs.open_picture_or_animation(data, current_app.config, limit)
+        picture, notes, animated = gifs.open_picture_or_animation(data, current_app.config, limit)
     picture, long_side = fit_for_style(picture, long_side, style, notes)  # an animation: each frame alike
     job = Job(
         id=new_id(),
@@ -146,7 +146,7 @@ def create():
     content.request_check(job)
     folder = Path(current_app.config["RESULTS_DIR"]) / "uploads"
     folder.mkdir(parents=True, exist_ok=True)
-    if animation is None:
+    if not animated:
         job.source_path = str(folder / f"{job.id}.png")
         picture.save(job.source_path)
     else:  # kept as uploaded; the job runner stylizes it frame by frame

@@ -39,8 +39,8 @@ def create():
     check_quota(g.user)  # refused early, before reading the upload; counted exactly below
     with decoding_slot():
         data = upload.read()
-        picture, notes, animation = gifs.open_picture_or_animation(data, current_app.config)
-    suffix = ".png" if animation is None else gifs.GIF_SUFFIX
+        picture, notes, animated = gifs.open_picture_or_animation(data, current_app.config)
+    suffix = gifs.GIF_SUFFIX if animated else ".png"
     now = utcnow()
     width, height = picture.size
     job = Job(
@@ -64,7 +64,7 @@ def create():
     lock_user(g.user)
     check_quota(g.user)  # exact: counted and inserted under the user's row lock
     for path in (job.source_path, result.path):  # the source is what WeChat's checker fetches (/media/<token>)
-        if animation is None:
+        if not animated:
             picture.save(path)
         else:
             Path(path).write_bytes(data)
