@@ -20,6 +20,10 @@ const GIF_LIMITS = { maxFrames: 100, maxPixels: 50000000 };
 const NETSCAPE_IDS = ['NETSCAPE2.0', 'ANIMEXTS1.0'];
 const DISPOSE_TO_BACKGROUND = 2;
 const DISPOSE_TO_PREVIOUS = 3;
+// gifenc's colour binning: 'rgb444' (4096 bins) quantizes a full-colour 480x360 frame in 0.24 s,
+// its default 'rgb565' (65536 bins) in 8.3 s, for 0.9 dB less PSNR (25.9 against 26.8 dB) on a
+// noisy photo-like frame, measured in Node on the busy development machine.
+const QUANTIZE_FORMAT = 'rgb444';
 
 function asBytes(bytes) {
   return bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
@@ -150,9 +154,9 @@ function createGifWriter({ loop = null } = {}) {
         throw new Error(`a frame of ${width}x${height} in a GIF of ${size.width}x${size.height}`);
       }
       const rgba = data instanceof Uint8Array || data instanceof Uint8ClampedArray ? data : new Uint8Array(data);
-      const palette = quantize(rgba, 256);
+      const palette = quantize(rgba, 256, { format: QUANTIZE_FORMAT });
       const repeat = loop === null ? -1 : loop; // gifenc: -1 writes no loop count
-      encoder.writeFrame(applyPalette(rgba, palette), width, height, { palette, delay, repeat });
+      encoder.writeFrame(applyPalette(rgba, palette, QUANTIZE_FORMAT), width, height, { palette, delay, repeat });
       size = { width, height };
     },
     finish() {
