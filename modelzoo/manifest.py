@@ -9,7 +9,7 @@ import zlib
 from functools import cache
 from pathlib import Path
 
-from modelzoo.constants import CATALOGUE_FILE, FORMAT_VERSION, MANIFEST_FILE, SCHEMAS_DIR
+from modelzoo.constants import CATALOGUE_FILE, FORMAT_VERSION, MANIFEST_FILE, SCHEMAS_DIR, TEACHER
 
 CHUNK = 1 << 20
 VERSION_LENGTH = 12  # hex digits of the sha256 of the build inputs
@@ -56,10 +56,11 @@ def variant_entry(fmt, files, root, model=None, **extra):
     return entry
 
 
-def derive_version(source, build_settings):
+def derive_version(source, build_settings, student=None):
     """The version of a package: the first hex digits of the sha256 of everything that decides
-    its files (the network's content, its style, name and input convention, the format and the
-    converter settings and versions). Same inputs, same version; any change, a new one."""
+    its files (the network's content, its style, name and input convention, its student's content
+    and convention when it has one, the format and the converter settings and versions). Same
+    inputs, same version; any change, a new one."""
     inputs = {
         "format": FORMAT_VERSION,
         "content": source.content_sha256,
@@ -68,6 +69,8 @@ def derive_version(source, build_settings):
         "input": source.input,
         "build": build_settings,
     }
+    if student is not None:
+        inputs["student"] = {"content": student.content_sha256, "input": student.input}
     text = json.dumps(inputs, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:VERSION_LENGTH]
 
@@ -120,7 +123,7 @@ def catalogue_entry(output_dir, manifest, package_dir):
         "manifest": manifest_path.relative_to(output_dir).as_posix(),
         "manifest_sha256": sha256_file(manifest_path),
         "variants": {
-            name: {"bytes": v["bytes"], "download_bytes": v["download_bytes"]}
+            name: {"bytes": v["bytes"], "download_bytes": v["download_bytes"], "network": v.get("network", TEACHER)}
             for name, v in manifest["variants"].items()
         },
     }
