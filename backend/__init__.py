@@ -27,6 +27,7 @@ from backend.config import (
     instance_secret_key,
 )
 from backend.extensions import db, limiter
+from backend.inference import check_model
 from backend.runner import JobRunner
 from backend.wechat import WeChat
 from backend.zoo import ModelZoo
@@ -68,6 +69,7 @@ def configure(app, test_config):
     # Room for the multipart framing around the largest accepted photo.
     config["MAX_CONTENT_LENGTH"] = config["MAX_UPLOAD_BYTES"] + 64 * 1024
     config["RATELIMIT_HEADERS_ENABLED"] = False  # Retry-After is set by backend.errors
+    check_model(config["SERVER_MODEL"])
 
 
 def configure_logging(app):

@@ -72,6 +72,12 @@ DEFAULTS = {
     "JOB_MAX_UNTILED_LONG_SIDE": 1024,
     "WORKER_HEARTBEAT_SECONDS": 10.0,
     "WORKER_TIMEOUT_SECONDS": 60.0,
+    # The model of server jobs whose client does not ask for one (the job's `model` field):
+    # "best", the style's generator (the teacher, as before the students), or "fast", its student
+    # (~25x less CPU, but 18.8-20.8 dB PSNR against the teacher where the target is 26:
+    # docs/students.md). "best" until the students reach their quality targets; "fast" is the
+    # lever for an overloaded server. Styles without a student run their generator for both.
+    "SERVER_MODEL": "best",
     # "onnx" (ONNX Runtime) or "savedmodel" (TensorFlow); see backend/inference.py for why ONNX.
     "INFERENCE_VARIANT": "onnx",
     # Threads per inference (0: the library's default, one per core). Parallelism comes from

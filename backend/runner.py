@@ -24,7 +24,7 @@ from PIL import Image
 
 from backend import content
 from backend.extensions import db
-from backend.inference import Generators
+from backend.inference import Generators, network_for
 from backend.metrics import JOB_SECONDS, JOBS, QUEUE_DEPTH
 from backend.models import Job, Result, Worker, new_id, utcnow
 
@@ -130,7 +130,7 @@ class JobRunner:
         try:
             with Image.open(job.source_path) as source:
                 rgb = np.asarray(source.convert("RGB"))
-            output = self.generators.run(style, rgb)
+            output = self.generators.run(style, rgb, network_for(style, job.model or "best"))
             self._save(job, output)
         except Exception:  # whatever happens, the job ends: it never stays "running"
             log.exception("job failed while stylizing")

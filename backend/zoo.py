@@ -19,6 +19,10 @@ log = logging.getLogger(__name__)
 ID_PATTERN = re.compile(r"^[a-z0-9_-]+$")
 VERSION_PATTERN = re.compile(r"^[A-Za-z0-9._-]+$")
 CHECK_SECONDS = 2.0
+# The networks of a package (docs/modelzoo-format.md, "Teacher and student"): the style's generator,
+# and the small student distilled from it for phones, whose variants are named STUDENT_PREFIX + name.
+TEACHER, STUDENT = "teacher", "student"
+STUDENT_PREFIX = "student_"
 
 
 @dataclass(frozen=True)
@@ -32,6 +36,25 @@ class Style:
 
     def variant(self, name):
         return (self.manifest.get("variants") or {}).get(name)
+
+    @property
+    def has_student(self):
+        return isinstance(self.manifest.get(STUDENT), dict)
+
+    def network_variant(self, network, name):
+        """`(variant name, variant)` of the teacher's or the student's variant `name` ("uint8",
+        "onnx", ...); the variant is None when the package has none."""
+        full_name = STUDENT_PREFIX + name if network == STUDENT else name
+        return full_name, self.variant(full_name)
+
+    def facts(self, network):
+        """The input convention, `tiling` and WebGL advice of `network`: the manifest's `student`
+        object for the student, the manifest itself for the teacher."""
+        return self.manifest[STUDENT] if network == STUDENT and self.has_student else self.manifest
+
+    def variant_facts(self, variant_name):
+        """`facts` of the network that the variant runs."""
+        return self.facts((self.variant(variant_name) or {}).get("network", TEACHER))
 
 
 def _inside(root, relative):

@@ -21,10 +21,12 @@ def image_bytes(size=(64, 48), mode="RGB", fmt="PNG", color=None, **save):
     return buffer.getvalue()
 
 
-def submit(client, headers, data=None, style="tiny", long_side=None, filename="photo.png"):
+def submit(client, headers, data=None, style="tiny", long_side=None, filename="photo.png", model=None):
     form = {"style": style, "image": (io.BytesIO(image_bytes() if data is None else data), filename)}
     if long_side is not None:
         form["long_side"] = str(long_side)
+    if model is not None:
+        form["model"] = model
     return client.post("/api/v1/jobs", data=form, headers=headers, content_type="multipart/form-data")
 
 

@@ -23,7 +23,15 @@ def plan(client, **changes):
 
 def test_capable_phone_runs_on_device(client):
     answer = plan(client)
-    assert answer == {"where": "device", "variant": "uint8", "long_side": 512, "reason": answer["reason"]}
+    assert answer == {
+        "where": "device",
+        "network": "teacher",
+        "variant": "uint8",
+        "long_side": 512,
+        "manifest_url": "http://localhost/api/v1/styles/tiny/manifest?variant=uint8",
+        "webgl_settings": {"WEBGL_CONV_IM2COL": False, "WEBGL_DELETE_TEXTURE_THRESHOLD": 0},
+        "reason": answer["reason"],
+    }
 
 
 def test_big_phone_gets_float16(client):

@@ -19,6 +19,7 @@ def test_styles_list(client, zoo_dir):
     assert tiny["variants"]["uint8"] == {
         "bytes": manifest["variants"]["uint8"]["bytes"],
         "download_bytes": manifest["variants"]["uint8"]["download_bytes"],
+        "network": "teacher",
     }
     assert tiny["profile"]["uint8"]["webgl"][0]["texture_bytes"] == 100_000_000
     assert tiny["preview_url"].startswith("http://localhost/models/tiny/")
