@@ -123,20 +123,24 @@ def device_tiles(tiling, tile):
     return "overlap" in tiling and not tiling.get("statistics", True) and tile > 2 * tiling["overlap"]
 
 
-def on_device(style, name, network, long_side, tile=None, **extra):
-    """A device plan: what the client downloads (`manifest_url`) and how it runs it."""
-    facts = style.facts(network)
+def on_device(style, name, network, size, long_side, rules, runs, **extra):
+    """A device plan running the variant `name` of `network` at `size` pixels: in tiles of that
+    size, up to `device_tiled_long_side`, when the network is local and the photo larger. It says
+    what the client downloads (`manifest_url`) and how it runs it; `runs` starts the reason."""
     plan = {
         "where": "device",
         "network": network,
         "variant": name,
-        "long_side": long_side,
+        "long_side": size,
         "manifest_url": public_url("styles.manifest", style_id=style.id, variant=name),
         **extra,
     }
-    if tile:
-        plan.update(tile=tile, overlap=facts["tiling"]["overlap"])
-    return plan
+    tiling = style.facts(network).get("tiling")
+    tiled = min(long_side, rules["device_tiled_long_side"])
+    if tiled > size and device_tiles(tiling, size):
+        plan.update(long_side=tiled, tile=size, overlap=tiling["overlap"])
+        return {**plan, "reason": f"{runs} in tiles of {size} pixels."}
+    return {**plan, "reason": f"{runs} at {size} pixels."}
 
 
 def decide(style, facts, rules):
@@ -164,7 +168,6 @@ def decide(style, facts, rules):
             return {**server, "reason": "The phone is too slow for on-device stylization."}
     memory_mb = memory_mb or rules["min_memory_mb"]
     network = STUDENT if style.has_student else TEACHER  # phones get the student when there is one
-    tiling = style.facts(network).get("tiling")
     wechat_name, wechat = style.network_variant(network, "wechat")
     if wechat and facts["inference_engine"] and rules["wechat_engine"]:
         return wechat_plan(style, wechat_name, wechat, network, long_side, rules)
@@ -180,13 +183,9 @@ def decide(style, facts, rules):
         size = device_size(settings, variant, long_side, memory_mb, max_texture, rules)
         if size:
             what = f"the {name} model" if network == TEACHER else f"the style's student ({name})"
-            extra = {"webgl_settings": settings}  # the TF.js plugin: no `engine`
-            tiled = min(long_side, rules["device_tiled_long_side"])
-            if tiled > size and device_tiles(tiling, size):
-                reason = f"The phone can run {what} in tiles of {size} pixels."
-                return on_device(style, name, network, tiled, size, **extra, reason=reason)
-            reason = f"The phone can run {what} at {size} pixels."
-            return on_device(style, name, network, size, **extra, reason=reason)
+            runs = f"The phone can run {what}"
+            # The TF.js plugin (no `engine`), with the network's WebGL flags.
+            return on_device(style, name, network, size, long_side, rules, runs, webgl_settings=settings)
     return {**server, "reason": "The model's textures do not fit this phone's WebGL limits."}
 
 
@@ -198,13 +197,8 @@ def wechat_plan(style, name, variant, network, long_side, rules):
     level = rules["wechat_precision_level"]
     if level is None:
         level = (variant.get("engine") or {}).get("precision_level", 4)
-    extra = {"engine": "wechat", "precision_level": level}
-    tiled = min(long_side, rules["device_tiled_long_side"])
-    if tiled > size and device_tiles(style.facts(network).get("tiling"), size):
-        reason = f"The phone runs the model with WeChat's inference engine in tiles of {size} pixels."
-        return on_device(style, name, network, tiled, size, **extra, reason=reason)
-    reason = f"The phone runs the model with WeChat's inference engine at {size} pixels."
-    return on_device(style, name, network, size, **extra, reason=reason)
+    runs = "The phone runs the model with WeChat's inference engine"
+    return on_device(style, name, network, size, long_side, rules, runs, engine="wechat", precision_level=level)
 
 
 @bp.post("/plan")
