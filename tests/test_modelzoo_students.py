@@ -6,6 +6,7 @@ import json
 import os
 from pathlib import Path
 
+import jsonschema
 import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -103,8 +104,14 @@ def test_manifest_catalogue_and_files_are_valid(zoo):
     assert verify(output) == []
     broken = {**data, "variants": {**data["variants"], "student_onnx": {**data["variants"]["student_onnx"]}}}
     broken["variants"]["student_onnx"]["network"] = "pupil"
-    with pytest.raises(Exception, match="pupil"):
+    with pytest.raises(jsonschema.ValidationError, match="pupil"):
         manifest.validate(broken, "manifest")
+    without_student = {key: value for key, value in data.items() if key != "student"}
+    with pytest.raises(jsonschema.ValidationError, match="'student' is a required property"):
+        manifest.validate(without_student, "manifest")
+    teachers = {name: variant for name, variant in data["variants"].items() if not name.startswith("student_")}
+    teacher_only = {**without_student, "variants": teachers}
+    manifest.validate(teacher_only, "manifest")
 
 
 def test_the_student_is_part_of_the_version():
