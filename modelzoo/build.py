@@ -17,7 +17,8 @@ A package holds the style's generator (the teacher) and, when the build is given
 the teacher's, each variant records its `network`, and the manifest's `student` object holds the
 student's own input convention, tiling and WebGL advice. Each variant is built by its own function
 (`_tfjs_variant`, `_onnx_variant`, ...) over one shared step, `_checked_variant`: convert, run in
-the variant's own runtime, compare with the source model, check the threshold, record.
+the variant's own runtime, then `parity.checked_entry` (compare with the source model, check the
+threshold, record), which `tiling.onnx_tiles_variant` ends with too.
 """
 
 import datetime
@@ -278,24 +279,27 @@ def _phone_variants(context, network):
 def _checked_variant(context, network, variant, convert_files, outputs_of, fmt, details=None):
     """The step every checked variant shares: `convert_files()` writes the variant's files and
     returns `(model path, file paths)`; `outputs_of(model path)` runs it in its own runtime on the
-    parity inputs; the outputs are compared with the network's reference outputs and checked
-    against the variant's threshold (`ParityError` below it); returns the manifest entry, with
-    `details(model path)` (a dict) added."""
+    parity inputs; `parity.checked_entry` compares the outputs with the network's reference
+    outputs, checks the variant's threshold (`ParityError` below it) and records the manifest
+    entry, with the network and `details(model path)` (a dict)."""
     name = network.prefix + variant
     context.log(f"{network.source.id}: {name} ({fmt})")
     model, files = convert_files()
-    figures = parity.compare(outputs_of(model), network.references, network.source.input)
-    figures = parity.check(name, figures, context.options.thresholds_db[variant])
-    context.log(f"{network.source.id}: {name} parity {figures['psnr_db']:.2f} dB")
-    return manifest.variant_entry(
+    entry = parity.checked_entry(
+        name,
+        outputs_of(model),
+        network.references,
+        network.source.input,
+        context.options.thresholds_db[variant],
         fmt,
         files,
         context.package_dir,
-        model=model,
+        model,
         network=network.role,
-        parity=figures,
         **(details(model) if details else {}),
     )
+    context.log(f"{network.source.id}: {name} parity {entry['parity']['psnr_db']:.2f} dB")
+    return entry
 
 
 def _tfjs_variant(context, network, quantization):
