@@ -6,6 +6,7 @@ import numpy as np
 from PIL import Image
 
 from modelzoo.constants import PHOTO_SUFFIXES, PREVIEW_QUALITY
+from training.conventions import from_value_range, swap_channels
 from training.imaging import to_model_input
 
 
@@ -38,14 +39,13 @@ def to_network(rgb, convention):
 
 def to_unit(output, convention):
     """A generator's output (its value range) mapped to [0, 1], clipped, in its own channel order."""
-    low, high = convention["value_range"]
-    return np.clip((np.asarray(output, dtype=np.float64) - low) / (high - low), 0.0, 1.0)
+    unit = from_value_range(np.asarray(output, dtype=np.float64), convention["value_range"], peak=1.0)
+    return np.clip(unit, 0.0, 1.0)
 
 
 def from_network(output, convention):
     """A 1xHxWx3 generator output as an RGB [0, 1] HxWx3 image."""
-    image = to_unit(output, convention)[0]
-    return image[..., ::-1] if convention["color_order"] == "BGR" else image
+    return swap_channels(to_unit(output, convention)[0], convention["color_order"])
 
 
 def write_jpeg(rgb, path, long_side, quality=PREVIEW_QUALITY):

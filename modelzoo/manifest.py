@@ -10,17 +10,10 @@ from functools import cache
 from pathlib import Path
 
 from modelzoo.constants import CATALOGUE_FILE, FORMAT_VERSION, MANIFEST_FILE, SCHEMAS_DIR
+from training.conventions import sha256_file
 
 CHUNK = 1 << 20
 VERSION_LENGTH = 12  # hex digits of the sha256 of the build inputs
-
-
-def sha256_file(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def gzip_size(path, level=6):

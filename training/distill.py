@@ -45,8 +45,8 @@ from keras import ops
 from PIL import Image
 from tqdm import tqdm
 
+from training.conventions import SIZE_MULTIPLE
 from training.imaging import from_model_output, load_photo, resize_long_side, to_model_input
-from training.models import SIZE_MULTIPLE
 from training.quality import psnr
 from training.saving import load_generator, make_metadata, save_generator
 from training.students import DEFAULT_ARCHITECTURE, build_student, receptive_field, single_style, tile_overlap

@@ -25,10 +25,11 @@ import tensorflow as tf
 from PIL import Image, ImageDraw
 
 from training import data
+from training.conventions import COLOR_ORDERS, SIZE_MULTIPLE, check_color_order
 from training.gan import ADVERSARIAL, INITIALIZATION, CartoonGAN
 from training.losses import ADVERSARIAL_LOSSES, CONTENT_WEIGHT, build_vgg_feature_extractor
-from training.models import SIZE_MULTIPLE, build_discriminator, build_generator
-from training.saving import COLOR_ORDERS, load_generator, make_metadata, save_generator
+from training.models import build_discriminator, build_generator
+from training.saving import load_generator, make_metadata, save_generator
 
 LEARNING_RATE = 2e-4
 ADAM_BETA_1 = 0.5
@@ -75,8 +76,7 @@ def run_settings(run_dir, resume, color_order, style, init_metadata):
     known = previous.get("color_order") or (init_metadata or {}).get("input", {}).get("color_order")
     if color_order is None:
         color_order = known or "RGB"
-    if color_order not in COLOR_ORDERS:
-        raise ValueError(f"color_order must be one of {COLOR_ORDERS}, got {color_order!r}")
+    check_color_order(color_order)
     if known and color_order != known:
         raise ValueError(f"color order {color_order} conflicts with the {known} of the run or generator it continues")
     style = style or previous.get("style") or run_dir.resolve().name
