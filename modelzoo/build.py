@@ -171,9 +171,9 @@ def _build_into(source, version, package_dir, work, options, log):
     input_name, output_name = convert.signature_names(saved_model, source.signature)
 
     log(f"{source.id}: reference outputs on {options.parity_photos} photos at {options.parity_size}")
-    photos = images.sample_photos(_photos_dir(options), options.parity_photos)
+    photos = images.sample_photo_paths(_photos_dir(options), options.parity_photos)
     inputs = [
-        images.to_network(images.load_photo(p, options.parity_size, convention["size_multiple"]), convention)
+        images.to_network(images.load_photo_array(p, options.parity_size, convention["size_multiple"]), convention)
         for p in photos
     ]
     references = parity.reference_outputs(saved_model, source.signature, inputs)

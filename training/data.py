@@ -180,7 +180,7 @@ def training_dataset(
     return dataset.map(lambda photo, pair: (photo, pair[0], pair[1])).prefetch(tf.data.AUTOTUNE)
 
 
-def sample_photos(photos_dir, count, image_size, color_order="RGB"):
+def sample_photo_batch(photos_dir, count, image_size, color_order="RGB"):
     """The first `count` photos of `photos_dir`, resized and center-cropped to `image_size`
     squares: a fixed NumPy batch in [-1, 1] for sample grids."""
     check_sizes(image_size, 1)

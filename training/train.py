@@ -264,7 +264,9 @@ def train(settings, resume=False, strategy=None, jit_compile="auto", verbose=1):
     if settings.steps_per_epoch is None:
         photo_count = len(data.image_files(settings.photos_dir))
         settings = replace(settings, steps_per_epoch=max(1, photo_count // settings.batch_size))
-    sample_photos = data.sample_photos(settings.photos_dir, SAMPLE_COUNT, settings.image_size, settings.color_order)
+    sample_photos = data.sample_photo_batch(
+        settings.photos_dir, SAMPLE_COUNT, settings.image_size, settings.color_order
+    )
 
     strategy = strategy or choose_strategy()
     with strategy.scope():
