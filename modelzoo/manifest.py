@@ -131,6 +131,15 @@ def update_catalogue(output_dir, entry):
     return catalogue
 
 
+def write_package_manifest(output_dir, package_dir, data):
+    """Writes `data` as the `manifest.json` of the package in `package_dir` (after checking it
+    against the manifest schema) and its entry, with the new manifest sha256, into the catalogue
+    of `output_dir`. Returns the catalogue."""
+    validate(data, "manifest")
+    write_json(Path(package_dir) / MANIFEST_FILE, data)
+    return update_catalogue(output_dir, catalogue_entry(output_dir, data, package_dir))
+
+
 def package_files(manifest):
     """Every file entry of a manifest: the package's own files, then each variant's."""
     yield from manifest.get("files", [])
