@@ -75,6 +75,7 @@ def run(folders, tmp_path_factory):
     shutil.rmtree(run_dir / "checkpoints")  # 3 x 140 MB; pytest keeps the last few temporary folders
 
 
+@pytest.mark.slow
 def test_the_initialization_phase_lowers_the_content_loss(run):
     history = train_module.read_history(run["dir"] / "history.jsonl")
     content = [entry["content_loss"] for entry in history if entry["phase"] == INITIALIZATION]
@@ -84,6 +85,7 @@ def test_the_initialization_phase_lowers_the_content_loss(run):
     assert content[2] < 0.9 * content[0]
 
 
+@pytest.mark.slow
 def test_resuming_continues_at_the_next_epoch_in_its_phase(run):
     assert [entry["epoch"] for entry in run["stopped_history"]] == [1, 2]
     history = train_module.read_history(run["dir"] / "history.jsonl")
@@ -105,6 +107,7 @@ def test_resuming_continues_at_the_next_epoch_in_its_phase(run):
     assert len(list((run["dir"] / "checkpoints").glob("*.index"))) == train_module.CHECKPOINTS_KEPT
 
 
+@pytest.mark.slow
 def test_the_adversarial_phase_reports_all_losses(run):
     last = train_module.read_history(run["dir"] / "history.jsonl")[-1]
     for name in ("content_loss", "generator_loss", "adversarial_loss", "discriminator_loss"):
@@ -113,6 +116,7 @@ def test_the_adversarial_phase_reports_all_losses(run):
     assert last["generator_loss"] == pytest.approx(last["adversarial_loss"] + 10 * last["content_loss"], rel=1e-4)
 
 
+@pytest.mark.slow
 def test_every_epoch_writes_a_grid_of_samples(run):
     grids = sorted((run["dir"] / "samples").glob("*.png"))
     assert [path.name for path in grids] == [f"epoch_{epoch:04d}.png" for epoch in range(1, 6)]
@@ -126,6 +130,7 @@ def test_every_epoch_writes_a_grid_of_samples(run):
     assert photos_row.std() > 10 and not np.array_equal(photos_row, generated_row)
 
 
+@pytest.mark.slow
 def test_tensorboard_gets_epoch_scalars_and_the_loss_curves_are_drawn(run):
     tags = set()
     for path in (run["dir"] / "logs").rglob("events.out.tfevents.*"):
@@ -136,6 +141,7 @@ def test_tensorboard_gets_epoch_scalars_and_the_loss_curves_are_drawn(run):
         assert curves.size[1] == 4 * 150  # one panel per metric
 
 
+@pytest.mark.slow
 def test_the_trained_generator_is_saved_with_its_metadata(run):
     path = run["dir"] / "generator.keras"
     metadata = read_metadata(path)
@@ -147,6 +153,7 @@ def test_the_trained_generator_is_saved_with_its_metadata(run):
     assert config["init_epochs"] == 3 and config["epochs"] == 2 and config["replicas"] == 1
 
 
+@pytest.mark.slow
 def test_a_run_folder_is_not_overwritten_without_resume(run, folders):
     with pytest.raises(ValueError, match="--resume"):
         train(settings(folders, run["dir"], init_epochs=1, epochs=0))
@@ -154,6 +161,7 @@ def test_a_run_folder_is_not_overwritten_without_resume(run, folders):
         train(settings(folders, run["dir"], color_order="BGR"), resume=True)
 
 
+@pytest.mark.slow
 def test_fine_tuning_starts_from_a_saved_generator_and_keeps_its_color_order(folders, tmp_path, hayao_generator_path):
     run_dir = tmp_path / "hayao_tuned"
     train(settings(folders, run_dir, init_epochs=0, epochs=0, init_from=hayao_generator_path))
