@@ -14,6 +14,8 @@ COLOR_ORDERS = ("RGB", "BGR")
 # when the side is a multiple of 4).
 SIZE_MULTIPLE = 4
 PIXEL_PEAK = 255.0
+# The value range of a tanh output: the range every generator trained here takes and gives.
+TANH_RANGE = (-1.0, 1.0)
 
 
 def check_color_order(color_order):

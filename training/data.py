@@ -17,10 +17,8 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from training.conventions import check_color_order, from_value_range, swap_channels, to_value_range
+from training.conventions import TANH_RANGE, check_color_order, from_value_range, swap_channels, to_value_range
 from training.edges import list_images, smooth_edges
-
-MODEL_RANGE = (-1.0, 1.0)
 
 
 def check_sizes(image_size, batch_size, load_size=None):
@@ -83,12 +81,12 @@ def resize(image, shape):
 
 def to_model_range(image, color_order):
     """0..255 RGB -> [-1, 1] in `color_order`."""
-    return swap_channels(to_value_range(image, MODEL_RANGE), color_order)
+    return swap_channels(to_value_range(image, TANH_RANGE), color_order)
 
 
 def to_uint8_rgb(images, color_order):
     """[-1, 1] images in `color_order` (a NumPy array or tensor) -> uint8 RGB NumPy array."""
-    pixels = from_value_range(swap_channels(np.asarray(images, dtype=np.float32), color_order), MODEL_RANGE)
+    pixels = from_value_range(swap_channels(np.asarray(images, dtype=np.float32), color_order), TANH_RANGE)
     return np.clip(np.round(pixels), 0, 255).astype(np.uint8)
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import keras
 from keras import ops
 
-from training.conventions import from_value_range, swap_channels
+from training.conventions import TANH_RANGE, from_value_range, swap_channels
 
 CONTENT_LAYER = "block4_conv4"
 VGG19_NO_TOP_URL = "https://storage.googleapis.com/tensorflow/keras-applications/vgg19/vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5"
@@ -56,7 +56,7 @@ def to_vgg_input(images, color_order="RGB"):
     """[-1, 1] images in `color_order` -> the input VGG19 was trained on (caffe-style BGR, mean
     subtracted), through `keras.applications.vgg19.preprocess_input`."""
     rgb = swap_channels(images, color_order)
-    return keras.applications.vgg19.preprocess_input(from_value_range(rgb, (-1.0, 1.0)))
+    return keras.applications.vgg19.preprocess_input(from_value_range(rgb, TANH_RANGE))
 
 
 def content_loss(feature_extractor, photos, generated, color_order="RGB"):
