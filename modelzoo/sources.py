@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from modelzoo.constants import LIGHT_COLOR_ORDER, LIGHT_STYLES
-from training.conventions import SIZE_MULTIPLE, check_color_order
+from training.conventions import SIZE_MULTIPLE, TANH_RANGE, check_color_order
 
 STYLE_ID = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
@@ -141,6 +141,6 @@ def from_saved_model(
 def light_sources(light_dir):
     """The two light generators of `light_dir` (`light_<style>_SavedModel`, RGB in [-1, 1])."""
     return [
-        from_saved_model(Path(light_dir) / f"{style}_SavedModel", style, LIGHT_COLOR_ORDER, (-1.0, 1.0), name=name)
+        from_saved_model(Path(light_dir) / f"{style}_SavedModel", style, LIGHT_COLOR_ORDER, TANH_RANGE, name=name)
         for style, name in LIGHT_STYLES.items()
     ]

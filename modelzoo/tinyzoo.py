@@ -18,6 +18,7 @@ from PIL import Image
 from modelzoo import manifest
 from modelzoo.constants import DEFAULT_WEBGL_SETTINGS, FORMAT_VERSION, ONNX_FILE, PREVIEW_FILE
 from modelzoo.sources import check_id, make_input
+from training.conventions import TANH_RANGE
 
 WEBGL_PROFILE = [
     {
@@ -154,7 +155,7 @@ def write_tiny_package(output_dir, style_id, name, color_order, seed, savedmodel
         "id": style_id,
         "name": name,
         "version": version,
-        "input": make_input(color_order, (-1.0, 1.0)),
+        "input": make_input(color_order, TANH_RANGE),
         "preview": PREVIEW_FILE,
         "files": manifest.file_entries([folder / PREVIEW_FILE], folder),
         "webgl_settings": DEFAULT_WEBGL_SETTINGS,

@@ -17,13 +17,13 @@ from pathlib import Path
 import keras
 
 import training.layers  # noqa: F401  (registers the custom layers for deserialization)
-from training.conventions import SIZE_MULTIPLE, check_color_order
+from training.conventions import SIZE_MULTIPLE, TANH_RANGE, check_color_order
 
 METADATA_MEMBER = "cartoongan.json"
 METADATA_FORMAT = 1
 
 
-def make_metadata(style, color_order, display_name=None, source=None, value_range=(-1.0, 1.0)):
+def make_metadata(style, color_order, display_name=None, source=None, value_range=TANH_RANGE):
     """The metadata dict of a generator; `ValueError` for an unknown color order or bad range."""
     check_color_order(color_order)
     low, high = (float(v) for v in value_range)
