@@ -2,6 +2,8 @@
 #   make run    - install, package the styles into $(ZOO), start the backend as soon as the first
 #                 ones are packaged, then package and measure the others while it serves
 #   make test   - install, then run the whole test suite (Python, model zoo Node scripts, mini-program)
+#   make test-fast - the same without the slow tests (pytest -m "not slow", no JS integration test):
+#                 the edit-test loop, a few minutes
 # Also: `make demo` (stylize sample photos with the four published styles), `make lint`,
 # `make zoo` (package and measure every style, no server), `make profile` (measure what is not yet).
 # `make install` alone installs; each step is repeated only when its lock file changes.
@@ -14,7 +16,7 @@ PY := $(VENV)/bin/python
 ZOO ?= modelzoo-build
 STYLES ?=
 
-.PHONY: install chromium nginx run demo zoo profile test lint
+.PHONY: install chromium nginx run demo zoo profile test test-fast lint
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -68,6 +70,13 @@ test: install
 	npm test --prefix modelzoo/node
 	npm test --prefix miniprogram
 	$(PY) -m pytest
+
+# Leaves out the tests marked `slow` (full-size generators, conversions, training, builds in Node
+# and Chromium) and the mini-program's integration test (a model zoo build and a live backend).
+test-fast: install
+	npm test --prefix modelzoo/node
+	npm test --prefix miniprogram -- --testPathIgnorePatterns test/integration/
+	$(PY) -m pytest -m "not slow"
 
 lint: install
 	$(PY) -m ruff check .

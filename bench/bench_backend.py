@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/bench_backend.py --zoo modelzoo-build          # a zoo built by modelzoo
     .venv/bin/python bench/bench_backend.py --published hayao             # build a one-style zoo first
-    .venv/bin/python bench/bench_backend.py --tiny                        # the tests' tiny zoo (quick)
+    .venv/bin/python bench/bench_backend.py --tiny                        # modelzoo.tinyzoo, as the tests (quick)
     .venv/bin/python bench/bench_backend.py --published hayao --compare-variants
     .venv/bin/python bench/bench_backend.py --published hayao --build-dir /tmp/zoo-hayao --workers 1
 
@@ -15,7 +15,6 @@ process (load, first run, median run). Every loop is bounded in count and time; 
 """
 
 import argparse
-import hashlib
 import http.client
 import io
 import json
@@ -52,56 +51,14 @@ def free_port():
 # Building a zoo.
 
 
-def sha256(path):
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
-def files_entry(folder, paths, fmt, model):
-    files = [{"path": p, "bytes": (folder / p).stat().st_size, "sha256": sha256(folder / p)} for p in sorted(paths)]
-    return {"format": fmt, "model": model, "files": files, "bytes": sum(f["bytes"] for f in files)}
-
-
 def build_published_zoo(style, root):
-    """A one-style zoo with the savedmodel and onnx variants of a published style (the TF.js
-    variants, which only phones use, are left out)."""
+    """A one-style zoo of a published style, packaged by the model zoo itself (every variant,
+    checked; without the profile, which takes many minutes and the server does not need)."""
+    from modelzoo import sources
+    from modelzoo.build import BuildOptions, build
     from training import settings
-    from training.pretrained import STYLES, import_published
 
-    model, metadata = import_published(style, settings.pretrained_dir() / style)
-    version = "bench" + hashlib.sha256(style.encode()).hexdigest()[:7]
-    folder = Path(root) / style / version
-    saved = folder / "savedmodel" / style / "1"
-    model.export(str(saved), verbose=False)
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "tf2onnx.convert",
-            "--saved-model",
-            str(saved),
-            "--output",
-            str(folder / "model.onnx"),
-            "--opset",
-            "13",
-        ],
-        check=True,
-        capture_output=True,
-    )
-    saved_files = [p.relative_to(folder).as_posix() for p in saved.rglob("*") if p.is_file()]
-    manifest = {
-        "format": 1,
-        "id": style,
-        "name": STYLES[style],
-        "version": version,
-        "input": metadata["input"],
-        "variants": {
-            "onnx": files_entry(folder, ["model.onnx"], "onnx", "model.onnx"),
-            "savedmodel": files_entry(folder, saved_files, "tf-savedmodel", f"savedmodel/{style}/1"),
-        },
-    }
-    (folder / "manifest.json").write_text(json.dumps(manifest, indent=2))
-    entry = {"id": style, "name": STYLES[style], "version": version, "manifest": f"{style}/{version}/manifest.json"}
-    (Path(root) / "catalogue.json").write_text(json.dumps({"format": 1, "styles": [entry]}))
+    build(sources.from_published(style, settings.pretrained_dir() / style), root, BuildOptions(profile=False))
     return Path(root)
 
 
@@ -322,7 +279,7 @@ def main(argv=None):
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--zoo", type=Path, help="a model zoo folder (catalogue.json at its top)")
     source.add_argument("--published", metavar="STYLE", help="build a one-style zoo from the published weights")
-    source.add_argument("--tiny", action="store_true", help="the tests' tiny zoo (quick, not representative)")
+    source.add_argument("--tiny", action="store_true", help="modelzoo.tinyzoo, as in the tests (quick)")
     parser.add_argument("--build-dir", type=Path, help="where --published builds (kept; reused when present)")
     parser.add_argument("--style", help="style to benchmark (default: the catalogue's first)")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
@@ -342,10 +299,10 @@ def main(argv=None):
         if args.published:
             zoo = args.build_dir or Path(data_dir) / "zoo"
             if not (zoo / "catalogue.json").is_file():
-                print(f"building a zoo of {args.published} (savedmodel + onnx) in {zoo} ...", flush=True)
+                print(f"building a zoo of {args.published} with the model zoo in {zoo} ...", flush=True)
                 build_published_zoo(args.published, zoo)
         elif args.tiny:
-            from tests.backend.tinyzoo import build_tiny_zoo
+            from modelzoo.tinyzoo import build_tiny_zoo
 
             zoo = build_tiny_zoo(Path(data_dir) / "zoo")
         else:

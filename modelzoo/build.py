@@ -214,9 +214,11 @@ def _network(context, role, source, folder, prefix):
     saved_model = convert.saved_model_of(source, context.work / role)
     input_name, output_name = convert.signature_names(saved_model, source.signature)
     context.log(f"{source.id}: {role} reference outputs on {options.parity_photos} photos at {options.parity_size}")
-    photos = images.sample_photos(_photos_dir(options), options.parity_photos)
+    photos = images.sample_photo_paths(_photos_dir(options), options.parity_photos)
     multiple = source.input["size_multiple"]
-    inputs = [images.to_network(images.load_photo(p, options.parity_size, multiple), source.input) for p in photos]
+    inputs = [
+        images.to_network(images.load_photo_array(p, options.parity_size, multiple), source.input) for p in photos
+    ]
     references = parity.reference_outputs(saved_model, source.signature, inputs)
     folder.mkdir(parents=True, exist_ok=True)
     return _Network(role, source, saved_model, input_name, output_name, inputs, references, folder, prefix)

@@ -22,8 +22,8 @@ from modelzoo.constants import (  # noqa: E402
     LIGHT_COLOR_ORDER,
     PARITY_PHOTOS,
     PARITY_THRESHOLDS_DB,
-    SIZE_MULTIPLE,
 )
+from training.conventions import COLOR_ORDERS, SIZE_MULTIPLE  # noqa: E402
 
 
 def _sizes(text):
@@ -145,7 +145,7 @@ def add_build_arguments(parser):
     parser.add_argument("--name", help="with --saved-model: the display name")
     parser.add_argument(
         "--color-order",
-        choices=("RGB", "BGR"),
+        choices=COLOR_ORDERS,
         default=LIGHT_COLOR_ORDER,
         help=f"with --saved-model: the channel order (default {LIGHT_COLOR_ORDER})",
     )

@@ -95,7 +95,6 @@ PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png")
 # The light generators of ../shared/pretrained/light: SavedModels taking RGB in [-1, 1].
 LIGHT_STYLES = {"light_paprika": "Light Paprika", "light_shinkai": "Light Shinkai"}
 LIGHT_COLOR_ORDER = "RGB"
-SIZE_MULTIPLE = 4
 
 
 def chromium_path():

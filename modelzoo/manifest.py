@@ -10,17 +10,10 @@ from functools import cache
 from pathlib import Path
 
 from modelzoo.constants import CATALOGUE_FILE, FORMAT_VERSION, MANIFEST_FILE, SCHEMAS_DIR, TEACHER
+from training.conventions import sha256_file
 
 CHUNK = 1 << 20
 VERSION_LENGTH = 12  # hex digits of the sha256 of the build inputs
-
-
-def sha256_file(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def gzip_size(path, level=6):
@@ -139,6 +132,15 @@ def update_catalogue(output_dir, entry):
     validate(catalogue, "catalogue")
     write_json(Path(output_dir) / CATALOGUE_FILE, catalogue)
     return catalogue
+
+
+def write_package_manifest(output_dir, package_dir, data):
+    """Writes `data` as the `manifest.json` of the package in `package_dir` (after checking it
+    against the manifest schema) and its entry, with the new manifest sha256, into the catalogue
+    of `output_dir`. Returns the catalogue."""
+    validate(data, "manifest")
+    write_json(Path(package_dir) / MANIFEST_FILE, data)
+    return update_catalogue(output_dir, catalogue_entry(output_dir, data, package_dir))
 
 
 def package_files(manifest):

@@ -4,8 +4,8 @@
 import pytest
 
 from backend import create_app
+from modelzoo.tinyzoo import build_tiny_zoo
 from tests.backend.fakewechat import FakeWeChat
-from tests.backend.tinyzoo import build_tiny_zoo
 
 
 @pytest.fixture(scope="session")

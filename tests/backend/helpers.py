@@ -1,9 +1,19 @@
-"""Helpers of the backend tests: logging in, making images, submitting and waiting for jobs."""
+"""Helpers of the backend tests: logging in, making images, submitting and waiting for jobs,
+changing a package of the tiny model zoo."""
 
 import io
 import time
+from pathlib import Path
 
 from PIL import Image
+
+from modelzoo import manifest
+
+
+def rewrite_manifest(zoo, data):
+    """Writes the changed manifest `data` of a package of the model zoo `zoo` with the model zoo's
+    own code: checked against its schema, and the catalogue's entry updated with it."""
+    manifest.write_package_manifest(zoo, Path(zoo) / data["id"] / data["version"], data)
 
 
 def dev_login(client, openid="alice"):

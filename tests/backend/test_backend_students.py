@@ -14,8 +14,9 @@ from PIL import Image
 from backend import create_app
 from backend.inference import OnnxGenerator, stylize, stylize_in_tiles
 from backend.zoo import ModelZoo
-from tests.backend.helpers import dev_login, finished_job, image_bytes, submit
-from tests.backend.tinyzoo import tiny_weights, variant, write_onnx
+from modelzoo.manifest import variant_entry
+from modelzoo.tinyzoo import PARITY, tiny_weights, write_onnx
+from tests.backend.helpers import dev_login, finished_job, image_bytes, rewrite_manifest, submit
 
 PHONE = {
     "style": "tiny",
@@ -53,13 +54,14 @@ def add_student(folder, manifest, measured=True):
     (folder / "student").mkdir()
     write_onnx(tiny_weights(seed=7), folder / "student" / "model.onnx")
     profile = {"server": [{"size": 512, "latency_ms": 2.0}]}
+    onnx_path = folder / "student" / "model.onnx"
     variants = {
-        "student_onnx": variant(folder, "onnx", ["student/model.onnx"], "student/model.onnx", network="student"),
-        "student_wechat": variant(
-            folder,
+        "student_onnx": variant_entry("onnx", [onnx_path], folder, onnx_path, network="student"),
+        "student_wechat": variant_entry(
             "onnx",
-            ["student/model.onnx"],
-            "student/model.onnx",
+            [onnx_path],
+            folder,
+            onnx_path,
             network="student",
             signature={"input": "image", "output": "output0"},
             engine={"layout": "NCHW", "precision_level": 2},
@@ -69,9 +71,8 @@ def add_student(folder, manifest, measured=True):
         sub = folder / "student" / f"tfjs_{quantization}"
         sub.mkdir()
         (sub / "model.json").write_text(json.dumps({"format": "graph-model", "quantization": quantization}))
-        model_json = f"student/tfjs_{quantization}/model.json"
-        variants[f"student_{quantization}"] = variant(
-            folder, "tfjs-graph-model", [model_json], model_json, network="student"
+        variants[f"student_{quantization}"] = variant_entry(
+            "tfjs-graph-model", [sub / "model.json"], folder, sub / "model.json", network="student", parity=PARITY
         )
         if measured:
             variants[f"student_{quantization}"]["profile"] = {"wasm": [], "webgl": STUDENT_WEBGL}
@@ -91,7 +92,7 @@ def zoo_with_student(root, zoo_dir, measured=True):
     copy = root / "zoo"
     shutil.copytree(zoo_dir, copy)
     path = next(copy.glob("tiny/*/manifest.json"))
-    path.write_text(json.dumps(add_student(path.parent, json.loads(path.read_text()), measured)))
+    rewrite_manifest(copy, add_student(path.parent, json.loads(path.read_text()), measured))
     return copy
 
 
