@@ -53,7 +53,10 @@ def configure(app, test_config):
     if test_config:
         config.update(test_config)
     if not (
-        config["SECRET_KEY"] and config["DATABASE_URL"] and config["RESULTS_DIR"] and config["RATELIMIT_STORAGE_URI"]
+        config["SECRET_KEY"]
+        and config["DATABASE_URL"]
+        and config["RESULTS_DIR"]
+        and (config["RATELIMIT_STORAGE_URI"] or config["REDIS_URL"])
     ):
         os.makedirs(app.instance_path, exist_ok=True)  # the embedded defaults live there
     listen = os.environ.get(LISTEN_VARIABLE, "").split()
@@ -62,8 +65,10 @@ def configure(app, test_config):
     config["SECRET_KEY"] = config["SECRET_KEY"] or instance_secret_key(app.instance_path)
     config["SQLALCHEMY_DATABASE_URI"] = database_uri(config["DATABASE_URL"], app.instance_path)
     config["RESULTS_DIR"] = config["RESULTS_DIR"] or os.path.join(app.instance_path, "results")
-    config["RATELIMIT_STORAGE_URI"] = config["RATELIMIT_STORAGE_URI"] or "sqlite:///" + os.path.join(
-        app.instance_path, "ratelimits.sqlite"
+    config["RATELIMIT_STORAGE_URI"] = (
+        config["RATELIMIT_STORAGE_URI"]
+        or config["REDIS_URL"]
+        or "sqlite:///" + os.path.join(app.instance_path, "ratelimits.sqlite")
     )
     # Room for the multipart framing around the largest accepted photo.
     config["MAX_CONTENT_LENGTH"] = config["MAX_UPLOAD_BYTES"] + 64 * 1024
@@ -105,7 +110,11 @@ def create_app(test_config=None):
             db.create_all()
         except OperationalError:  # another process created them at the same moment
             db.session.rollback()
-    if app.config["JOBS_ENABLED"]:
+    if app.config["JOBS_ENABLED"] and app.config["CELERY_BROKER_URL"]:
+        from backend.worker import CeleryQueue
+
+        app.extensions["jobs"] = CeleryQueue(app)  # jobs run on Celery workers
+    elif app.config["JOBS_ENABLED"]:
         app.extensions["jobs"] = JobRunner(app)
         start_jobs_on_first_request(app)
     return app
