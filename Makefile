@@ -14,7 +14,7 @@ PY := $(VENV)/bin/python
 ZOO ?= modelzoo-build
 STYLES ?=
 
-.PHONY: install chromium nginx run demo zoo profile test lint
+.PHONY: install chromium nginx redis run demo zoo profile test lint
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -48,8 +48,15 @@ nginx:
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light >/dev/null; } || \
 		echo "note: no nginx (apt-get install nginx-light); the test of deploy/nginx.conf will fail"
 
+# redis-server: the tests start their own on a free loopback port (broker of the Celery workers,
+# shared rate limits); see docs/deploy.md.
+redis:
+	@command -v redis-server >/dev/null || [ -x /usr/bin/redis-server ] || { [ "$$(id -u)" = 0 ] && apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; } || \
+		echo "note: no redis-server (apt-get install redis-server); the Celery and Redis tests will fail"
+
 install: $(VENV)/.installed modelzoo/node/node_modules/.installed miniprogram/node_modules/.installed \
-	miniprogram/tfjs/node_modules/.installed chromium nginx
+	miniprogram/tfjs/node_modules/.installed chromium nginx redis
 
 zoo: install
 	$(PY) -m modelzoo build-all --output $(ZOO)
