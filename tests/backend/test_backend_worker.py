@@ -1,0 +1,72 @@
+"""Celery workers over a real redis-server, and what goes wrong around them: a worker process killed
+mid-job, a job over its time limit, redis-server restarted during a run."""
+
+import os
+import signal
+import threading
+
+from backend.extensions import db
+from backend.models import Job, Result
+from tests.backend.helpers import dev_login, finished_job, image_bytes, submit, wait_job
+from tests.backend.services import wait_until
+
+# A job that keeps a worker busy for seconds: the tiny network on a 4096x4096 photo, stylized whole.
+LONG_JOB = {"JOB_MAX_UNTILED_LONG_SIDE": 4096, "INFERENCE_TILE": 0}
+
+
+def long_photo():
+    return image_bytes((4096, 4096))
+
+
+def job_status(app, job_id):
+    with app.app_context():
+        job = db.session.get(Job, job_id)
+        results = db.session.scalar(db.select(db.func.count(Result.id)).where(Result.job_id == job_id))
+        return job.status, job.attempts, results
+
+
+def test_a_worker_killed_mid_job_makes_the_job_run_again_once(celery_app):
+    app = celery_app(**LONG_JOB)
+    client = app.test_client()
+    alice = dev_login(client)
+    job_id = submit(client, alice, data=long_photo(), long_side="original").get_json()["id"]
+    wait_until(lambda: job_status(app, job_id)[0] == "running", 60, "the job did not start")
+    (process,) = celery_app.worker.children()
+    os.kill(process.pid, signal.SIGKILL)
+    job = wait_job(client, alice, job_id, timeout=120)
+    assert job["status"] == "done", job
+    assert (job["result"]["width"], job["result"]["height"]) == (4096, 4096)
+    assert job_status(app, job_id) == ("done", 2, 1)  # run again once, one result
+    assert process.pid not in [child.pid for child in celery_app.worker.children()]
+
+
+def test_a_job_over_its_time_limit_fails_with_a_reason(celery_app):
+    app = celery_app(JOB_TIME_LIMIT=1, **LONG_JOB)
+    client = app.test_client()
+    alice = dev_login(client)
+    job = wait_job(client, alice, submit(client, alice, data=long_photo(), long_side="original").get_json()["id"], 120)
+    assert job["status"] == "failed" and job["error"]["code"] == "timed_out", job
+    assert "longer than the server allows" in job["error"]["message"]
+    assert finished_job(client, alice)["status"] == "done"  # the worker goes on with the next job
+
+
+def test_redis_restarted_during_a_run(celery_app, redis_server):
+    app = celery_app(RATELIMIT_ENABLED=False, JOB_QUEUE_SIZE=20)
+    client = app.test_client()
+    alice = dev_login(client)
+    before = [submit(client, alice).get_json()["id"] for _ in range(4)]
+    accepted = []
+    restart = threading.Thread(target=redis_server.restart, args=(1.0,))
+    restart.start()
+    while restart.is_alive():  # submissions while redis-server is down are held, then accepted or refused
+        response = submit(client, alice)
+        assert response.status_code in (202, 429), response.get_json()
+        if response.status_code == 202:
+            accepted.append(response.get_json()["id"])
+        else:
+            assert response.headers["Retry-After"]
+    restart.join()
+    after = [finished_job(client, alice)["id"] for _ in range(2)]
+    for job_id in before + accepted + after:
+        assert wait_job(client, alice, job_id, timeout=120)["status"] == "done"
+        assert job_status(app, job_id) == ("done", 1, 1)
