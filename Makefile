@@ -16,7 +16,7 @@ STYLES ?=
 
 .PHONY: install chromium nginx redis run demo zoo profile test lint
 
-$(VENV)/.installed: requirements.txt
+$(VENV)/.installed: requirements.txt $(wildcard requirements/*.txt)
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt
