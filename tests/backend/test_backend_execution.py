@@ -130,3 +130,24 @@ def test_ten_times_the_queue_capacity_at_once(job_app):
         runs = db.session.scalar(db.select(db.func.sum(Job.attempts)))
     assert dict(statuses) == {"done": len(accepted)}  # refused ones left no row; nothing queued or running
     assert runs == len(accepted)  # each ran once
+
+
+def test_wechat_timing_out_during_the_content_check(job_app, wechat):
+    """The check is sent off the request (a runner thread, or a worker): the upload answers at once,
+    the job runs, and the check that timed out is marked `error` (retried when the result is shared)."""
+    from tests.backend.services import wait_until
+
+    wechat.script("/wxa/media_check_async", {"errcode": 0, "trace_id": "too-late"}, delay=2.0)  # timeout 0.5 s
+    app = job_app(WECHAT_APPID="wx-test-app", WECHAT_SECRET="APP-SECRET-VALUE", PUBLIC_BASE_URL="https://cartoon.example")
+    client = app.test_client()
+    alice = dev_login(client)
+    response = submit(client, alice)
+    assert response.status_code == 202
+    assert wait_job(client, alice, response.get_json()["id"])["status"] == "done"
+
+    def check_status():
+        with app.app_context():
+            return db.session.get(Job, response.get_json()["id"]).check_status
+
+    wait_until(lambda: check_status() == "error", 30, "the timed-out check was not marked")
+    assert len(wechat.calls("/wxa/media_check_async")) == 1
