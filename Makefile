@@ -14,7 +14,7 @@ PY := $(VENV)/bin/python
 ZOO ?= modelzoo-build
 STYLES ?=
 
-.PHONY: install chromium nginx redis run demo zoo profile test lint
+.PHONY: install chromium nginx redis postgresql run demo zoo profile test lint
 
 $(VENV)/.installed: requirements.txt $(wildcard requirements/*.txt)
 	$(PYTHON) -m venv $(VENV)
@@ -55,8 +55,14 @@ redis:
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; } || \
 		echo "note: no redis-server (apt-get install redis-server); the Celery and Redis tests will fail"
 
+# PostgreSQL's binaries: tests start a server of their own (the database dropped during a job).
+postgresql:
+	@ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; } || \
+		echo "note: no PostgreSQL (apt-get install postgresql); the PostgreSQL tests will fail"
+
 install: $(VENV)/.installed modelzoo/node/node_modules/.installed miniprogram/node_modules/.installed \
-	miniprogram/tfjs/node_modules/.installed chromium nginx redis
+	miniprogram/tfjs/node_modules/.installed chromium nginx redis postgresql
 
 zoo: install
 	$(PY) -m modelzoo build-all --output $(ZOO)

@@ -64,6 +64,8 @@ def configure(app, test_config):
     config["DEVELOPMENT"] = config["DEVELOPMENT_REASON"] is not None
     config["SECRET_KEY"] = config["SECRET_KEY"] or instance_secret_key(app.instance_path)
     config["SQLALCHEMY_DATABASE_URI"] = database_uri(config["DATABASE_URL"], app.instance_path)
+    # A connection the database dropped (restarted, failed over) is replaced before use, not reported.
+    config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
     config["RESULTS_DIR"] = config["RESULTS_DIR"] or os.path.join(app.instance_path, "results")
     config["RATELIMIT_STORAGE_URI"] = (
         config["RATELIMIT_STORAGE_URI"]

@@ -128,3 +128,54 @@ class CeleryWorker:
                 self.process.kill()
                 self.process.wait(10)
         self.log.close()
+
+
+class PostgresServer:
+    """A PostgreSQL server of its own (Debian's binaries) on a free loopback port, its data in a
+    temporary folder; it runs as the `postgres` user when the tests run as root (PostgreSQL refuses root)."""
+
+    def __init__(self):
+        import glob
+        import tempfile
+
+        binaries = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
+        assert binaries, "PostgreSQL is missing: `make install` installs it (apt-get install postgresql)"
+        self.bin = Path(binaries[-1]).parent
+        self.folder = Path(tempfile.mkdtemp(prefix="backend-postgres-"))
+        self.port = free_port()
+        self.user = "postgres" if os.getuid() == 0 else None
+        if self.user:
+            shutil.chown(self.folder, self.user)
+        self._run("initdb", "-D", str(self.folder / "data"), "-U", "postgres", "--auth=trust", "-E", "UTF8")
+
+    @property
+    def url(self):
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
+
+    def _run(self, program, *arguments):
+        command = [str(self.bin / program), *arguments]
+        if self.user:
+            command = ["runuser", "-u", self.user, "--", *command]
+        subprocess.run(command, check=True, capture_output=True, timeout=120)
+
+    def start(self):
+        options = f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.folder} -c fsync=off"
+        data, log = str(self.folder / "data"), str(self.folder / "log")
+        self._run("pg_ctl", "-D", data, "-l", log, "-o", options, "-w", "start")
+        return self
+
+    def stop(self):
+        self._run("pg_ctl", "-D", str(self.folder / "data"), "-m", "fast", "-w", "stop")
+
+    def restart(self, down_seconds=0.0):
+        """Stops the server (every connection is dropped), waits, starts it again."""
+        self.stop()
+        time.sleep(down_seconds)
+        self.start()
+
+    def remove(self):
+        try:
+            self.stop()
+        except subprocess.CalledProcessError:
+            pass  # not running
+        shutil.rmtree(self.folder, ignore_errors=True)

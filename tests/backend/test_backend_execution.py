@@ -7,12 +7,14 @@ import re
 import threading
 
 import numpy as np
+import pytest
 import requests
 from PIL import Image
 
 from backend.extensions import db
 from backend.models import Job, Result
-from tests.backend.helpers import dev_login, finished_job, image_bytes, submit, wait_job
+from tests.backend.helpers import LONG_JOB, dev_login, finished_job, image_bytes, long_photo, submit, wait_job
+from tests.backend.services import PostgresServer, wait_until
 
 
 def job_row(app, job_id):
@@ -135,8 +137,6 @@ def test_ten_times_the_queue_capacity_at_once(job_app):
 def test_wechat_timing_out_during_the_content_check(job_app, wechat):
     """The check is sent off the request (a runner thread, or a worker): the upload answers at once,
     the job runs, and the check that timed out is marked `error` (retried when the result is shared)."""
-    from tests.backend.services import wait_until
-
     wechat.script("/wxa/media_check_async", {"errcode": 0, "trace_id": "too-late"}, delay=2.0)  # timeout 0.5 s
     app = job_app(WECHAT_APPID="wx-test-app", WECHAT_SECRET="APP-SECRET-VALUE", PUBLIC_BASE_URL="https://cartoon.example")
     client = app.test_client()
@@ -151,3 +151,33 @@ def test_wechat_timing_out_during_the_content_check(job_app, wechat):
 
     wait_until(lambda: check_status() == "error", 30, "the timed-out check was not marked")
     assert len(wechat.calls("/wxa/media_check_async")) == 1
+
+
+@pytest.fixture(scope="module")
+def postgres():
+    server = PostgresServer().start()
+    yield server
+    server.remove()
+
+
+def test_the_database_dropped_during_a_job(job_app, postgres, request):
+    """PostgreSQL stopped (every connection dropped) for 2 s while a job runs: the job is tried again
+    with backoff and finishes, with one result; the web answers again once the database is back."""
+    import sqlalchemy
+
+    database = "test_" + re.sub(r"\W", "_", request.node.callspec.id)
+    engine = sqlalchemy.create_engine(postgres.url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(sqlalchemy.text(f"DROP DATABASE IF EXISTS {database}"))
+        connection.execute(sqlalchemy.text(f"CREATE DATABASE {database}"))
+    engine.dispose()
+    app = job_app(DATABASE_URL=postgres.url.rsplit("/", 1)[0] + f"/{database}", **LONG_JOB)
+    client = app.test_client()
+    alice = dev_login(client)
+    job_id = submit(client, alice, data=long_photo(), long_side="original").get_json()["id"]
+    wait_until(lambda: job_row(app, job_id)["status"] == "running", 60, "the job did not start")
+    postgres.restart(down_seconds=2.0)
+    job = wait_job(client, alice, job_id, timeout=120)
+    assert job["status"] == "done", job
+    row = job_row(app, job_id)
+    assert row["results"] == 1 and row["attempts"] == 2, row  # the run the drop broke, then one more

@@ -7,15 +7,8 @@ import threading
 
 from backend.extensions import db
 from backend.models import Job, Result
-from tests.backend.helpers import dev_login, finished_job, image_bytes, submit, wait_job
+from tests.backend.helpers import LONG_JOB, dev_login, finished_job, long_photo, submit, wait_job
 from tests.backend.services import wait_until
-
-# A job that keeps a worker busy for seconds: the tiny network on a 4096x4096 photo, stylized whole.
-LONG_JOB = {"JOB_MAX_UNTILED_LONG_SIDE": 4096, "INFERENCE_TILE": 0}
-
-
-def long_photo():
-    return image_bytes((4096, 4096))
 
 
 def job_status(app, job_id):
