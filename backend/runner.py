@@ -1,4 +1,6 @@
-"""Server-side jobs: a bounded in-process queue served by a pool of worker threads.
+"""Server-side jobs: a bounded in-process queue served by a pool of worker threads, the embedded
+default (with CELERY_BROKER_URL, Celery workers run the jobs instead: backend/worker.py). Both run a
+job with backend.execution.execute.
 
 The queue holds job ids; the jobs themselves live in the database. Each process registers itself in
 the `workers` table and keeps a heartbeat there. A queued or running job whose process is gone (it
@@ -27,8 +29,7 @@ from backend.models import Job, Worker, utcnow
 
 log = logging.getLogger(__name__)
 
-TRANSIENT_RETRIES = 4  # tries again after 0.5, 1, 2 and 4 s when the database cannot be reached
-TRANSIENT_BACKOFF_SECONDS = 0.5
+BACKOFF_SECONDS = 0.5  # the first wait before trying a job again while the database cannot be reached
 
 
 class JobRunner:
@@ -117,13 +118,15 @@ class JobRunner:
                     db.session.remove()
 
     def run_job(self, job_id):
-        """Runs a job of this runner's queue (backend.execution); a database that cannot be reached
-        is tried again with backoff, and after that the job is left to the recovery sweep."""
-        for attempt in range(TRANSIENT_RETRIES + 1):
+        """Runs a job of this runner's queue (backend.execution); while the database cannot be
+        reached it tries again JOB_RETRIES times, waiting twice as long each time, then leaves the
+        job to the recovery sweep."""
+        retries = self.app.config["JOB_RETRIES"]
+        for attempt in range(retries + 1):
             try:
                 return execute(job_id, self.generators, self.worker_id, owner=self.worker_id)
             except TransientError:
-                if attempt == TRANSIENT_RETRIES or self._stop.wait(TRANSIENT_BACKOFF_SECONDS * 2**attempt):
+                if attempt == retries or self._stop.wait(BACKOFF_SECONDS * 2**attempt):
                     log.exception("database unreachable while running a job; the recovery sweep will retry it")
                     return None
 
