@@ -168,6 +168,18 @@ def content_check(job_id, media_url):
     in_app(content.send_check, job_id, media_url)
 
 
+@signals.worker_process_init.connect
+def leave_inherited_connections(**_):
+    """A worker process forked after the main process made its app (to end a job that hit the hard
+    time limit) makes its own; the database connections it inherited are the main process's."""
+    app = _process.get("app")
+    if app is not None:
+        from backend.extensions import db
+
+        with app.app_context():
+            db.engine.dispose(close=False)
+
+
 @signals.worker_init.connect
 def serve_metrics(**_):
     """WORKER_METRICS_PORT: the worker's Prometheus metrics (run and wait times of its jobs), added
