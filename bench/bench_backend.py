@@ -10,8 +10,23 @@ Measures: catalogue and manifest requests per second with p50/p99 latency (--req
 --concurrency client threads), then server jobs at --size x --size (--jobs jobs submitted by
 --job-concurrency clients, each polling its job): jobs per minute and p50/p95 time from submission
 to done. --compare-variants also times ONNX Runtime against the TensorFlow SavedModel in this
-process (load, first run, median run). Every loop is bounded in count and time; nothing but
-127.0.0.1 is contacted.
+process (load, first run, median run). --celery measures the jobs instead with the in-process
+runner, then with 1 and 2 Celery worker processes (a redis-server of its own as the broker), in one
+run. Every loop is bounded in count and time; nothing but 127.0.0.1 is contacted.
+
+    .venv/bin/python bench/bench_backend.py --published hayao --build-dir /tmp/zoo-hayao --celery --jobs 16
+
+measured on the 2-core development machine while other work kept its load average at 6 to 7 (so
+pessimistic), 16 jobs of the published Hayao at 512x512 from 4 clients, 2 gunicorn processes:
+
+| jobs run by | jobs/minute | p50 | p95 |
+| --- | --- | --- | --- |
+| the in-process runner (2 processes x 1 thread) | 9.9 | 23.6 s | 39.4 s |
+| 1 Celery worker process | 8.4 | 27.8 s | 31.6 s |
+| 2 Celery worker processes | 10.2 | 22.7 s | 28.7 s |
+
+On one machine the paths are about even (the same two cores stylize either way; the broker costs
+little); workers gain by running on other machines, leaving the web processes their cores.
 """
 
 import argparse
@@ -162,6 +177,7 @@ def backend_env(zoo, data_dir, extra_env):
         "JOB_DAILY_QUOTA": "100000",
         "JOB_QUEUE_SIZE": "64",
         "LOG_LEVEL": "WARNING",
+        "GUNICORN_MAX_REQUESTS": "0",  # no worker replaced (and its connections reset) mid-measurement
         **extra_env,
     }
 
