@@ -63,3 +63,13 @@ def test_redis_restarted_during_a_run(celery_app, redis_server):
     for job_id in before + accepted + after:
         assert wait_job(client, alice, job_id, timeout=120)["status"] == "done"
         assert job_status(app, job_id) == ("done", 1, 1)
+
+
+def test_a_worker_process_loads_each_style_once(celery_app):
+    app = celery_app()
+    client = app.test_client()
+    alice = dev_login(client)
+    for style in ("tiny", "tiny", "tiny_rgb", "tiny"):
+        finished_job(client, alice, style=style)
+    log = celery_app.worker.log_path.read_text()
+    assert log.count("loading tiny ") == 1 and log.count("loading tiny_rgb ") == 1, log[-2000:]
