@@ -106,11 +106,12 @@ def test_ten_times_the_queue_capacity_at_once(job_app):
         UPLOAD_DECODE_WAIT=60.0,
     )
     headers = dev_login(app.test_client())
+    photo = image_bytes((1024, 768))  # a job takes longer than a submission: the queue fills up
     answers = []
     lock = threading.Lock()
 
     def post():
-        response = submit(app.test_client(), headers)
+        response = submit(app.test_client(), headers, data=photo, long_side=1024)
         with lock:
             answers.append((response.status_code, response.headers.get("Retry-After"), response.get_json()))
 
