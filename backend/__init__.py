@@ -75,6 +75,8 @@ def configure(app, test_config):
     # Room for the multipart framing around the largest accepted photo.
     config["MAX_CONTENT_LENGTH"] = config["MAX_UPLOAD_BYTES"] + 64 * 1024
     config["RATELIMIT_HEADERS_ENABLED"] = False  # Retry-After is set by backend.errors
+    # While the limits' storage (Redis) cannot be reached, each process counts them in memory.
+    config["RATELIMIT_IN_MEMORY_FALLBACK_ENABLED"] = True
 
 
 def configure_logging(app):

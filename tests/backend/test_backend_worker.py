@@ -44,7 +44,15 @@ def test_a_job_over_its_time_limit_fails_with_a_reason(celery_app):
 
 
 def test_redis_restarted_during_a_run(celery_app, redis_server):
-    app = celery_app(RATELIMIT_ENABLED=False, JOB_QUEUE_SIZE=20)
+    """redis-server is the broker and counts the rate limits: while it restarts, submissions are
+    held or refused with 429 (never an error), and every accepted job finishes, once."""
+    app = celery_app(
+        JOB_QUEUE_SIZE=20,
+        RATELIMIT_STORAGE_URI="",
+        REDIS_URL=f"{redis_server.url}/2",
+        RATELIMIT_JOBS_USER="1000/minute",
+        RATELIMIT_JOBS_IP="1000/minute",
+    )
     client = app.test_client()
     alice = dev_login(client)
     before = [submit(client, alice).get_json()["id"] for _ in range(4)]
