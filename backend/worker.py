@@ -100,7 +100,12 @@ class CeleryQueue:
         return True
 
     def check_content(self, job_id, media_url):
-        content_check.delay(job_id, media_url)
+        """Sends WeChat's check of an upload to a worker; when the broker cannot be reached the check
+        stays pending and is sent again when the result is shared (backend.content)."""
+        try:
+            content_check.delay(job_id, media_url)
+        except Exception:  # kombu's connection errors once its retries are spent
+            log.exception("the broker refused a content check")
 
 
 # Each worker process: its app and generators, made on its first task.
