@@ -14,8 +14,8 @@ Delivery, with Celery's own mechanisms:
   dies mid-job (killed, out of memory) makes the broker deliver it again (`reject_on_worker_lost`),
   and the job is run again, up to JOB_MAX_ATTEMPTS runs in all (then `interrupted`);
 - time limit: a job runs at most JOB_TIME_LIMIT seconds (Celery's soft limit: the job fails with
-  `timed_out`); a process stuck in native code past that is killed HARD_LIMIT_GRACE_SECONDS later
-  and the job fails with `timed_out` all the same (`job_failed`, the task's error callback);
+  `timed_out`); a process stuck in native code past that is killed a tenth of the limit later (at
+  least 1 s) and the job fails with `timed_out` all the same (`job_failed`, the task's error callback);
 - retries: a database that cannot be reached is tried again JOB_RETRIES times, with exponential
   backoff;
 - idempotence: the task's id is the job's id, and a finished job is never run again.
@@ -34,7 +34,6 @@ from backend.execution import TIMED_OUT_MESSAGE, TransientError, execute, give_u
 
 log = logging.getLogger(__name__)
 
-HARD_LIMIT_GRACE_SECONDS = 10
 # Kept by the broker with a message that was delivered and not yet acknowledged: a message whose
 # worker vanished with its machine is delivered again after this. It must outlast any job.
 VISIBILITY_MARGIN_SECONDS = 300
@@ -45,7 +44,8 @@ celery = Celery("backend")
 def configure_celery(settings):
     """Celery's settings from ours (`backend.config`): the broker, the time limits and acknowledgements."""
     time_limit = settings["JOB_TIME_LIMIT"]
-    visibility = time_limit + HARD_LIMIT_GRACE_SECONDS + VISIBILITY_MARGIN_SECONDS
+    hard_limit = time_limit + max(1, time_limit // 10)  # the soft limit cannot stop native code
+    visibility = hard_limit + VISIBILITY_MARGIN_SECONDS
     celery.conf.update(
         broker_url=settings["CELERY_BROKER_URL"],
         broker_connection_retry_on_startup=True,
@@ -55,7 +55,7 @@ def configure_celery(settings):
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         task_soft_time_limit=time_limit,
-        task_time_limit=time_limit + HARD_LIMIT_GRACE_SECONDS,
+        task_time_limit=hard_limit,
         task_ignore_result=True,  # job state is in our database
         worker_prefetch_multiplier=1,  # a worker process takes one job at a time
         worker_hijack_root_logger=False,

@@ -2,6 +2,7 @@
 mid-job, a job over its time limit, redis-server restarted during a run."""
 
 import os
+import re
 import signal
 import threading
 
@@ -34,13 +35,18 @@ def test_a_worker_killed_mid_job_makes_the_job_run_again_once(celery_app):
 
 
 def test_a_job_over_its_time_limit_fails_with_a_reason(celery_app):
+    """JOB_TIME_LIMIT=1 against a job of seconds: the soft limit stops it (or, if it is inside ONNX
+    Runtime's native code for another second, the hard limit kills the process and the task's error
+    callback ends the job); either way the job fails with `timed_out`, and is not run again."""
     app = celery_app(JOB_TIME_LIMIT=1, **LONG_JOB)
     client = app.test_client()
     alice = dev_login(client)
     job = wait_job(client, alice, submit(client, alice, data=long_photo(), long_side="original").get_json()["id"], 120)
     assert job["status"] == "failed" and job["error"]["code"] == "timed_out", job
     assert "longer than the server allows" in job["error"]["message"]
+    assert re.search(r"(Soft|Hard) time limit \(\d+s\) exceeded", celery_app.worker.log_path.read_text())
     assert finished_job(client, alice)["status"] == "done"  # the worker goes on with the next job
+    assert job_status(app, job["id"])[1] == 1  # not delivered again
 
 
 def test_redis_restarted_during_a_run(celery_app, redis_server):
