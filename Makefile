@@ -16,9 +16,9 @@ PY := $(VENV)/bin/python
 ZOO ?= modelzoo-build
 STYLES ?=
 
-.PHONY: install chromium nginx run demo zoo profile test test-fast lint
+.PHONY: install chromium nginx redis postgresql run demo zoo profile test test-fast lint
 
-$(VENV)/.installed: requirements.txt
+$(VENV)/.installed: requirements.txt $(wildcard requirements/*.txt)
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt
@@ -50,8 +50,21 @@ nginx:
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light >/dev/null; } || \
 		echo "note: no nginx (apt-get install nginx-light); the test of deploy/nginx.conf will fail"
 
+# redis-server: the tests start their own on a free loopback port (broker of the Celery workers,
+# shared rate limits); see docs/deploy.md.
+redis:
+	@command -v redis-server >/dev/null || [ -x /usr/bin/redis-server ] || { [ "$$(id -u)" = 0 ] && apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; } || \
+		echo "note: no redis-server (apt-get install redis-server); the Celery and Redis tests will fail"
+
+# PostgreSQL's binaries: tests start a server of their own (the database dropped during a job).
+postgresql:
+	@ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; } || \
+		echo "note: no PostgreSQL (apt-get install postgresql); the PostgreSQL tests will fail"
+
 install: $(VENV)/.installed modelzoo/node/node_modules/.installed miniprogram/node_modules/.installed \
-	miniprogram/tfjs/node_modules/.installed chromium nginx
+	miniprogram/tfjs/node_modules/.installed chromium nginx redis postgresql
 
 zoo: install
 	$(PY) -m modelzoo build-all --output $(ZOO)

@@ -61,6 +61,16 @@ DEFAULTS = {
     "JOB_QUEUE_SIZE": 8,
     "JOB_RETRY_AFTER": 10,
     "JOB_MAX_ATTEMPTS": 2,
+    # Jobs on Celery workers (backend/worker.py) when set, e.g. redis://host:6379/0; empty: each web
+    # process runs its own jobs (backend/runner.py). With workers, JOB_QUEUE_SIZE counts the jobs
+    # accepted and not yet started by the whole service, and web processes load no model.
+    "CELERY_BROKER_URL": "",
+    # A job's run, at most (then it fails with `timed_out`); enforced by the Celery workers.
+    "JOB_TIME_LIMIT": 600,
+    # Tries again, with exponential backoff, when the database cannot be reached during a job.
+    "JOB_RETRIES": 5,
+    # A Celery worker serves its Prometheus metrics on this port (0: not at all).
+    "WORKER_METRICS_PORT": 0,
     "JOB_DAILY_QUOTA": 50,
     "JOB_DEFAULT_LONG_SIDE": 512,
     "JOB_MIN_LONG_SIDE": 64,
@@ -89,11 +99,14 @@ DEFAULTS = {
     "INFERENCE_TILE": 1024,
     # Results and sharing.
     "RESULT_TTL_DAYS": 7,
-    # Rate limits (Flask-Limiter syntax). Storage: empty for a SQLite file in the instance folder,
-    # shared by this machine's processes (backend/ratelimit.py); redis://host:6379 for several
-    # machines; memory:// counts per process (gunicorn refuses it with more than one worker).
+    # Rate limits (Flask-Limiter syntax). Storage: empty for REDIS_URL when set, else a SQLite file
+    # in the instance folder, shared by this machine's processes only (backend/ratelimit.py);
+    # redis://host:6379 for several machines; memory:// counts per process (gunicorn refuses it
+    # with more than one worker).
     "RATELIMIT_ENABLED": True,
     "RATELIMIT_STORAGE_URI": "",
+    # A Redis server shared by all web processes, e.g. redis://host:6379/1: rate limits count there.
+    "REDIS_URL": "",
     "RATELIMIT_DEFAULT": "600/minute",
     "RATELIMIT_LOGIN": "30/minute",
     "RATELIMIT_JOBS_USER": "20/minute",

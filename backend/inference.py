@@ -73,12 +73,22 @@ def session_options(threads=0):
     return options
 
 
+def providers():
+    """ONNX Runtime's execution providers: CUDA first when this installation and machine have it
+    (onnxruntime-gpu on a GPU machine), else the CPU."""
+    import onnxruntime
+
+    if "CUDAExecutionProvider" in onnxruntime.get_available_providers():
+        return ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    return ["CPUExecutionProvider"]
+
+
 class OnnxGenerator:
     def __init__(self, path, threads=0):
         import onnxruntime
 
         options = session_options(threads)
-        self.session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        self.session = onnxruntime.InferenceSession(str(path), options, providers=providers())
         self.input_name = self.session.get_inputs()[0].name
 
     def __call__(self, batch):
@@ -93,11 +103,12 @@ class OnnxTiles:
         import onnxruntime
 
         options = session_options(threads)
-        providers = ["CPUExecutionProvider"]
         self.statistics_session = onnxruntime.InferenceSession(
-            str(folder / variant["statistics_model"]), options, providers=providers
+            str(folder / variant["statistics_model"]), options, providers=providers()
         )
-        self.tile_session = onnxruntime.InferenceSession(str(folder / variant["model"]), options, providers=providers)
+        self.tile_session = onnxruntime.InferenceSession(
+            str(folder / variant["model"]), options, providers=providers()
+        )
         self.names = variant.get("signature") or {"input": "image", "statistics": "statistics"}
 
     def statistics(self, batch):

@@ -56,3 +56,12 @@ def finished_job(client, headers, **kwargs):
     job = wait_job(client, headers, response.get_json()["id"])
     assert job["status"] == "done", job
     return job
+
+
+# A job that keeps a worker busy for seconds: the tiny network on a 4096x4096 photo, stylized whole
+# (submit it with long_side="original").
+LONG_JOB = {"JOB_MAX_UNTILED_LONG_SIDE": 4096, "INFERENCE_TILE": 0}
+
+
+def long_photo():
+    return image_bytes((4096, 4096))
