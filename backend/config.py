@@ -68,6 +68,16 @@ DEFAULTS = {
     "JOB_QUEUE_SIZE": 8,
     "JOB_RETRY_AFTER": 10,
     "JOB_MAX_ATTEMPTS": 2,
+    # Jobs on Celery workers (backend/worker.py) when set, e.g. redis://host:6379/0; empty: each web
+    # process runs its own jobs (backend/runner.py). With workers, JOB_QUEUE_SIZE counts the jobs
+    # accepted and not yet started by the whole service, and web processes load no model.
+    "CELERY_BROKER_URL": "",
+    # A job's run, at most (then it fails with `timed_out`); enforced by the Celery workers.
+    "JOB_TIME_LIMIT": 600,
+    # Tries again, with exponential backoff, when the database cannot be reached during a job.
+    "JOB_RETRIES": 5,
+    # A Celery worker serves its Prometheus metrics on this port (0: not at all).
+    "WORKER_METRICS_PORT": 0,
     "JOB_DAILY_QUOTA": 50,
     "JOB_DEFAULT_LONG_SIDE": 512,
     "JOB_MIN_LONG_SIDE": 64,
@@ -79,6 +89,12 @@ DEFAULTS = {
     "JOB_MAX_UNTILED_LONG_SIDE": 1024,
     "WORKER_HEARTBEAT_SECONDS": 10.0,
     "WORKER_TIMEOUT_SECONDS": 60.0,
+    # The model of server jobs whose client does not ask for one (the job's `model` field):
+    # "best", the style's generator (the teacher, as before the students), or "fast", its student
+    # (~25x less CPU, but 18.8-20.8 dB PSNR against the teacher where the target is 26:
+    # docs/students.md). "best" until the students reach their quality targets; "fast" is the
+    # lever for an overloaded server. Styles without a student run their generator for both.
+    "SERVER_MODEL": "best",
     # "onnx" (ONNX Runtime) or "savedmodel" (TensorFlow); see backend/inference.py for why ONNX.
     "INFERENCE_VARIANT": "onnx",
     # Threads per inference (0: the library's default, one per core). Parallelism comes from
@@ -90,11 +106,14 @@ DEFAULTS = {
     "INFERENCE_TILE": 1024,
     # Results and sharing.
     "RESULT_TTL_DAYS": 7,
-    # Rate limits (Flask-Limiter syntax). Storage: empty for a SQLite file in the instance folder,
-    # shared by this machine's processes (backend/ratelimit.py); redis://host:6379 for several
-    # machines; memory:// counts per process (gunicorn refuses it with more than one worker).
+    # Rate limits (Flask-Limiter syntax). Storage: empty for REDIS_URL when set, else a SQLite file
+    # in the instance folder, shared by this machine's processes only (backend/ratelimit.py);
+    # redis://host:6379 for several machines; memory:// counts per process (gunicorn refuses it
+    # with more than one worker).
     "RATELIMIT_ENABLED": True,
     "RATELIMIT_STORAGE_URI": "",
+    # A Redis server shared by all web processes, e.g. redis://host:6379/1: rate limits count there.
+    "REDIS_URL": "",
     "RATELIMIT_DEFAULT": "600/minute",
     "RATELIMIT_LOGIN": "30/minute",
     "RATELIMIT_JOBS_USER": "20/minute",

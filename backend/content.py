@@ -45,8 +45,8 @@ def request_check(job):
 
 
 def send_later(job):
-    """Hands the job's check, with its link made here in the request, to this process's check
-    thread (the job runner's)."""
+    """Hands the job's check, with its link made here in the request, to the job runner's check
+    thread, or to a Celery worker when jobs run there."""
     runner = current_app.extensions.get("jobs")
     if runner is not None and job.check_status == "pending" and not job.check_trace_id:
         runner.check_content(job.id, public_url("wechat.media", token=job.media_token))

@@ -3,6 +3,9 @@
 tests/backend/test_openapi.py checks that its paths and methods are exactly the app's routes.
 """
 
+from backend.inference import MODELS
+from backend.styles import CLIENT_VARIANTS
+
 
 def _error(description):
     return {
@@ -82,7 +85,9 @@ def spec(app):
                     {
                         "name": "variant",
                         "in": "query",
-                        "schema": {"enum": ["uint8", "float16", "onnx", "wechat"], "default": "uint8"},
+                        "schema": {"enum": list(CLIENT_VARIANTS), "default": "uint8"},
+                        "description": "the teacher's variants, and the student's (student_uint8, ...) when the style "
+                        "has one (docs/modelzoo-format.md)",
                     },
                 ],
             )
@@ -114,13 +119,34 @@ def spec(app):
                             "type": "object",
                             "properties": {
                                 "where": {"enum": ["device", "server"]},
-                                "variant": {"type": ["string", "null"]},
+                                "variant": {
+                                    "type": ["string", "null"],
+                                    "description": "device: the variant to download (student_uint8, ... when the "
+                                    "style has a student, which phones always get)",
+                                },
+                                "network": {"enum": ["teacher", "student"], "description": "device only"},
+                                "manifest_url": {
+                                    "type": "string",
+                                    "description": "device only: GET it for the variant's files, input and tiling",
+                                },
                                 "engine": {"enum": ["wechat"], "description": "only for wx.createInferenceSession"},
+                                "webgl_settings": {
+                                    "type": "object",
+                                    "description": "device, TF.js only: the flags to set before loading the model",
+                                },
+                                "model": {
+                                    "enum": list(MODELS),
+                                    "description": "server only: the model of a job that does not ask (SERVER_MODEL)",
+                                },
                                 "precision_level": {"type": "integer", "minimum": 0, "maximum": 4},
                                 "long_side": {"type": "integer"},
                                 "tile": {
                                     "type": "integer",
                                     "description": "device only, local networks: stylize in tiles of this size",
+                                },
+                                "overlap": {
+                                    "type": "integer",
+                                    "description": "with tile: the margin each tile shares with its neighbours",
                                 },
                                 "reason": {"type": "string"},
                             },
@@ -151,7 +177,7 @@ def spec(app):
                 "Stylize a photo on the server",
                 {
                     "202": _json("queued", JOB),
-                    "400": _error("missing image, bad long_side, empty file, or untrusted_host"),
+                    "400": _error("missing image, bad long_side, bad model, empty file, or untrusted_host"),
                     "403": _error("daily quota used (quota_exceeded)"),
                     "404": _error("unknown style (unknown_style)"),
                     "413": _error("upload too large"),
@@ -185,6 +211,13 @@ def spec(app):
                                         "description": "pixels in ASCII digits (default JOB_DEFAULT_LONG_SIDE) or "
                                         "the photo's own size; never enlarged, capped at JOB_MAX_UNTILED_LONG_SIDE "
                                         "for styles the server cannot tile",
+                                    },
+                                    "model": {
+                                        "enum": list(MODELS),
+                                        "description": '"fast": the style\'s student (about 25 times less CPU, '
+                                        'lower quality); "best": its generator. Default: the SERVER_MODEL setting. '
+                                        'A style without a student runs its generator (the job says "best" and a note '
+                                        "says why); anything else is refused with 400 bad_model",
                                     },
                                 },
                                 "required": ["image", "style"],
@@ -364,6 +397,7 @@ def spec(app):
                         "id": {"type": "string"},
                         "status": {"enum": ["queued", "running", "done", "failed"]},
                         "style": {"type": "string"},
+                        "model": {"enum": list(MODELS), "description": "the model that runs the job"},
                         "long_side": {"type": "integer"},
                         "created_at": {"type": "string"},
                         "notes": {"type": "array", "items": {"type": "string"}},
