@@ -3,7 +3,9 @@
 #                 ones are packaged, then package and measure the others while it serves
 #   make test   - install, then run the whole test suite (Python, model zoo Node scripts, mini-program,
 #                 the web app in Chromium)
-# Also: `make demo` (stylize sample photos with the four published styles), `make lint`,
+#   make test-fast - the same without the slow tests (pytest -m "not slow", no JS integration test):
+#                 the edit-test loop, a few minutes
+# Also: `make demo` (stylize sample photos with the four published styles), `make lint` (ruff and ESLint),
 # `make zoo` (package and measure every style, no server), `make profile` (measure what is not yet).
 # `make install` alone installs; each step is repeated only when its lock file changes.
 # ZOO (a path, relative to this folder or absolute) and STYLES (comma-separated ids) choose what
@@ -15,9 +17,9 @@ PY := $(VENV)/bin/python
 ZOO ?= modelzoo-build
 STYLES ?=
 
-.PHONY: install chromium nginx run demo zoo profile test lint
+.PHONY: install chromium nginx redis postgresql run demo zoo profile test test-fast lint
 
-$(VENV)/.installed: requirements.txt
+$(VENV)/.installed: requirements.txt $(wildcard requirements/*.txt)
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt
@@ -25,6 +27,11 @@ $(VENV)/.installed: requirements.txt
 
 modelzoo/node/node_modules/.installed: modelzoo/node/package-lock.json
 	npm ci --prefix modelzoo/node --no-audit --no-fund
+	touch $@
+
+# ESLint for all the JavaScript (eslint.config.js), from the package.json at the top.
+node_modules/.installed: package-lock.json
+	npm ci --no-audit --no-fund
 	touch $@
 
 miniprogram/node_modules/.installed: miniprogram/package-lock.json
@@ -59,8 +66,22 @@ nginx:
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light >/dev/null; } || \
 		echo "note: no nginx (apt-get install nginx-light); the test of deploy/nginx.conf will fail"
 
-install: $(VENV)/.installed modelzoo/node/node_modules/.installed miniprogram/node_modules/.installed \
-	miniprogram/tfjs/node_modules/.installed web/dist/index.html chromium nginx
+# redis-server: the tests start their own on a free loopback port (broker of the Celery workers,
+# shared rate limits); see docs/deploy.md.
+redis:
+	@command -v redis-server >/dev/null || [ -x /usr/bin/redis-server ] || { [ "$$(id -u)" = 0 ] && apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; } || \
+		echo "note: no redis-server (apt-get install redis-server); the Celery and Redis tests will fail"
+
+# PostgreSQL's binaries: tests start a server of their own (the database dropped during a job).
+postgresql:
+	@ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; } || \
+		echo "note: no PostgreSQL (apt-get install postgresql); the PostgreSQL tests will fail"
+
+install: $(VENV)/.installed node_modules/.installed modelzoo/node/node_modules/.installed \
+	miniprogram/node_modules/.installed miniprogram/tfjs/node_modules/.installed web/dist/index.html \
+	chromium nginx redis postgresql
 
 zoo: install
 	$(PY) -m modelzoo build-all --output $(ZOO)
@@ -81,5 +102,13 @@ test: install
 	npm test --prefix web
 	$(PY) -m pytest
 
+# Leaves out the tests marked `slow` (full-size generators, conversions, training, builds in Node
+# and Chromium) and the mini-program's integration test (a model zoo build and a live backend).
+test-fast: install
+	npm test --prefix modelzoo/node
+	npm test --prefix miniprogram -- --testPathIgnorePatterns test/integration/
+	$(PY) -m pytest -m "not slow"
+
 lint: install
 	$(PY) -m ruff check .
+	npm run --silent lint

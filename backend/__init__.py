@@ -27,6 +27,7 @@ from backend.config import (
     instance_secret_key,
 )
 from backend.extensions import db, limiter
+from backend.inference import check_model
 from backend.runner import JobRunner
 from backend.wechat import WeChat
 from backend.zoo import ModelZoo
@@ -53,7 +54,10 @@ def configure(app, test_config):
     if test_config:
         config.update(test_config)
     if not (
-        config["SECRET_KEY"] and config["DATABASE_URL"] and config["RESULTS_DIR"] and config["RATELIMIT_STORAGE_URI"]
+        config["SECRET_KEY"]
+        and config["DATABASE_URL"]
+        and config["RESULTS_DIR"]
+        and (config["RATELIMIT_STORAGE_URI"] or config["REDIS_URL"])
     ):
         os.makedirs(app.instance_path, exist_ok=True)  # the embedded defaults live there
     listen = os.environ.get(LISTEN_VARIABLE, "").split()
@@ -61,13 +65,20 @@ def configure(app, test_config):
     config["DEVELOPMENT"] = config["DEVELOPMENT_REASON"] is not None
     config["SECRET_KEY"] = config["SECRET_KEY"] or instance_secret_key(app.instance_path)
     config["SQLALCHEMY_DATABASE_URI"] = database_uri(config["DATABASE_URL"], app.instance_path)
+    # A connection the database dropped (restarted, failed over) is replaced before use, not reported.
+    config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
     config["RESULTS_DIR"] = config["RESULTS_DIR"] or os.path.join(app.instance_path, "results")
-    config["RATELIMIT_STORAGE_URI"] = config["RATELIMIT_STORAGE_URI"] or "sqlite:///" + os.path.join(
-        app.instance_path, "ratelimits.sqlite"
+    config["RATELIMIT_STORAGE_URI"] = (
+        config["RATELIMIT_STORAGE_URI"]
+        or config["REDIS_URL"]
+        or "sqlite:///" + os.path.join(app.instance_path, "ratelimits.sqlite")
     )
     # Room for the multipart framing around the largest accepted photo.
     config["MAX_CONTENT_LENGTH"] = config["MAX_UPLOAD_BYTES"] + 64 * 1024
     config["RATELIMIT_HEADERS_ENABLED"] = False  # Retry-After is set by backend.errors
+    check_model(config["SERVER_MODEL"])
+    # While the limits' storage (Redis) cannot be reached, each process counts them in memory.
+    config["RATELIMIT_IN_MEMORY_FALLBACK_ENABLED"] = True
 
 
 def configure_logging(app):
@@ -105,7 +116,11 @@ def create_app(test_config=None):
             db.create_all()
         except OperationalError:  # another process created them at the same moment
             db.session.rollback()
-    if app.config["JOBS_ENABLED"]:
+    if app.config["JOBS_ENABLED"] and app.config["CELERY_BROKER_URL"]:
+        from backend.worker import CeleryQueue
+
+        app.extensions["jobs"] = CeleryQueue(app)  # jobs run on Celery workers
+    elif app.config["JOBS_ENABLED"]:
         app.extensions["jobs"] = JobRunner(app)
         start_jobs_on_first_request(app)
     return app

@@ -52,7 +52,14 @@ DEFAULTS = {
     "MAX_UPLOAD_BYTES": 10 * 1024 * 1024,
     "MAX_IMAGE_PIXELS": 40_000_000,
     "MAX_IMAGE_SIDE": 12_000,
-    "ANIMATED_IMAGES": "first_frame",  # or "reject"
+    # "animate": an animated GIF is stylized frame by frame into an animated GIF (backend/gifs.py;
+    # other animated formats give their first frame); "first_frame": only the first frame of any
+    # animation is used; "reject": animations are refused (422 animated_image).
+    "ANIMATED_IMAGES": "animate",
+    # Animated GIFs: at most this many frames, and this many pixels in all frames together
+    # (width x height x frames of the upload), which bounds decoding and stylizing time.
+    "GIF_MAX_FRAMES": 100,
+    "GIF_MAX_PIXELS": 50_000_000,
     # Uploads decoded at the same time by one process (each can cost up to 4 bytes a pixel), and
     # how long an upload waits for its turn before a 503.
     "UPLOAD_DECODERS": 1,
@@ -63,6 +70,16 @@ DEFAULTS = {
     "JOB_QUEUE_SIZE": 8,
     "JOB_RETRY_AFTER": 10,
     "JOB_MAX_ATTEMPTS": 2,
+    # Jobs on Celery workers (backend/worker.py) when set, e.g. redis://host:6379/0; empty: each web
+    # process runs its own jobs (backend/runner.py). With workers, JOB_QUEUE_SIZE counts the jobs
+    # accepted and not yet started by the whole service, and web processes load no model.
+    "CELERY_BROKER_URL": "",
+    # A job's run, at most (then it fails with `timed_out`); enforced by the Celery workers.
+    "JOB_TIME_LIMIT": 600,
+    # Tries again, with exponential backoff, when the database cannot be reached during a job.
+    "JOB_RETRIES": 5,
+    # A Celery worker serves its Prometheus metrics on this port (0: not at all).
+    "WORKER_METRICS_PORT": 0,
     "JOB_DAILY_QUOTA": 50,
     # Visitors of the web app without WeChat (POST /api/v1/auth/anonymous) get a smaller quota.
     "JOB_DAILY_QUOTA_ANONYMOUS": 10,
@@ -76,6 +93,12 @@ DEFAULTS = {
     "JOB_MAX_UNTILED_LONG_SIDE": 1024,
     "WORKER_HEARTBEAT_SECONDS": 10.0,
     "WORKER_TIMEOUT_SECONDS": 60.0,
+    # The model of server jobs whose client does not ask for one (the job's `model` field):
+    # "best", the style's generator (the teacher, as before the students), or "fast", its student
+    # (~25x less CPU, but 18.8-20.8 dB PSNR against the teacher where the target is 26:
+    # docs/students.md). "best" until the students reach their quality targets; "fast" is the
+    # lever for an overloaded server. Styles without a student run their generator for both.
+    "SERVER_MODEL": "best",
     # "onnx" (ONNX Runtime) or "savedmodel" (TensorFlow); see backend/inference.py for why ONNX.
     "INFERENCE_VARIANT": "onnx",
     # Threads per inference (0: the library's default, one per core). Parallelism comes from
@@ -87,11 +110,14 @@ DEFAULTS = {
     "INFERENCE_TILE": 1024,
     # Results and sharing.
     "RESULT_TTL_DAYS": 7,
-    # Rate limits (Flask-Limiter syntax). Storage: empty for a SQLite file in the instance folder,
-    # shared by this machine's processes (backend/ratelimit.py); redis://host:6379 for several
-    # machines; memory:// counts per process (gunicorn refuses it with more than one worker).
+    # Rate limits (Flask-Limiter syntax). Storage: empty for REDIS_URL when set, else a SQLite file
+    # in the instance folder, shared by this machine's processes only (backend/ratelimit.py);
+    # redis://host:6379 for several machines; memory:// counts per process (gunicorn refuses it
+    # with more than one worker).
     "RATELIMIT_ENABLED": True,
     "RATELIMIT_STORAGE_URI": "",
+    # A Redis server shared by all web processes, e.g. redis://host:6379/1: rate limits count there.
+    "REDIS_URL": "",
     "RATELIMIT_DEFAULT": "600/minute",
     "RATELIMIT_LOGIN": "30/minute",
     # New anonymous tokens per client address.

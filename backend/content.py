@@ -22,6 +22,7 @@ from flask import Blueprint, current_app, request, send_file
 
 from backend.errors import ApiError
 from backend.extensions import db, limiter
+from backend.gifs import media_type
 from backend.models import Job, User
 from backend.urls import public_url
 
@@ -44,8 +45,8 @@ def request_check(job):
 
 
 def send_later(job):
-    """Hands the job's check, with its link made here in the request, to this process's check
-    thread (the job runner's)."""
+    """Hands the job's check, with its link made here in the request, to the job runner's check
+    thread, or to a Celery worker when jobs run there."""
     runner = current_app.extensions.get("jobs")
     if runner is not None and job.check_status == "pending" and not job.check_trace_id:
         runner.check_content(job.id, public_url("wechat.media", token=job.media_token))
@@ -93,7 +94,8 @@ def media(token):
     job = db.session.execute(db.select(Job).filter_by(media_token=token)).scalar_one_or_none()
     if job is None or not job.source_path or not Path(job.source_path).is_file():
         raise ApiError(404, "not_found", "No such picture.")
-    return send_file(job.source_path, mimetype="image/png", max_age=0, download_name="upload.png")
+    path = Path(job.source_path)
+    return send_file(path, mimetype=media_type(path), max_age=0, download_name=f"upload{path.suffix}")
 
 
 def signature_ok(token):

@@ -4,8 +4,9 @@ Every setting can be changed with an environment variable: BIND (default 127.0.0
 PORT), WEB_CONCURRENCY (worker processes, default 2), GUNICORN_THREADS (threads per worker,
 default 4), GUNICORN_TIMEOUT (seconds, default 60), GUNICORN_MAX_REQUESTS (a worker is replaced
 after about this many requests, default 1000, 0: never). Each worker process runs its own job
-queue and loads each style's model once. The workers learn where gunicorn listens (which decides,
-with APP_ENV and WECHAT_APPID, whether the development login is on: `backend.config.development_login`).
+queue and loads each style's model once, unless CELERY_BROKER_URL sends the jobs to Celery
+workers. The workers learn where gunicorn listens (which decides, with APP_ENV and WECHAT_APPID,
+whether the development login is on: `backend.config.development_login`).
 
 gunicorn's threads read requests themselves, so slow clients can hold them all: in public, put
 the buffering reverse proxy of deploy/nginx.conf in front (see backend/README.md).

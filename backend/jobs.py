@@ -7,15 +7,15 @@ from pathlib import Path
 
 from flask import Blueprint, current_app, g, jsonify, request
 
-from backend import content
+from backend import content, gifs
 from backend.auth import is_anonymous, login_required
 from backend.errors import ApiError
 from backend.extensions import db, limiter, remote_address, user_or_address
-from backend.inference import max_long_side
+from backend.inference import MODELS, max_long_side, model_used, network_for
 from backend.metrics import JOBS
 from backend.models import Job, User, new_id, utcnow
 from backend.styles import get_style
-from backend.uploads import decoding_slot, fit_long_side, open_upload
+from backend.uploads import decoding_slot, fit_long_side
 from backend.urls import public_url
 
 log = logging.getLogger(__name__)
@@ -34,6 +34,7 @@ def describe(job):
         "id": job.id,
         "status": job.status,
         "style": job.style,
+        "model": job.model,
         "long_side": job.long_side,
         "created_at": job.created_at.isoformat() + "Z",
     }
@@ -46,6 +47,7 @@ def describe(job):
             "url": public_url("results.image", result_id=result.id),
             "width": result.width,
             "height": result.height,
+            "media_type": gifs.media_type(result.path),
             "expires_at": result.expires_at.isoformat() + "Z",
         }
     elif job.status == "done":
@@ -77,10 +79,21 @@ def long_side_of(value):
     return long_side
 
 
-def fit_for_style(picture, long_side, style, notes):
+def model_of(value):
+    """The requested model: "fast" (the style's student) or "best" (its generator); SERVER_MODEL
+    when the client does not say."""
+    if value in (None, ""):
+        return current_app.config["SERVER_MODEL"]
+    if value not in MODELS:
+        raise ApiError(400, "bad_model", 'model must be "fast" (the style\'s student) or "best" (its generator).')
+    return value
+
+
+def fit_for_style(picture, long_side, style, model, notes):
     """`(picture, long side)`: the picture at the requested long side (never enlarged) within what
-    the server does for this style (`max_long_side`); a note says when that limit made it smaller."""
-    limit = max_long_side(style, current_app.config)
+    the server does for this style and model (`max_long_side`); a note says when that limit made it
+    smaller."""
+    limit = max_long_side(style, current_app.config, network_for(style, model))
     wanted = max(picture.size) if long_side == ORIGINAL else long_side
     if min(wanted, max(picture.size)) > limit:
         notes.append(f"The style {style.id!r} is stylized at most {limit} pixels on the long side.")
@@ -123,6 +136,8 @@ def create():
     jobs = runner()
     style = get_style(request.form.get("style", ""))
     long_side = long_side_of(request.form.get("long_side"))
+    requested = model_of(request.form.get("model"))
+    model = model_used(style, requested)
     upload = request.files.get("image")
     if upload is None:
         raise ApiError(400, "missing_image", "Send the photo as the multipart field 'image'.")
@@ -131,12 +146,17 @@ def create():
         raise queue_full()
 
     with decoding_slot():
-        picture, notes = open_upload(upload.read(), current_app.config, None if long_side == ORIGINAL else long_side)
-    picture, long_side = fit_for_style(picture, long_side, style, notes)
+        data = upload.read()
+        limit = None if long_side == ORIGINAL else long_side
+        picture, notes, animated = gifs.open_picture_or_animation(data, current_app.config, limit)
+    if model != requested:
+        notes.append(f"The style {style.id!r} has no fast model; its best model is used.")
+    picture, long_side = fit_for_style(picture, long_side, style, model, notes)  # an animation: each frame alike
     job = Job(
         id=new_id(),
         user_id=g.user.id,
         style=style.id,
+        model=model,
         long_side=long_side,
         worker_id=jobs.worker_id,
         notes="\n".join(notes) or None,
@@ -144,8 +164,12 @@ def create():
     content.request_check(job)
     folder = Path(current_app.config["RESULTS_DIR"]) / "uploads"
     folder.mkdir(parents=True, exist_ok=True)
-    job.source_path = str(folder / f"{job.id}.png")
-    picture.save(job.source_path)
+    if not animated:
+        job.source_path = str(folder / f"{job.id}.png")
+        picture.save(job.source_path)
+    else:  # kept as uploaded; the job runner stylizes it frame by frame
+        job.source_path = str(folder / f"{job.id}{gifs.GIF_SUFFIX}")
+        Path(job.source_path).write_bytes(data)
     lock_user(g.user)
     try:
         check_quota(g.user)

@@ -32,6 +32,8 @@ class Job(db.Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     style: Mapped[str] = mapped_column(String(64))
     long_side: Mapped[int]
+    # "best" (the style's generator) or "fast" (its student): backend/inference.py, MODELS.
+    model: Mapped[str] = mapped_column(String(8), default="best")
     status: Mapped[str] = mapped_column(String(16), default="queued", index=True)
     attempts: Mapped[int] = mapped_column(default=0)
     worker_id: Mapped[str | None] = mapped_column(String(96), index=True)

@@ -3,6 +3,9 @@
 tests/backend/test_openapi.py checks that its paths and methods are exactly the app's routes.
 """
 
+from backend.inference import MODELS
+from backend.styles import CLIENT_VARIANTS
+
 
 def _error(description):
     return {
@@ -48,6 +51,10 @@ def _json_body(properties, required=()):
 JOB = {"$ref": "#/components/schemas/Job"}
 LOGIN = {"$ref": "#/components/schemas/Login"}
 RATE_LIMITED = _error("rate limited (Retry-After)")
+# model.json, weight shards and .onnx files, the preview picture
+MODEL_FILE_TYPES = ("application/json", "application/octet-stream", "image/jpeg", "image/png")
+PICTURE_TYPES = ("image/png", "image/gif")  # an animated GIF in gives an animated GIF out (backend/gifs.py)
+MEDIA_TYPE = {"enum": list(PICTURE_TYPES), "description": "the picture's Content-Type"}
 
 
 def _web_file():
@@ -55,8 +62,6 @@ def _web_file():
         "200": _binary("the file", "text/html", "text/javascript", "application/manifest+json", "image/png"),
         "503": _error("the web app is not built (web_not_built)"),
     }
-# model.json, weight shards and .onnx files, the preview picture
-MODEL_FILE_TYPES = ("application/json", "application/octet-stream", "image/jpeg", "image/png")
 
 
 def spec(app):
@@ -94,7 +99,9 @@ def spec(app):
                     {
                         "name": "variant",
                         "in": "query",
-                        "schema": {"enum": ["uint8", "float16", "onnx", "wechat"], "default": "uint8"},
+                        "schema": {"enum": list(CLIENT_VARIANTS), "default": "uint8"},
+                        "description": "the teacher's variants, and the student's (student_uint8, ...) when the style "
+                        "has one (docs/modelzoo-format.md)",
                     },
                 ],
             )
@@ -126,13 +133,34 @@ def spec(app):
                             "type": "object",
                             "properties": {
                                 "where": {"enum": ["device", "server"]},
-                                "variant": {"type": ["string", "null"]},
+                                "variant": {
+                                    "type": ["string", "null"],
+                                    "description": "device: the variant to download (student_uint8, ... when the "
+                                    "style has a student, which phones always get)",
+                                },
+                                "network": {"enum": ["teacher", "student"], "description": "device only"},
+                                "manifest_url": {
+                                    "type": "string",
+                                    "description": "device only: GET it for the variant's files, input and tiling",
+                                },
                                 "engine": {"enum": ["wechat"], "description": "only for wx.createInferenceSession"},
+                                "webgl_settings": {
+                                    "type": "object",
+                                    "description": "device, TF.js only: the flags to set before loading the model",
+                                },
+                                "model": {
+                                    "enum": list(MODELS),
+                                    "description": "server only: the model of a job that does not ask (SERVER_MODEL)",
+                                },
                                 "precision_level": {"type": "integer", "minimum": 0, "maximum": 4},
                                 "long_side": {"type": "integer"},
                                 "tile": {
                                     "type": "integer",
                                     "description": "device only, local networks: stylize in tiles of this size",
+                                },
+                                "overlap": {
+                                    "type": "integer",
+                                    "description": "with tile: the margin each tile shares with its neighbours",
                                 },
                                 "reason": {"type": "string"},
                             },
@@ -163,12 +191,15 @@ def spec(app):
                 "Stylize a photo on the server",
                 {
                     "202": _json("queued", JOB),
-                    "400": _error("missing image, bad long_side, empty file, or untrusted_host"),
+                    "400": _error("missing image, bad long_side, bad model, empty file, or untrusted_host"),
                     "403": _error("daily quota used (quota_exceeded)"),
                     "404": _error("unknown style (unknown_style)"),
                     "413": _error("upload too large"),
                     "415": _error("not a JPEG, PNG, WebP or GIF"),
-                    "422": _error("too many pixels, too small, damaged, animated (when refused)"),
+                    "422": _error(
+                        "too many pixels, too small, damaged, animated (when refused), or an animated GIF over "
+                        "GIF_MAX_FRAMES frames (gif_too_many_frames) or GIF_MAX_PIXELS pixels in all (gif_too_large)"
+                    ),
                     "429": _error("queue full or rate limited (Retry-After)"),
                     "503": _error("server jobs switched off, or busy reading other uploads (Retry-After)"),
                 },
@@ -194,6 +225,13 @@ def spec(app):
                                         "description": "pixels in ASCII digits (default JOB_DEFAULT_LONG_SIDE) or "
                                         "the photo's own size; never enlarged, capped at JOB_MAX_UNTILED_LONG_SIDE "
                                         "for styles the server cannot tile",
+                                    },
+                                    "model": {
+                                        "enum": list(MODELS),
+                                        "description": '"fast": the style\'s student (about 25 times less CPU, '
+                                        'lower quality); "best": its generator. Default: the SERVER_MODEL setting. '
+                                        'A style without a student runs its generator (the job says "best" and a note '
+                                        "says why); anything else is refused with 400 bad_model",
                                     },
                                 },
                                 "required": ["image", "style"],
@@ -224,6 +262,7 @@ def spec(app):
                                 "url": {"type": "string"},
                                 "width": {"type": "integer"},
                                 "height": {"type": "integer"},
+                                "media_type": MEDIA_TYPE,
                                 "expires_at": {"type": "string"},
                                 "check": {"enum": ["none", "pending", "error", "pass", "risky", "review"]},
                             },
@@ -234,7 +273,7 @@ def spec(app):
                     "404": _error("unknown style"),
                     "413": _error("upload too large"),
                     "415": _error("not a JPEG, PNG, WebP or GIF"),
-                    "422": _error("too many pixels, too small, damaged"),
+                    "422": _error("too many pixels, too small, damaged, or a GIF over the GIF limits"),
                     "429": _error("rate limited (Retry-After)"),
                 },
                 auth=True,
@@ -266,7 +305,7 @@ def spec(app):
         "/api/v1/results/{result_id}/image": {
             "get": _op(
                 "The stylized PNG",
-                {"200": _binary("the picture"), "404": _error("no such result of yours")},
+                {"200": _binary("the picture", *PICTURE_TYPES), "404": _error("no such result of yours")},
                 auth=True,
                 parameters=[_path_param("result_id", "result id")],
             )
@@ -296,9 +335,9 @@ def spec(app):
         "/s/{token}": {
             "get": _op(
                 "A shared picture (public): a small HTML page with og: tags for browsers (Accept prefers "
-                "text/html), the PNG itself otherwise",
+                "text/html), the picture itself otherwise",
                 {
-                    "200": _binary("the page or the picture", "text/html", "image/png"),
+                    "200": _binary("the page or the picture", "text/html", *PICTURE_TYPES),
                     "404": _error("expired or deleted"),
                 },
                 parameters=[_path_param("token", "share token")],
@@ -306,8 +345,8 @@ def spec(app):
         },
         "/s/{token}/image": {
             "get": _op(
-                "A shared picture (public), always the PNG",
-                {"200": _binary("the picture"), "404": _error("expired or deleted")},
+                "A shared picture (public), always the picture itself",
+                {"200": _binary("the picture", *PICTURE_TYPES), "404": _error("expired or deleted")},
                 parameters=[_path_param("token", "share token")],
             )
         },
@@ -324,7 +363,7 @@ def spec(app):
         "/media/{token}": {
             "get": _op(
                 "An uploaded picture, for WeChat's content check only",
-                {"200": _binary("the picture"), "404": _error("no such picture")},
+                {"200": _binary("the picture", *PICTURE_TYPES), "404": _error("no such picture")},
                 parameters=[_path_param("token", "media token")],
                 limited=False,
             )
@@ -400,6 +439,7 @@ def spec(app):
                         "id": {"type": "string"},
                         "status": {"enum": ["queued", "running", "done", "failed"]},
                         "style": {"type": "string"},
+                        "model": {"enum": list(MODELS), "description": "the model that runs the job"},
                         "long_side": {"type": "integer"},
                         "created_at": {"type": "string"},
                         "notes": {"type": "array", "items": {"type": "string"}},
@@ -410,6 +450,7 @@ def spec(app):
                                 "url": {"type": "string"},
                                 "width": {"type": "integer"},
                                 "height": {"type": "integer"},
+                                "media_type": MEDIA_TYPE,
                                 "expires_at": {"type": "string"},
                             },
                         },

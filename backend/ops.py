@@ -13,6 +13,7 @@ from sqlalchemy import text
 
 from backend import metrics
 from backend.extensions import db, limiter
+from backend.models import Job
 from backend.openapi import spec
 
 log = logging.getLogger("backend.requests")
@@ -44,7 +45,12 @@ def readyz():
 @bp.get("/metrics")
 @limiter.exempt
 def prometheus():
-    body, content_type = metrics.render()
+    try:
+        queued = db.session.scalar(db.select(db.func.count(Job.id)).where(Job.status == "queued"))
+    except Exception:  # the database is down: the other figures still answer
+        db.session.rollback()
+        queued = None
+    body, content_type = metrics.render(queued)
     return body, 200, {"Content-Type": content_type}
 
 

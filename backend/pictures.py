@@ -14,14 +14,14 @@ from pathlib import Path
 
 from flask import Blueprint, current_app, g, jsonify, request
 
-from backend import content
+from backend import content, gifs
 from backend.auth import login_required
 from backend.errors import ApiError
 from backend.extensions import db, limiter, remote_address, user_or_address
 from backend.jobs import check_quota, lock_user
 from backend.models import Job, Result, new_id, utcnow
 from backend.styles import get_style
-from backend.uploads import decoding_slot, open_upload
+from backend.uploads import decoding_slot
 from backend.urls import public_url
 
 bp = Blueprint("pictures", __name__)
@@ -38,7 +38,9 @@ def create():
         raise ApiError(400, "missing_image", "Send the picture as the multipart field 'image'.")
     check_quota(g.user)  # refused early, before reading the upload; counted exactly below
     with decoding_slot():
-        picture, notes = open_upload(upload.read(), current_app.config)
+        data = upload.read()
+        picture, notes, animated = gifs.open_picture_or_animation(data, current_app.config)
+    suffix = gifs.GIF_SUFFIX if animated else ".png"
     now = utcnow()
     width, height = picture.size
     job = Job(
@@ -54,15 +56,18 @@ def create():
     root = Path(current_app.config["RESULTS_DIR"])
     for folder in ("uploads", "results"):
         (root / folder).mkdir(parents=True, exist_ok=True)
-    job.source_path = str(root / "uploads" / f"{job.id}.png")
+    job.source_path = str(root / "uploads" / f"{job.id}{suffix}")
     result = Result(id=new_id(), job_id=job.id, user_id=g.user.id, width=width, height=height, created_at=now)
-    result.path = str(root / "results" / f"{result.id}.png")
+    result.path = str(root / "results" / f"{result.id}{suffix}")
     result.expires_at = now + timedelta(days=current_app.config["RESULT_TTL_DAYS"])
     content.request_check(job)
     lock_user(g.user)
     check_quota(g.user)  # exact: counted and inserted under the user's row lock
-    picture.save(job.source_path)  # what WeChat's checker fetches (/media/<token>)
-    picture.save(result.path)
+    for path in (job.source_path, result.path):  # the source is what WeChat's checker fetches (/media/<token>)
+        if not animated:
+            picture.save(path)
+        else:
+            Path(path).write_bytes(data)
     db.session.add_all([job, result])
     db.session.commit()
     content.send_later(job)
@@ -71,6 +76,7 @@ def create():
         url=public_url("results.image", result_id=result.id),
         width=width,
         height=height,
+        media_type=gifs.media_type(result.path),
         expires_at=result.expires_at.isoformat() + "Z",
         check=job.check_status,
     ), 201

@@ -5,14 +5,23 @@ each variant when the model zoo was built (`profile.webgl` of the manifest: text
 largest texture at each size). A variant without `profile` (packaged but not measured yet: `make run`
 measures after it starts serving) is never planned for a phone. The operator tunes the decision
 with the PLAN_POLICY setting (JSON), whose keys override `DEFAULT_POLICY`.
+
+A style packaged with its student (docs/modelzoo-format.md, "Teacher and student") sends phones
+the student: its variants (`student_uint8`, ...) with the student's own WebGL figures and advice,
+in tiles of the largest measured size that fits, up to `device_tiled_long_side`. The server
+decides where and at what size; the answer carries everything the client needs to follow it
+(variant, network, engine, long side, tile and overlap, WebGL settings, the variant's manifest URL),
+and the client falls back to the server only when that fails.
 """
 
 from flask import Blueprint, current_app, jsonify
 
 from backend.auth import json_body
 from backend.errors import ApiError
-from backend.inference import max_long_side
+from backend.inference import max_long_side, network_for
 from backend.styles import get_style
+from backend.urls import public_url
+from backend.zoo import STUDENT, TEACHER
 
 bp = Blueprint("plan", __name__, url_prefix="/api/v1")
 
@@ -92,9 +101,8 @@ def texture_need(variant, size, settings, beyond_profile=False, max_texture=None
     return side, texture_bytes, failed
 
 
-def device_size(style, variant, long_side, memory_mb, max_texture, rules):
-    """The largest phone size that fits the device, or None."""
-    settings = style.manifest.get("webgl_settings") or {}
+def device_size(settings, variant, long_side, memory_mb, max_texture, rules):
+    """The largest phone size that fits the device with the network's WebGL `settings`, or None."""
     for size in sorted(rules["device_sizes"], reverse=True):
         size = min(size, long_side)
         need = texture_need(variant, size, settings, rules["beyond_profile"], max_texture)
@@ -109,19 +117,45 @@ def device_size(style, variant, long_side, memory_mb, max_texture, rules):
     return None
 
 
-def device_tiles(style, tile):
-    """Whether the phone can stylize this style in tiles of `tile` pixels: a local network (its
-    manifest's `tiling` has no statistics of the whole picture) and a tile over twice the overlap."""
-    tiling = style.manifest.get("tiling") or {}
+def device_tiles(tiling, tile):
+    """Whether the phone can stylize a network in tiles of `tile` pixels: a local network (its
+    `tiling` has no statistics of the whole picture) and a tile over twice the overlap."""
+    tiling = tiling or {}
     return "overlap" in tiling and not tiling.get("statistics", True) and tile > 2 * tiling["overlap"]
+
+
+def on_device(style, name, network, size, long_side, rules, runs, **extra):
+    """A device plan running the variant `name` of `network` at `size` pixels: in tiles of that
+    size, up to `device_tiled_long_side`, when the network is local and the photo larger. It says
+    what the client downloads (`manifest_url`) and how it runs it; `runs` starts the reason."""
+    plan = {
+        "where": "device",
+        "network": network,
+        "variant": name,
+        "long_side": size,
+        "manifest_url": public_url("styles.manifest", style_id=style.id, variant=name),
+        **extra,
+    }
+    tiling = style.facts(network).get("tiling")
+    tiled = min(long_side, rules["device_tiled_long_side"])
+    if tiled > size and device_tiles(tiling, size):
+        plan.update(long_side=tiled, tile=size, overlap=tiling["overlap"])
+        return {**plan, "reason": f"{runs} in tiles of {size} pixels."}
+    return {**plan, "reason": f"{runs} at {size} pixels."}
 
 
 def decide(style, facts, rules):
     long_side = max(facts["width"], facts["height"])
+    model = current_app.config["SERVER_MODEL"]
     server = {
         "where": "server",
         "variant": None,
-        "long_side": min(rules["server_long_side"], long_side, max_long_side(style, current_app.config)),
+        "model": model,
+        "long_side": min(
+            rules["server_long_side"],
+            long_side,
+            max_long_side(style, current_app.config, network_for(style, model)),
+        ),
     }
     if rules["force"] == "server":
         return {**server, "reason": "The operator sends every photo to the server."}
@@ -134,51 +168,38 @@ def decide(style, facts, rules):
         if level is not None and level != -1 and level < rules["min_benchmark_level"]:
             return {**server, "reason": "The phone is too slow for on-device stylization."}
     memory_mb = memory_mb or rules["min_memory_mb"]
-    wechat = style.variant("wechat") if facts["inference_engine"] and rules["wechat_engine"] else None
-    if wechat:
-        return wechat_plan(wechat, long_side, rules)
+    network = STUDENT if style.has_student else TEACHER  # phones get the student when there is one
+    wechat_name, wechat = style.network_variant(network, "wechat")
+    if wechat and facts["inference_engine"] and rules["wechat_engine"]:
+        return wechat_plan(style, wechat_name, wechat, network, long_side, rules)
     names = ["float16", rules["variant"]] if memory_mb >= rules["float16_min_memory_mb"] else [rules["variant"]]
-    variants = {name: style.variant(name) for name in names if style.variant(name)}
+    variants = dict(style.network_variant(network, name) for name in names)
+    variants = {name: variant for name, variant in variants.items() if variant}
     measured = {name: variant for name, variant in variants.items() if "profile" in variant}
     if variants and not measured:
         return {**server, "reason": "The style is not measured on phones yet."}
+    settings = style.facts(network).get("webgl_settings") or {}
     for name, variant in measured.items():
         max_texture = facts["max_texture"] or rules["default_max_texture_size"]
-        size = device_size(style, variant, long_side, memory_mb, max_texture, rules)
+        size = device_size(settings, variant, long_side, memory_mb, max_texture, rules)
         if size:
-            tiled = min(long_side, rules["device_tiled_long_side"])
-            if tiled > size and device_tiles(style, size):
-                return {
-                    "where": "device",
-                    "variant": name,
-                    "long_side": tiled,
-                    "tile": size,
-                    "reason": f"The phone can run the {name} model in tiles of {size} pixels.",
-                }
-            return {
-                "where": "device",
-                "variant": name,
-                "long_side": size,
-                "reason": f"The phone can run the {name} model at {size} pixels.",
-            }
+            what = f"the {name} model" if network == TEACHER else f"the style's student ({name})"
+            runs = f"The phone can run {what}"
+            # The TF.js plugin (no `engine`), with the network's WebGL flags.
+            return on_device(style, name, network, size, long_side, rules, runs, webgl_settings=settings)
     return {**server, "reason": "The model's textures do not fit this phone's WebGL limits."}
 
 
-def wechat_plan(variant, long_side, rules):
-    """A phone with wx.createInferenceSession runs the `wechat` ONNX variant at the precision
-    level the model zoo measured for it (or the operator's)."""
+def wechat_plan(style, name, variant, network, long_side, rules):
+    """A phone with wx.createInferenceSession runs the `wechat` ONNX variant (the student's when
+    there is one, in tiles when the photo is larger) at the precision level the model zoo measured
+    for it (or the operator's)."""
     size = min(rules["wechat_max_size"], long_side)
     level = rules["wechat_precision_level"]
     if level is None:
         level = (variant.get("engine") or {}).get("precision_level", 4)
-    return {
-        "where": "device",
-        "engine": "wechat",
-        "variant": "wechat",
-        "precision_level": level,
-        "long_side": size,
-        "reason": f"The phone runs the model with WeChat's inference engine at {size} pixels.",
-    }
+    runs = "The phone runs the model with WeChat's inference engine"
+    return on_device(style, name, network, size, long_side, rules, runs, engine="wechat", precision_level=level)
 
 
 @bp.post("/plan")

@@ -11,12 +11,17 @@ from backend.auth import login_required
 from backend.content import require_shareable
 from backend.errors import ApiError
 from backend.extensions import db
+from backend.gifs import media_type
 from backend.models import Job, Result, Share, utcnow
 from backend.urls import public_url
 
 log = logging.getLogger(__name__)
 bp = Blueprint("results", __name__)
-DOWNLOAD_NAME = "cartoon.png"  # the stored file's name is the result id
+
+
+def download_name(result):
+    """cartoon.png or cartoon.gif (the stored file's name is the result id)."""
+    return "cartoon" + Path(result.path).suffix
 
 
 def owned_result(result_id):
@@ -29,7 +34,8 @@ def owned_result(result_id):
 @bp.get("/api/v1/results/<result_id>/image")
 @login_required
 def image(result_id):
-    response = send_file(owned_result(result_id).path, mimetype="image/png", max_age=0, download_name=DOWNLOAD_NAME)
+    result = owned_result(result_id)
+    response = send_file(result.path, mimetype=media_type(result.path), max_age=0, download_name=download_name(result))
     response.cache_control.private = True
     return response
 
@@ -72,7 +78,7 @@ def shared(token):
     """A browser (which asks for HTML first) gets a small page with the picture; anything else,
     such as WeChat fetching a share card's imageUrl, the picture itself."""
     link = live_share(token)
-    if request.accept_mimetypes.best_match(["image/png", "text/html"]) == "text/html":
+    if request.accept_mimetypes.best_match([media_type(link.result.path), "text/html"]) == "text/html":
         language = request.accept_languages.best_match(["en", "zh"], default="en")
         page = render_template(
             "share.html",
@@ -80,6 +86,7 @@ def shared(token):
             image_url=public_url("results.shared_image", token=token),
             page_url=public_url("results.shared", token=token),
             app_url=public_url("web.index"),
+            image_type=media_type(link.result.path),
             width=link.result.width,
             height=link.result.height,
         )
@@ -89,8 +96,11 @@ def shared(token):
 
 @bp.get("/s/<token>/image")
 def shared_image(token):
-    """The shared picture (PNG), public."""
-    response = send_file(live_share(token).result.path, mimetype="image/png", max_age=300, download_name=DOWNLOAD_NAME)
+    """The shared picture (PNG, or GIF for an animated one), public."""
+    result = live_share(token).result
+    response = send_file(
+        result.path, mimetype=media_type(result.path), max_age=300, download_name=download_name(result)
+    )
     response.cache_control.public = True
     response.vary.add("Accept")
     return response

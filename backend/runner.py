@@ -1,4 +1,6 @@
-"""Server-side jobs: a bounded in-process queue served by a pool of worker threads.
+"""Server-side jobs: a bounded in-process queue served by a pool of worker threads, the embedded
+default (with CELERY_BROKER_URL, Celery workers run the jobs instead: backend/worker.py). Both run a
+job with backend.execution.execute.
 
 The queue holds job ids; the jobs themselves live in the database. Each process registers itself in
 the `workers` table and keeps a heartbeat there. A queued or running job whose process is gone (it
@@ -17,18 +19,17 @@ import socket
 import threading
 import time
 from datetime import timedelta
-from pathlib import Path
-
-import numpy as np
-from PIL import Image
 
 from backend import content
+from backend.execution import INTERRUPTED_MESSAGE, TransientError, execute
 from backend.extensions import db
 from backend.inference import Generators
-from backend.metrics import JOB_SECONDS, JOBS, QUEUE_DEPTH
-from backend.models import Job, Result, Worker, new_id, utcnow
+from backend.metrics import JOBS, QUEUE_DEPTH
+from backend.models import Job, Worker, utcnow
 
 log = logging.getLogger(__name__)
+
+BACKOFF_SECONDS = 0.5  # the first wait before trying a job again while the database cannot be reached
 
 
 class JobRunner:
@@ -38,7 +39,6 @@ class JobRunner:
         self.queue = queue.Queue(maxsize=config["JOB_QUEUE_SIZE"])
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
         self.generators = Generators(config["INFERENCE_VARIANT"], config["INFERENCE_THREADS"], config["INFERENCE_TILE"])
-        self.results_dir = Path(config["RESULTS_DIR"])
         self.checks = queue.Queue()  # (job id, link) of uploads for WeChat's content check
         self._stop = threading.Event()
         self._threads = []
@@ -118,45 +118,17 @@ class JobRunner:
                     db.session.remove()
 
     def run_job(self, job_id):
-        job = db.session.get(Job, job_id)
-        if job is None or job.status != "queued" or job.worker_id != self.worker_id:
-            return
-        job.status, job.started_at, job.attempts = "running", utcnow(), job.attempts + 1
-        db.session.commit()
-        started = time.monotonic()
-        style = self.app.extensions["zoo"].get(job.style)
-        if style is None:
-            return self._fail(job, "style_unavailable", f"The style {job.style!r} is no longer available.")
-        try:
-            with Image.open(job.source_path) as source:
-                rgb = np.asarray(source.convert("RGB"))
-            output = self.generators.run(style, rgb)
-            self._save(job, output)
-        except Exception:  # whatever happens, the job ends: it never stays "running"
-            log.exception("job failed while stylizing")
-            db.session.rollback()
-            return self._fail(job, "stylize_failed", "The server could not stylize this photo.")
-        JOBS.labels("done").inc()
-        JOB_SECONDS.observe(time.monotonic() - started)
-
-    def _save(self, job, output):
-        height, width = output.shape[:2]
-        result = Result(id=new_id(), job_id=job.id, user_id=job.user_id, width=width, height=height)
-        folder = self.results_dir / "results"
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / f"{result.id}.png"
-        Image.fromarray(output, "RGB").save(path)
-        result.path = str(path)
-        result.created_at = utcnow()
-        result.expires_at = result.created_at + timedelta(days=self.app.config["RESULT_TTL_DAYS"])
-        db.session.add(result)
-        job.status, job.finished_at = "done", utcnow()
-        db.session.commit()
-
-    def _fail(self, job, code, message):
-        job.status, job.error_code, job.error_message, job.finished_at = "failed", code, message, utcnow()
-        db.session.commit()
-        JOBS.labels("failed").inc()
+        """Runs a job of this runner's queue (backend.execution); while the database cannot be
+        reached it tries again JOB_RETRIES times, waiting twice as long each time, then leaves the
+        job to the recovery sweep."""
+        retries = self.app.config["JOB_RETRIES"]
+        for attempt in range(retries + 1):
+            try:
+                return execute(job_id, self.generators, self.worker_id, owner=self.worker_id)
+            except TransientError:
+                if attempt == retries or self._stop.wait(BACKOFF_SECONDS * 2**attempt):
+                    log.exception("database unreachable while running a job; the recovery sweep will retry it")
+                    return None
 
     # Content checks: WeChat is called on this thread, never in a request.
 
@@ -218,7 +190,7 @@ class JobRunner:
             if give_up:
                 values.update(
                     error_code="interrupted",
-                    error_message="The server restarted while stylizing this photo; send it again.",
+                    error_message=INTERRUPTED_MESSAGE,
                     finished_at=utcnow(),
                 )
             owner = Job.worker_id.is_(None) if old_worker is None else Job.worker_id == old_worker

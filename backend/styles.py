@@ -4,10 +4,13 @@ from flask import Blueprint, current_app, jsonify, request, send_from_directory
 
 from backend.errors import ApiError
 from backend.urls import model_file_url
+from backend.zoo import STUDENT_PREFIX, TEACHER
 
 bp = Blueprint("styles", __name__)
 
-CLIENT_VARIANTS = ("uint8", "float16", "onnx", "wechat")
+PHONE_VARIANTS = ("uint8", "float16", "onnx", "wechat")
+# The teacher's and the student's (docs/modelzoo-format.md, "Teacher and student").
+CLIENT_VARIANTS = PHONE_VARIANTS + tuple(STUDENT_PREFIX + name for name in PHONE_VARIANTS)
 IMMUTABLE = 365 * 24 * 3600
 MANIFEST_FILE_MAX_AGE = 60  # manifest.json gains its profile when measured after the build
 
@@ -40,7 +43,11 @@ def describe(style):
     for name in CLIENT_VARIANTS:
         variant = style.variant(name)
         if variant:
-            variants[name] = {"bytes": variant.get("bytes"), "download_bytes": variant.get("download_bytes")}
+            variants[name] = {
+                "bytes": variant.get("bytes"),
+                "download_bytes": variant.get("download_bytes"),
+                "network": variant.get("network", TEACHER),
+            }
             profile[name] = variant.get("profile")
     return {
         "id": style.id,
@@ -66,6 +73,7 @@ def manifest(style_id):
     variant = style.variant(name)
     if not variant:
         raise ApiError(404, "variant_unavailable", f"The style {style.id!r} has no {name} variant.")
+    network = style.variant_facts(name)
     files = [
         {
             "path": f["path"],
@@ -81,16 +89,17 @@ def manifest(style_id):
             "name": style.name,
             "version": style.version,
             "variant": name,
+            "network": variant.get("network", TEACHER),
             "format": variant.get("format"),
-            "input": style.manifest.get("input"),
+            "input": network.get("input"),
             "model_url": model_file_url(style.id, style.version, variant["model"]) if variant.get("model") else None,
             "files": files,
             "bytes": variant.get("bytes"),
             "parity": variant.get("parity"),
-            "webgl_settings": style.manifest.get("webgl_settings") or {},
+            "webgl_settings": network.get("webgl_settings") or {},
             "signature": variant.get("signature"),
             "engine": variant.get("engine"),
-            "tiling": style.manifest.get("tiling"),
+            "tiling": network.get("tiling"),
         },
         60,
     )

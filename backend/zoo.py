@@ -1,8 +1,10 @@
 """The model zoo folder (`MODELZOO_DIR`): `catalogue.json` and each style's `manifest.json`.
 
-Only the keys that docs/modelzoo-format.md marks as read by others are relied on. The catalogue is
-read again when the file changes (checked at most every `CHECK_SECONDS`), so a rebuilt zoo is
-picked up without a restart; a broken rebuild keeps the last good catalogue and is logged.
+Only the keys that docs/modelzoo-format.md marks as read by others are relied on, but the catalogue
+and every manifest must match the model zoo's JSON Schemas (`modelzoo/schemas/`): the backend
+refuses what the schemas refuse. The catalogue is read again when the file changes (checked at
+most every `CHECK_SECONDS`), so a rebuilt zoo is picked up without a restart; a broken or refused
+rebuild keeps the last good catalogue and is logged with the file and the reason.
 """
 
 import json
@@ -14,11 +16,20 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+import jsonschema
+
+from modelzoo import manifest as zoo_format
+
 log = logging.getLogger(__name__)
 
-ID_PATTERN = re.compile(r"^[a-z0-9_-]+$")
-VERSION_PATTERN = re.compile(r"^[A-Za-z0-9._-]+$")
+# Style ids and versions as the catalogue schema allows them (they are also folder names).
+ID_PATTERN = re.compile(zoo_format.schema("catalogue")["$defs"]["id"]["pattern"])
+VERSION_PATTERN = re.compile(zoo_format.schema("catalogue")["$defs"]["version"]["pattern"])
 CHECK_SECONDS = 2.0
+# The networks of a package (docs/modelzoo-format.md, "Teacher and student"): the style's generator,
+# and the small student distilled from it for phones, whose variants are named STUDENT_PREFIX + name.
+TEACHER, STUDENT = "teacher", "student"
+STUDENT_PREFIX = "student_"
 
 
 @dataclass(frozen=True)
@@ -33,6 +44,25 @@ class Style:
     def variant(self, name):
         return (self.manifest.get("variants") or {}).get(name)
 
+    @property
+    def has_student(self):
+        return isinstance(self.manifest.get(STUDENT), dict)
+
+    def network_variant(self, network, name):
+        """`(variant name, variant)` of the teacher's or the student's variant `name` ("uint8",
+        "onnx", ...); the variant is None when the package has none."""
+        full_name = STUDENT_PREFIX + name if network == STUDENT else name
+        return full_name, self.variant(full_name)
+
+    def facts(self, network):
+        """The input convention, `tiling` and WebGL advice of `network`: the manifest's `student`
+        object for the student, the manifest itself for the teacher."""
+        return self.manifest[STUDENT] if network == STUDENT and self.has_student else self.manifest
+
+    def variant_facts(self, variant_name):
+        """`facts` of the network that the variant runs."""
+        return self.facts((self.variant(variant_name) or {}).get("network", TEACHER))
+
 
 def _inside(root, relative):
     path = (root / relative).resolve()
@@ -41,12 +71,21 @@ def _inside(root, relative):
     return path
 
 
+def check_schema(data, name, what):
+    """`data` when it matches the model zoo's schema `name` (catalogue or manifest); otherwise a
+    `ValueError` saying `what` was refused, by which schema, where in the file and why."""
+    try:
+        return zoo_format.validate(data, name)
+    except jsonschema.ValidationError as error:
+        where = "/".join(str(part) for part in error.absolute_path) or "the top level"
+        schema = f"modelzoo/schemas/{name}.schema.json"
+        raise ValueError(f"{what} refused by {schema} at {where}: {error.message}") from None
+
+
 def read_style(root, entry):
     style_id, version = entry["id"], str(entry["version"])
-    if not ID_PATTERN.match(style_id) or not VERSION_PATTERN.match(version):
-        raise ValueError(f"bad style id or version: {style_id!r} {version!r}")
     manifest_path = _inside(root, entry["manifest"])
-    manifest = json.loads(manifest_path.read_text())
+    manifest = check_schema(json.loads(manifest_path.read_text()), "manifest", f"the manifest {manifest_path}")
     if manifest.get("id") != style_id or str(manifest.get("version")) != version:
         raise ValueError(f"{manifest_path}: id/version differ from the catalogue")
     folder = manifest_path.parent
@@ -99,7 +138,7 @@ class ModelZoo:
             if mtime == self._mtime:
                 return self._loaded
             try:
-                catalogue = json.loads(self.catalogue_path.read_text())
+                catalogue = check_schema(json.loads(self.catalogue_path.read_text()), "catalogue", "the catalogue")
                 styles = {}
                 for entry in catalogue["styles"]:
                     style = read_style(self.root, entry)

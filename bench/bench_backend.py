@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/bench_backend.py --zoo modelzoo-build          # a zoo built by modelzoo
     .venv/bin/python bench/bench_backend.py --published hayao             # build a one-style zoo first
-    .venv/bin/python bench/bench_backend.py --tiny                        # the tests' tiny zoo (quick)
+    .venv/bin/python bench/bench_backend.py --tiny                        # modelzoo.tinyzoo, as the tests (quick)
     .venv/bin/python bench/bench_backend.py --published hayao --compare-variants
     .venv/bin/python bench/bench_backend.py --published hayao --build-dir /tmp/zoo-hayao --workers 1
 
@@ -10,12 +10,26 @@ Measures: catalogue and manifest requests per second with p50/p99 latency (--req
 --concurrency client threads), then server jobs at --size x --size (--jobs jobs submitted by
 --job-concurrency clients, each polling its job): jobs per minute and p50/p95 time from submission
 to done. --compare-variants also times ONNX Runtime against the TensorFlow SavedModel in this
-process (load, first run, median run). Every loop is bounded in count and time; nothing but
-127.0.0.1 is contacted.
+process (load, first run, median run). --celery measures the jobs instead with the in-process
+runner, then with 1 and 2 Celery worker processes (a redis-server of its own as the broker), in one
+run. Every loop is bounded in count and time; nothing but 127.0.0.1 is contacted.
+
+    .venv/bin/python bench/bench_backend.py --published hayao --build-dir /tmp/zoo-hayao --celery --jobs 16
+
+measured on the 2-core development machine while other work kept its load average at 6 to 7 (so
+pessimistic), 16 jobs of the published Hayao at 512x512 from 4 clients, 2 gunicorn processes:
+
+| jobs run by | jobs/minute | p50 | p95 |
+| --- | --- | --- | --- |
+| the in-process runner (2 processes x 1 thread) | 9.9 | 23.6 s | 39.4 s |
+| 1 Celery worker process | 8.4 | 27.8 s | 31.6 s |
+| 2 Celery worker processes | 10.2 | 22.7 s | 28.7 s |
+
+On one machine the paths are about even (the same two cores stylize either way; the broker costs
+little); workers gain by running on other machines, leaving the web processes their cores.
 """
 
 import argparse
-import hashlib
 import http.client
 import io
 import json
@@ -52,56 +66,14 @@ def free_port():
 # Building a zoo.
 
 
-def sha256(path):
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
-def files_entry(folder, paths, fmt, model):
-    files = [{"path": p, "bytes": (folder / p).stat().st_size, "sha256": sha256(folder / p)} for p in sorted(paths)]
-    return {"format": fmt, "model": model, "files": files, "bytes": sum(f["bytes"] for f in files)}
-
-
 def build_published_zoo(style, root):
-    """A one-style zoo with the savedmodel and onnx variants of a published style (the TF.js
-    variants, which only phones use, are left out)."""
+    """A one-style zoo of a published style, packaged by the model zoo itself (every variant,
+    checked; without the profile, which takes many minutes and the server does not need)."""
+    from modelzoo import sources
+    from modelzoo.build import BuildOptions, build
     from training import settings
-    from training.pretrained import STYLES, import_published
 
-    model, metadata = import_published(style, settings.pretrained_dir() / style)
-    version = "bench" + hashlib.sha256(style.encode()).hexdigest()[:7]
-    folder = Path(root) / style / version
-    saved = folder / "savedmodel" / style / "1"
-    model.export(str(saved), verbose=False)
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "tf2onnx.convert",
-            "--saved-model",
-            str(saved),
-            "--output",
-            str(folder / "model.onnx"),
-            "--opset",
-            "13",
-        ],
-        check=True,
-        capture_output=True,
-    )
-    saved_files = [p.relative_to(folder).as_posix() for p in saved.rglob("*") if p.is_file()]
-    manifest = {
-        "format": 1,
-        "id": style,
-        "name": STYLES[style],
-        "version": version,
-        "input": metadata["input"],
-        "variants": {
-            "onnx": files_entry(folder, ["model.onnx"], "onnx", "model.onnx"),
-            "savedmodel": files_entry(folder, saved_files, "tf-savedmodel", f"savedmodel/{style}/1"),
-        },
-    }
-    (folder / "manifest.json").write_text(json.dumps(manifest, indent=2))
-    entry = {"id": style, "name": STYLES[style], "version": version, "manifest": f"{style}/{version}/manifest.json"}
-    (Path(root) / "catalogue.json").write_text(json.dumps({"format": 1, "styles": [entry]}))
+    build(sources.from_published(style, settings.pretrained_dir() / style), root, BuildOptions(profile=False))
     return Path(root)
 
 
@@ -149,11 +121,10 @@ def multipart(fields, filename, data):
     return b"".join(parts), f"multipart/form-data; boundary={boundary}"
 
 
-def start_server(zoo, workers, port, data_dir, extra_env):
-    env = {
+def backend_env(zoo, data_dir, extra_env):
+    """The settings of the bench's web processes and Celery workers."""
+    return {
         **os.environ,
-        "BIND": f"127.0.0.1:{port}",
-        "WEB_CONCURRENCY": str(workers),
         "APP_ENV": "development",  # the development login; nothing else changes
         "SECRET_KEY": "bench",
         "DATABASE_URL": f"sqlite:///{data_dir}/bench.sqlite",
@@ -163,8 +134,13 @@ def start_server(zoo, workers, port, data_dir, extra_env):
         "JOB_DAILY_QUOTA": "100000",
         "JOB_QUEUE_SIZE": "64",
         "LOG_LEVEL": "WARNING",
+        "GUNICORN_MAX_REQUESTS": "0",  # no worker replaced (and its connections reset) mid-measurement
         **extra_env,
     }
+
+
+def start_server(zoo, workers, port, data_dir, extra_env):
+    env = {**backend_env(zoo, data_dir, extra_env), "BIND": f"127.0.0.1:{port}", "WEB_CONCURRENCY": str(workers)}
     process = subprocess.Popen(
         [str(Path(sys.executable).parent / "gunicorn"), "-c", "backend/gunicorn.conf.py", "backend:create_app()"],
         cwd=ROOT,
@@ -184,6 +160,88 @@ def start_server(zoo, workers, port, data_dir, extra_env):
         time.sleep(0.3)
     process.terminate()
     raise SystemExit("the server did not become ready in 120 s")
+
+
+def start_redis(data_dir):
+    """redis-server on a free loopback port (`make install` installs it); returns (process, URL)."""
+    port = free_port()
+    command = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--dir", str(data_dir)]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1) as connection:
+                connection.sendall(b"PING\r\n")
+                if connection.recv(16).startswith(b"+PONG"):
+                    return process, f"redis://127.0.0.1:{port}/0"
+        except OSError:
+            time.sleep(0.1)
+    process.kill()
+    raise SystemExit("redis-server did not start")
+
+
+def start_celery(env, concurrency, data_dir):
+    """`celery -A backend.worker worker` with `concurrency` processes; returns once it is ready."""
+    log_path = Path(data_dir) / "celery.log"
+    command = [sys.executable, "-m", "celery", "-A", "backend.worker", "worker", "--concurrency", str(concurrency)]
+    command += ["--loglevel", "INFO", "--without-mingle", "--without-gossip", "--without-heartbeat"]
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 120
+    while b"ready." not in log_path.read_bytes():
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise SystemExit(f"the Celery worker did not start; see {log_path}")
+        time.sleep(0.2)
+    return process
+
+
+def stop(process):
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(60)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+def job_line(figures):
+    p50 = f"{figures['p50_s']:.2f}" if figures["p50_s"] is not None else "-"
+    p95 = f"{figures['p95_s']:.2f}" if figures["p95_s"] is not None else "-"
+    return (
+        f"{figures['jobs_per_minute']:5.1f} jobs/minute, p50 {p50} s, p95 {p95} s from submission to done "
+        f"({figures['jobs']} done, {figures['failed']} failed, {figures['queue_full_retries']} queue-full retries)"
+    )
+
+
+JOB_PATHS = (("in-process runner", 0), ("1 Celery worker process", 1), ("2 Celery worker processes", 2))
+
+
+def compare_job_paths(zoo, style, args, data_dir, deadline):
+    """Jobs at --size: the in-process runner (--workers gunicorn processes, one job thread each),
+    then Celery workers with 1 and 2 processes behind the same web server, one after the other."""
+    photo = bench_photo(args.size)
+    redis, broker = start_redis(data_dir)
+    print(f"jobs at {args.size}x{args.size}, {args.jobs} jobs from {args.job_concurrency} clients:")
+    try:
+        for label, concurrency in JOB_PATHS:
+            folder = Path(data_dir) / f"path-{concurrency}"
+            folder.mkdir()
+            extra = {"INFERENCE_VARIANT": args.variant, "CELERY_BROKER_URL": broker if concurrency else ""}
+            if args.inference_threads is not None:
+                extra["INFERENCE_THREADS"] = str(args.inference_threads)
+            port = free_port()
+            server = start_server(zoo, args.workers, port, folder, extra)
+            worker = start_celery(backend_env(zoo, folder, extra), concurrency, folder) if concurrency else None
+            try:
+                figures = bench_jobs(port, style, photo, args.jobs, args.job_concurrency, deadline)
+            finally:
+                if worker is not None:
+                    stop(worker)
+                stop(server)
+            where = f"{args.workers} web processes" + ("" if concurrency else " x 1 job thread")
+            print(f"  {label:26s} ({where}): {job_line(figures)}", flush=True)
+    finally:
+        stop(redis)
 
 
 def bench_reads(port, style, total, concurrency):
@@ -322,7 +380,7 @@ def main(argv=None):
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--zoo", type=Path, help="a model zoo folder (catalogue.json at its top)")
     source.add_argument("--published", metavar="STYLE", help="build a one-style zoo from the published weights")
-    source.add_argument("--tiny", action="store_true", help="the tests' tiny zoo (quick, not representative)")
+    source.add_argument("--tiny", action="store_true", help="modelzoo.tinyzoo, as in the tests (quick)")
     parser.add_argument("--build-dir", type=Path, help="where --published builds (kept; reused when present)")
     parser.add_argument("--style", help="style to benchmark (default: the catalogue's first)")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
@@ -334,6 +392,9 @@ def main(argv=None):
     parser.add_argument("--variant", default="onnx", choices=["onnx", "savedmodel"], help="INFERENCE_VARIANT")
     parser.add_argument("--inference-threads", type=int, help="INFERENCE_THREADS (default: the app's, 1)")
     parser.add_argument("--compare-variants", action="store_true")
+    parser.add_argument(
+        "--celery", action="store_true", help="jobs: the in-process runner against 1 and 2 Celery worker processes"
+    )
     parser.add_argument("--runs", type=int, default=5, help="timed runs per variant for --compare-variants")
     args = parser.parse_args(argv)
     deadline = time.monotonic() + DEADLINE_S
@@ -342,10 +403,10 @@ def main(argv=None):
         if args.published:
             zoo = args.build_dir or Path(data_dir) / "zoo"
             if not (zoo / "catalogue.json").is_file():
-                print(f"building a zoo of {args.published} (savedmodel + onnx) in {zoo} ...", flush=True)
+                print(f"building a zoo of {args.published} with the model zoo in {zoo} ...", flush=True)
                 build_published_zoo(args.published, zoo)
         elif args.tiny:
-            from tests.backend.tinyzoo import build_tiny_zoo
+            from modelzoo.tinyzoo import build_tiny_zoo
 
             zoo = build_tiny_zoo(Path(data_dir) / "zoo")
         else:
@@ -357,6 +418,10 @@ def main(argv=None):
         if args.compare_variants:
             print(f"in-process inference at {args.size}x{args.size}:")
             compare_variants(zoo, args.size, args.runs)
+
+        if args.celery:
+            compare_job_paths(zoo, style, args, data_dir, deadline)
+            return 0
 
         port = free_port()
         extra = {"INFERENCE_VARIANT": args.variant}
@@ -370,19 +435,10 @@ def main(argv=None):
                     f"({f['requests']} requests, {f['errors']} errors, {args.concurrency} clients)"
                 )
             figures = bench_jobs(port, style, bench_photo(args.size), args.jobs, args.job_concurrency, deadline)
-            p50 = f"{figures['p50_s']:.2f}" if figures["p50_s"] is not None else "-"
-            p95 = f"{figures['p95_s']:.2f}" if figures["p95_s"] is not None else "-"
-            print(
-                f"jobs at {args.size}x{args.size} ({args.variant}): {figures['jobs_per_minute']:.1f} jobs/minute, "
-                f"p50 {p50} s, p95 {p95} s from submission to done ({figures['jobs']} done, {figures['failed']} "
-                f"failed, {figures['queue_full_retries']} queue-full retries, {args.job_concurrency} clients)"
-            )
+            clients = f"{args.job_concurrency} clients"
+            print(f"jobs at {args.size}x{args.size} ({args.variant}, {clients}): {job_line(figures)}")
         finally:
-            server.send_signal(signal.SIGTERM)
-            try:
-                server.wait(60)
-            except subprocess.TimeoutExpired:
-                server.kill()
+            stop(server)
     return 0
 
 

@@ -1,5 +1,5 @@
 // The phone's side of bench/bench_tiling.py: TF.js tensor memory and time of the
-// mini-program's pipeline (miniprogram/lib/pipeline.js, lib/tiling.js) on a
+// mini-program's pipeline (miniprogram/core/pipeline.js, core/tiling.js) on a
 // student-sized local network with random weights, tiled and untiled.
 //
 //   node bench/tiling_phone.js --sizes 512x384,4096x3072 --tile 512 [--modes tiled,untiled] [--backend wasm]
@@ -15,7 +15,7 @@ const path = require('path');
 const modules = path.join(__dirname, '..', 'miniprogram', 'node_modules');
 const tf = require(path.join(modules, '@tensorflow/tfjs'));
 require(path.join(modules, '@tensorflow/tfjs-backend-wasm'));
-const { createStylizer } = require('../miniprogram/lib/pipeline');
+const { createStylizer } = require('../miniprogram/core/pipeline');
 
 // The shape of training/students.py's "conv-s" student: 3x3 stem (16), two
 // stride-2 3x3 convs (one pixel of zero padding), 3 residual blocks of two 3x3

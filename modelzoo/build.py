@@ -10,6 +10,15 @@ The profile (WASM, WebGL and ONNX figures) is slow to measure (WebGL in SwiftSha
 minutes per network), so a build can leave it out (`BuildOptions(profile=False)`): the package
 is complete and served, its manifest has no `profile` yet, and `profile_zoo` adds the figures
 later, rewriting `manifest.json` and the catalogue entry (the package's other files never change).
+
+A package holds the style's generator (the teacher) and, when the build is given one, its student
+(`training/students/<style>.keras`): the student's phone variants (`student_float16`,
+`student_uint8`, `student_onnx`, `student_wechat`, files in `student/`) are built and checked like
+the teacher's, each variant records its `network`, and the manifest's `student` object holds the
+student's own input convention, tiling and WebGL advice. Each variant is built by its own function
+(`_tfjs_variant`, `_onnx_variant`, ...) over one shared step, `_checked_variant`: convert, run in
+the variant's own runtime, then `parity.checked_entry` (compare with the source model, check the
+threshold, record), which `tiling.onnx_tiles_variant` ends with too.
 """
 
 import datetime
@@ -43,6 +52,10 @@ from modelzoo.constants import (
     SAVEDMODEL_FORMAT,
     SAVEDMODEL_VARIANT,
     SERVING_VERSION,
+    STUDENT,
+    STUDENT_DIR,
+    STUDENT_PREFIX,
+    TEACHER,
     TFJS_FORMAT,
     TFJS_VARIANTS,
     TILES_VARIANT,
@@ -98,9 +111,8 @@ def tfjs_runtime_version():
     return manifest.read_json(path)["version"] if path.is_file() else None
 
 
-def build_settings(options):
+def build_settings(options, tools):
     """The settings and converter versions that decide a package's files (part of its version)."""
-    tools = tool_versions()
     return {
         "shard_bytes": int(options.shard_bytes),
         "onnx_opset": int(options.onnx_opset),
@@ -129,20 +141,24 @@ def _existing(package_dir):
     return data if not verify_package(package_dir, data) else None
 
 
-def build(source, output_dir, options=None, log=print):
-    """Packages `source` into `output_dir`; returns `(manifest, package_dir, built)`, `built` False
-    when an intact package of the same version was already there. Raises `ParityError` when a
-    variant falls below its threshold (nothing is written then)."""
+def build(source, output_dir, options=None, log=print, student=None):
+    """Packages `source`, and beside it its `student` (a source of the same style, or None), into
+    `output_dir`; returns `(manifest, package_dir, built)`, `built` False when an intact package of
+    the same version was already there. Raises `ParityError` when a variant falls below its
+    threshold (nothing is written then)."""
     options = options or BuildOptions()
+    if student is not None and student.id != source.id:
+        raise ValueError(f"the student of {source.id!r} is a student of {student.id!r}")
     output_dir = Path(output_dir)
-    version = manifest.derive_version(source, build_settings(options))
+    tools = tool_versions()
+    version = manifest.derive_version(source, build_settings(options, tools), student)
     package_dir = output_dir / source.id / version
     existing = None if options.force else _existing(package_dir)
     if existing is not None:
         log(f"{source.id}: version {version} is up to date")
         manifest.update_catalogue(output_dir, manifest.catalogue_entry(output_dir, existing, package_dir))
         if options.profile and not profile.is_measured(existing):
-            existing = _measure_in_place(output_dir, package_dir, existing, options, log)
+            existing = _measure_in_place(output_dir, package_dir, existing, options, log, tools)
         return existing, package_dir, False
 
     partial = output_dir / source.id / f"{PARTIAL_PREFIX}{version}"
@@ -150,9 +166,10 @@ def build(source, output_dir, options=None, log=print):
     partial.mkdir(parents=True)
     try:
         with tempfile.TemporaryDirectory(prefix="modelzoo-") as work:
-            data = _build_into(source, version, partial, Path(work), options, log)
+            context = _Context(partial, Path(work), options, log)
+            data = _build_into(context, source, student, version, tools)
         if options.profile:
-            data = measure(data, partial, output_dir / CACHE_DIR, options, log)
+            data = measure(data, partial, output_dir / CACHE_DIR, options, log, tools)
         manifest.validate(data, "manifest")
         manifest.write_json(partial / MANIFEST_FILE, data)
         shutil.rmtree(package_dir, ignore_errors=True)
@@ -164,112 +181,237 @@ def build(source, output_dir, options=None, log=print):
     return data, package_dir, True
 
 
-def _build_into(source, version, package_dir, work, options, log):
-    """Converts `source` into `package_dir` and checks parity; returns its manifest (no profile)."""
-    convention = source.input
-    saved_model = convert.saved_model_of(source, work)
-    input_name, output_name = convert.signature_names(saved_model, source.signature)
+@dataclass(frozen=True)
+class _Context:
+    """What every step of one build shares: the package folder being written, a scratch folder,
+    the options and the log."""
 
-    log(f"{source.id}: reference outputs on {options.parity_photos} photos at {options.parity_size}")
-    photos = images.sample_photos(_photos_dir(options), options.parity_photos)
+    package_dir: Path
+    work: Path
+    options: BuildOptions
+    log: object
+
+
+@dataclass(frozen=True)
+class _Network:
+    """One network of a package (the style's generator, or its student) ready to convert: its
+    SavedModel, the parity inputs and its float32 reference outputs, the folder its files go to
+    and the prefix of its variant names."""
+
+    role: str  # TEACHER or STUDENT
+    source: object
+    saved_model: Path
+    input_name: str
+    output_name: str
+    inputs: list
+    references: list
+    folder: Path
+    prefix: str
+
+
+def _network(context, role, source, folder, prefix):
+    options = context.options
+    saved_model = convert.saved_model_of(source, context.work / role)
+    input_name, output_name = convert.signature_names(saved_model, source.signature)
+    context.log(f"{source.id}: {role} reference outputs on {options.parity_photos} photos at {options.parity_size}")
+    photos = images.sample_photo_paths(_photos_dir(options), options.parity_photos)
+    multiple = source.input["size_multiple"]
     inputs = [
-        images.to_network(images.load_photo(p, options.parity_size, convention["size_multiple"]), convention)
-        for p in photos
+        images.to_network(images.load_photo_array(p, options.parity_size, multiple), source.input) for p in photos
     ]
     references = parity.reference_outputs(saved_model, source.signature, inputs)
-    images.write_jpeg(images.from_network(references[0], convention), package_dir / PREVIEW_FILE, PREVIEW_LONG_SIDE)
+    folder.mkdir(parents=True, exist_ok=True)
+    return _Network(role, source, saved_model, input_name, output_name, inputs, references, folder, prefix)
 
-    variants = {}
-    for name, (folder, quantization) in TFJS_VARIANTS.items():
-        log(f"{source.id}: TF.js {name} graph model")
-        model_json = convert.to_tfjs(
-            saved_model, package_dir / folder, quantization, options.shard_bytes, source.signature
-        )
-        outputs = parity.tfjs_outputs(model_json, inputs, work / f"parity-{name}")
-        figures = parity.check(name, parity.compare(outputs, references, convention), options.thresholds_db[name])
-        log(f"{source.id}: {name} parity {figures['psnr_db']:.2f} dB")
-        variants[name] = manifest.variant_entry(
-            TFJS_FORMAT,
-            (package_dir / folder).iterdir(),
-            package_dir,
-            model=model_json,
-            quantization=name,
-            shard_bytes=int(options.shard_bytes),
-            parity=figures,
-        )
 
-    log(f"{source.id}: ONNX model (opset {options.onnx_opset})")
-    onnx_path = convert.to_onnx(saved_model, package_dir / ONNX_FILE, options.onnx_opset, source.signature)
-    figures = parity.compare(parity.onnx_outputs(onnx_path, inputs), references, convention)
-    figures = parity.check(ONNX_VARIANT, figures, options.thresholds_db[ONNX_VARIANT])
-    variants[ONNX_VARIANT] = manifest.variant_entry(
-        ONNX_FORMAT,
-        [onnx_path],
-        package_dir,
-        model=onnx_path,
-        opset=int(options.onnx_opset),
-        signature={"input": input_name, "output": output_name},
-        parity=figures,
+def _build_into(context, source, student, version, tools):
+    """Converts `source` (and `student`) into the package folder, checking each variant's parity;
+    returns the manifest (no profile)."""
+    package_dir = context.package_dir
+    teacher = _network(context, TEACHER, source, package_dir, "")
+    convention = source.input
+    images.write_jpeg(
+        images.from_network(teacher.references[0], convention), package_dir / PREVIEW_FILE, PREVIEW_LONG_SIDE
     )
-
-    variants[wechat.VARIANT] = _wechat_variant(saved_model, source, package_dir, inputs, references, options)
+    variants = _phone_variants(context, teacher)
     tiles = tiling.describe(source)
     if tiles and tiles["statistics"]:
-        log(f"{source.id}: ONNX statistics and tile graphs ({TILES_VARIANT})")
-        variants[TILES_VARIANT] = tiling.onnx_tiles_variant(
-            source, work, package_dir, inputs, references, options.onnx_opset, options.thresholds_db[ONNX_VARIANT]
-        )
-
-    serving_root = package_dir / SAVEDMODEL_DIR / source.id
-    servable = convert.to_serving(saved_model, serving_root)
-    variants[SAVEDMODEL_VARIANT] = manifest.variant_entry(
-        SAVEDMODEL_FORMAT,
-        [p for p in servable.rglob("*") if p.is_file()],
-        package_dir,
-        model=servable,
-        serving={
-            "model_name": source.id,
-            "base_path": serving_root.relative_to(package_dir).as_posix(),
-            "version": SERVING_VERSION,
-            "signature": source.signature,
-            "input": input_name,
-            "output": output_name,
-        },
-    )
-
-    return {
+        variants[TILES_VARIANT] = _tiles_variant(context, teacher)
+    variants[SAVEDMODEL_VARIANT] = _savedmodel_variant(context, teacher)
+    data = {
         "format": FORMAT_VERSION,
         "id": source.id,
         "name": source.name,
         "version": version,
         "built_at": datetime.datetime.now(datetime.UTC).replace(microsecond=0).isoformat(),
-        "source": {"origin": source.origin, "content_sha256": source.content_sha256, "graph_key": source.graph_key},
+        "source": _source_entry(source),
         "input": convention,
         "preview": PREVIEW_FILE,
         "files": manifest.file_entries([package_dir / PREVIEW_FILE], package_dir),
         **_webgl_advice(None),
-        "tools": tool_versions(),
+        "tools": tools,
         **({"tiling": tiles} if tiles else {}),
-        "variants": variants,
     }
+    if student is not None:
+        network = _network(context, STUDENT, student, package_dir / STUDENT_DIR, STUDENT_PREFIX)
+        variants.update(_phone_variants(context, network))
+        student_tiles = tiling.describe(student)
+        data[STUDENT] = {
+            "source": _source_entry(student),
+            "input": student.input,
+            **({"tiling": student_tiles} if student_tiles else {}),
+            **_webgl_advice(None),
+        }
+    return {**data, "variants": variants}
 
 
-def _wechat_variant(saved_model, source, package_dir, inputs, references, options):
-    """The NCHW ONNX model for wx.createInferenceSession, checked in fp32 and with fp16 storage."""
-    convention = source.input
-    path, input_name = wechat.export(saved_model, package_dir / wechat.FILE, options.onnx_opset, source.signature)
-    figures = parity.compare(wechat.outputs(path, input_name, inputs), references, convention)
-    figures = parity.check(wechat.VARIANT, figures, options.thresholds_db[wechat.VARIANT])
-    fp16_figures = parity.compare(wechat.outputs(wechat.fp16_storage(path), input_name, inputs), references, convention)
-    return manifest.variant_entry(
+def _source_entry(source):
+    return {"origin": source.origin, "content_sha256": source.content_sha256, "graph_key": source.graph_key}
+
+
+def _phone_variants(context, network):
+    """The variants a phone downloads, named with the network's prefix: TF.js float16 and uint8,
+    ONNX, and the NCHW ONNX model of WeChat's engine."""
+    variants = {network.prefix + name: _tfjs_variant(context, network, name) for name in TFJS_VARIANTS}
+    variants[network.prefix + ONNX_VARIANT] = _onnx_variant(context, network)
+    variants[network.prefix + wechat.VARIANT] = _wechat_variant(context, network)
+    return variants
+
+
+def _checked_variant(context, network, variant, convert_files, outputs_of, fmt, details=None):
+    """The step every checked variant shares: `convert_files()` writes the variant's files and
+    returns `(model path, file paths)`; `outputs_of(model path)` runs it in its own runtime on the
+    parity inputs; `parity.checked_entry` compares the outputs with the network's reference
+    outputs, checks the variant's threshold (`ParityError` below it) and records the manifest
+    entry, with the network and `details(model path)` (a dict)."""
+    name = network.prefix + variant
+    context.log(f"{network.source.id}: {name} ({fmt})")
+    model, files = convert_files()
+    entry = parity.checked_entry(
+        name,
+        outputs_of(model),
+        network.references,
+        network.source.input,
+        context.options.thresholds_db[variant],
+        fmt,
+        files,
+        context.package_dir,
+        model,
+        network=network.role,
+        **(details(model) if details else {}),
+    )
+    context.log(f"{network.source.id}: {name} parity {entry['parity']['psnr_db']:.2f} dB")
+    return entry
+
+
+def _tfjs_variant(context, network, quantization):
+    """A TF.js graph model with weights quantized to `quantization` (a key of `TFJS_VARIANTS`)."""
+    folder_name, dtype_map = TFJS_VARIANTS[quantization]
+    folder = network.folder / folder_name
+    shard_bytes = int(context.options.shard_bytes)
+
+    def convert_files():
+        model_json = convert.to_tfjs(network.saved_model, folder, dtype_map, shard_bytes, network.source.signature)
+        return model_json, list(folder.iterdir())
+
+    scratch = context.work / f"parity-{network.prefix}{quantization}"
+    return _checked_variant(
+        context,
+        network,
+        quantization,
+        convert_files,
+        lambda model_json: parity.tfjs_outputs(model_json, network.inputs, scratch),
+        TFJS_FORMAT,
+        lambda _: {"quantization": quantization, "shard_bytes": shard_bytes},
+    )
+
+
+def _onnx_variant(context, network):
+    """The float32 ONNX model (NHWC), for onnxruntime on the server and phones."""
+    opset = int(context.options.onnx_opset)
+
+    def convert_files():
+        path = convert.to_onnx(network.saved_model, network.folder / ONNX_FILE, opset, network.source.signature)
+        return path, [path]
+
+    return _checked_variant(
+        context,
+        network,
+        ONNX_VARIANT,
+        convert_files,
+        lambda path: parity.onnx_outputs(path, network.inputs),
         ONNX_FORMAT,
-        [path],
+        lambda _: {"opset": opset, "signature": {"input": network.input_name, "output": network.output_name}},
+    )
+
+
+def _wechat_variant(context, network):
+    """The NCHW ONNX model for wx.createInferenceSession, checked in fp32 and with fp16 storage."""
+    options = context.options
+    opset = int(options.onnx_opset)
+    exported = {}
+
+    def convert_files():
+        path, exported["input"] = wechat.export(
+            network.saved_model, network.folder / wechat.FILE, opset, network.source.signature
+        )
+        return path, [path]
+
+    def details(path):
+        fp16 = wechat.outputs(wechat.fp16_storage(path), exported["input"], network.inputs)
+        fp16_figures = parity.compare(fp16, network.references, network.source.input)
+        return {
+            "opset": opset,
+            "signature": {"input": exported["input"], "output": wechat.OUTPUT_NAME},
+            "engine": wechat.engine_entry(path, exported["input"], fp16_figures, options.thresholds_db["float16"]),
+        }
+
+    return _checked_variant(
+        context,
+        network,
+        wechat.VARIANT,
+        convert_files,
+        lambda path: wechat.outputs(path, exported["input"], network.inputs),
+        ONNX_FORMAT,
+        details,
+    )
+
+
+def _tiles_variant(context, network):
+    """The statistics and tile ONNX graphs of a generator with instance normalization (server)."""
+    context.log(f"{network.source.id}: ONNX statistics and tile graphs ({TILES_VARIANT})")
+    options = context.options
+    entry = tiling.onnx_tiles_variant(
+        network.source,
+        context.work,
+        context.package_dir,
+        network.inputs,
+        network.references,
+        options.onnx_opset,
+        options.thresholds_db[ONNX_VARIANT],
+    )
+    return {**entry, "network": network.role}
+
+
+def _savedmodel_variant(context, network):
+    """The float32 SavedModel in TF Serving's layout (server; the export itself, so not checked)."""
+    source, package_dir = network.source, context.package_dir
+    serving_root = package_dir / SAVEDMODEL_DIR / source.id
+    servable = convert.to_serving(network.saved_model, serving_root)
+    return manifest.variant_entry(
+        SAVEDMODEL_FORMAT,
+        [p for p in servable.rglob("*") if p.is_file()],
         package_dir,
-        model=path,
-        opset=int(options.onnx_opset),
-        signature={"input": input_name, "output": wechat.OUTPUT_NAME},
-        parity=figures,
-        engine=wechat.engine_entry(path, input_name, fp16_figures, options.thresholds_db["float16"]),
+        model=servable,
+        network=network.role,
+        serving={
+            "model_name": source.id,
+            "base_path": serving_root.relative_to(package_dir).as_posix(),
+            "version": SERVING_VERSION,
+            "signature": source.signature,
+            "input": network.input_name,
+            "output": network.output_name,
+        },
     )
 
 
@@ -287,48 +429,59 @@ def _webgl_advice(webgl):
     }
 
 
-def measure(data, package_dir, cache_dir, options, log=print):
-    """A copy of the manifest `data` with the profile of the package in `package_dir`: WASM and
-    WebGL figures of each TF.js variant, onnxruntime figures of the ONNX model (cached per network
-    graph in `cache_dir`), and the WebGL advice drawn from them."""
+def networks(data):
+    """`(role, variant name prefix, facts)` of each network of a manifest: the style's generator
+    (whose facts are the manifest itself) and its student when the package has one."""
+    yield TEACHER, "", data
+    if STUDENT in data:
+        yield STUDENT, STUDENT_PREFIX, data[STUDENT]
+
+
+def measure(data, package_dir, cache_dir, options, log=print, tools=None):
+    """A copy of the manifest `data` with the profile of the package in `package_dir`: for each
+    network, WASM and WebGL figures of each TF.js variant, onnxruntime figures of the ONNX model
+    (cached per network graph in `cache_dir`), and the WebGL advice drawn from them."""
     package_dir = Path(package_dir)
-    graph = data["source"].get("graph_key") or data["source"]["content_sha256"]  # older manifests
     sizes = [int(s) for s in options.profile_sizes]
-    tools = tool_versions()
+    tools = tools or tool_versions()
     variants = dict(data["variants"])
-    for name in TFJS_VARIANTS:
-        model_json = package_dir / variants[name]["model"]
-        figures = _tfjs_profile(model_json, name, data["id"], graph, sizes, tools, cache_dir, options, log)
-        variants[name] = {**variants[name], "profile": figures}
-    onnx_path = package_dir / variants[ONNX_VARIANT]["model"]
-    server = profile.cached(
-        cache_dir,
-        "onnx",
-        {"graph": graph, "sizes": sizes, "runs": options.onnx_runs, "onnxruntime": tools["onnxruntime"]},
-        _announced(
-            log,
-            f"{data['id']}: onnxruntime at {_sizes_text(sizes)}",
-            lambda: profile.onnx_server(onnx_path, sizes, options.onnx_runs),
-        ),
-    )
-    variants[ONNX_VARIANT] = {**variants[ONNX_VARIANT], "profile": {"server": server}}
-    if wechat.VARIANT in variants:  # the same graph in NCHW: the server figures stand for it
-        variants[wechat.VARIANT] = {**variants[wechat.VARIANT], "profile": {"server": server}}
-    first_tfjs = variants[next(iter(TFJS_VARIANTS))]["profile"]
+    measured = dict(data)
+    for role, prefix, facts in networks(data):
+        label = data["id"] if role == TEACHER else f"{data['id']} {role}"
+        graph = facts["source"].get("graph_key") or facts["source"]["content_sha256"]  # older manifests
+        for name in TFJS_VARIANTS:
+            name = prefix + name
+            model_json = package_dir / variants[name]["model"]
+            figures = _tfjs_profile(model_json, name, label, graph, sizes, tools, cache_dir, options, log)
+            variants[name] = {**variants[name], "profile": figures}
+        onnx_path = package_dir / variants[prefix + ONNX_VARIANT]["model"]
+        server = profile.cached(
+            cache_dir,
+            "onnx",
+            {"graph": graph, "sizes": sizes, "runs": options.onnx_runs, "onnxruntime": tools["onnxruntime"]},
+            _announced(
+                log,
+                f"{label}: onnxruntime at {_sizes_text(sizes)}",
+                lambda onnx_path=onnx_path: profile.onnx_server(onnx_path, sizes, options.onnx_runs),
+            ),
+        )
+        variants[prefix + ONNX_VARIANT] = {**variants[prefix + ONNX_VARIANT], "profile": {"server": server}}
+        if prefix + wechat.VARIANT in variants:  # the same graph in NCHW: the server figures stand for it
+            variants[prefix + wechat.VARIANT] = {**variants[prefix + wechat.VARIANT], "profile": {"server": server}}
+        advice = _webgl_advice(variants[prefix + next(iter(TFJS_VARIANTS))]["profile"]["webgl"])
+        if role == TEACHER:
+            measured.update(advice)
+        else:
+            measured[role] = {**facts, **advice}
     measured_with = {name: tools[name] for name in ("onnxruntime", "tfjs_runtime")}
-    return {
-        **data,
-        **_webgl_advice(first_tfjs["webgl"]),
-        "tools": {**data["tools"], **measured_with},
-        "variants": variants,
-    }
+    return {**measured, "tools": {**data["tools"], **measured_with}, "variants": variants}
 
 
-def _measure_in_place(output_dir, package_dir, data, options, log):
+def _measure_in_place(output_dir, package_dir, data, options, log, tools=None):
     """Measures a package already in place and rewrites its manifest and, while that version is
     still the catalogue's, its catalogue entry (the manifest's sha256 changed)."""
     output_dir, package_dir = Path(output_dir), Path(package_dir)
-    data = manifest.validate(measure(data, package_dir, output_dir / CACHE_DIR, options, log), "manifest")
+    data = manifest.validate(measure(data, package_dir, output_dir / CACHE_DIR, options, log, tools), "manifest")
     manifest.write_json(package_dir / MANIFEST_FILE, data)
     current = {s["id"]: s["version"] for s in manifest.read_catalogue(output_dir)["styles"]}
     if current.get(data["id"]) == data["version"]:
@@ -347,6 +500,7 @@ def profile_zoo(output_dir, options=None, styles=None, log=print):
     if unknown:
         raise ValueError(f"not in {output_dir / CATALOGUE_FILE}: {', '.join(sorted(unknown))}")
     entries = [s for s in catalogue["styles"] if styles is None or s["id"] in styles]
+    tools = tool_versions()
     measured = []
     for k, entry in enumerate(entries, 1):
         step_log = _prefixed(log, f"[{k}/{len(entries)}]")
@@ -355,7 +509,7 @@ def profile_zoo(output_dir, options=None, styles=None, log=print):
         if profile.is_measured(data) and not options.force:
             step_log(f"{entry['id']}: already measured")
             continue
-        _measure_in_place(output_dir, manifest_path.parent, data, options, step_log)
+        _measure_in_place(output_dir, manifest_path.parent, data, options, step_log, tools)
         measured.append(entry["id"])
     return measured
 

@@ -22,8 +22,8 @@ from modelzoo.constants import (  # noqa: E402
     LIGHT_COLOR_ORDER,
     PARITY_PHOTOS,
     PARITY_THRESHOLDS_DB,
-    SIZE_MULTIPLE,
 )
+from training.conventions import COLOR_ORDERS, SIZE_MULTIPLE  # noqa: E402
 
 
 def _sizes(text):
@@ -145,7 +145,7 @@ def add_build_arguments(parser):
     parser.add_argument("--name", help="with --saved-model: the display name")
     parser.add_argument(
         "--color-order",
-        choices=("RGB", "BGR"),
+        choices=COLOR_ORDERS,
         default=LIGHT_COLOR_ORDER,
         help=f"with --saved-model: the channel order (default {LIGHT_COLOR_ORDER})",
     )
@@ -164,6 +164,12 @@ def add_build_arguments(parser):
         help=f"with --saved-model: the multiple sides are padded to (default {SIZE_MULTIPLE})",
     )
     parser.add_argument("--signature", default="serving_default", help="with --saved-model: the signature")
+    parser.add_argument(
+        "--student",
+        type=Path,
+        metavar="FILE",
+        help="the style's student (.keras, same style id), packaged beside the generator for phones",
+    )
     add_build_options(parser)
 
 
@@ -189,7 +195,8 @@ def run_build(args):
         from training import settings
 
         source = sources.from_published(args.published, args.weights_dir or settings.pretrained_dir() / args.published)
-    data, package_dir, built = build(source, args.output, build_options(args))
+    student = sources.from_keras_file(args.student) if args.student else None
+    data, package_dir, built = build(source, args.output, build_options(args), student=student)
     print(f"{data['id']} {data['version']}: {'built' if built else 'up to date'} at {package_dir}")
     return 0
 
@@ -205,6 +212,12 @@ def add_build_all_arguments(parser):
         type=Path,
         help="the light generators' SavedModels (default: training.settings.shared_dir()/pretrained/light)",
     )
+    parser.add_argument(
+        "--students-dir",
+        type=Path,
+        help="the students packaged beside their teachers, <style>.keras (default: training.settings.students_dir(), "
+        "$CARTOON_STUDENTS_DIR or training/students; styles without one have none)",
+    )
     parser.add_argument("--styles", help="comma-separated subset of style ids to build (default: all six)")
     add_build_options(parser)
 
@@ -217,6 +230,7 @@ def run_build_all(args):
 
     pretrained_dir = args.pretrained_dir or settings.pretrained_dir()
     light_dir = args.light_dir or settings.shared_dir() / "pretrained" / "light"
+    students_dir = args.students_dir or settings.students_dir()
     wanted = set(args.styles.split(",")) if args.styles else None
     makers = [(style, lambda s=style: sources.from_published(s, pretrained_dir / s)) for style in STYLES]
     makers += [(s.id, lambda s=s: s) for s in sources.light_sources(light_dir)]
@@ -230,8 +244,14 @@ def run_build_all(args):
         step = f"[{k}/{len(makers)}]"
         started = time.monotonic()
         print(f"{step} {style}: packaging", flush=True)
+        student_path = students_dir / f"{style}.keras"
+        student = sources.from_keras_file(student_path) if student_path.is_file() else None
         data, _, built = build(
-            make(), args.output, options, log=lambda line, step=step: print(f"{step} {line}", flush=True)
+            make(),
+            args.output,
+            options,
+            log=lambda line, step=step: print(f"{step} {line}", flush=True),
+            student=student,
         )
         print(f"{step} {style}: {'built' if built else 'up to date'} in {time.monotonic() - started:.0f} s", flush=True)
         summary.append((style, data["version"], built))

@@ -40,6 +40,15 @@ TILES_VARIANT = "onnx_tiles"
 STATISTICS_ONNX_FILE = "statistics.onnx"
 TILE_ONNX_FILE = "tile.onnx"
 STATISTICS_INPUT = "statistics"
+# A style's package can also hold its student (training/students/<style>.keras, a small network
+# distilled from the generator for phones): the phone variants of the student, named
+# STUDENT_PREFIX + the teacher variant's name (student_uint8, ...), with their files in
+# STUDENT_DIR. Each variant says which network it runs (`network`); the student's own input
+# convention, tiling and WebGL advice are the manifest's `student` object.
+TEACHER = "teacher"
+STUDENT = "student"
+STUDENT_PREFIX = "student_"
+STUDENT_DIR = "student"
 # Each package holds one TF Serving servable: savedmodel/<id>/1/. Point TF Serving's
 # model_base_path at <package>/savedmodel/<id>; a new model is a new package (new folder).
 SERVING_VERSION = 1
@@ -86,7 +95,6 @@ PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png")
 # The light generators of ../shared/pretrained/light: SavedModels taking RGB in [-1, 1].
 LIGHT_STYLES = {"light_paprika": "Light Paprika", "light_shinkai": "Light Shinkai"}
 LIGHT_COLOR_ORDER = "RGB"
-SIZE_MULTIPLE = 4
 
 
 def chromium_path():

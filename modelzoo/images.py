@@ -6,11 +6,12 @@ import numpy as np
 from PIL import Image
 
 from modelzoo.constants import PHOTO_SUFFIXES, PREVIEW_QUALITY
-from training.imaging import to_model_input
+from training.conventions import from_value_range, swap_channels
+from training.imaging import load_photo, resize_long_side, to_model_input
 
 
-def sample_photos(photos_dir, count):
-    """The first `count` photos of `photos_dir` in name order (deterministic)."""
+def sample_photo_paths(photos_dir, count):
+    """The paths of the first `count` photos of `photos_dir` in name order (deterministic)."""
     photos_dir = Path(photos_dir)
     photos = sorted(p for p in photos_dir.glob("*") if p.suffix.lower() in PHOTO_SUFFIXES)
     if len(photos) < count:
@@ -18,17 +19,15 @@ def sample_photos(photos_dir, count):
     return photos[:count]
 
 
-def fit_size(width, height, long_side, multiple):
-    """`(width, height)` scaled so that the long side is `long_side`, each a multiple of `multiple`."""
-    scale = long_side / max(width, height)
-    return tuple(max(multiple, int(round(side * scale / multiple)) * multiple) for side in (width, height))
-
-
-def load_photo(path, long_side, multiple):
-    """An RGB photo as float32 HxWx3 in [0, 1], resized to `long_side` and sides multiple of `multiple`."""
-    with Image.open(path) as image:
-        image = image.convert("RGB").resize(fit_size(*image.size, long_side, multiple), Image.LANCZOS)
-        return np.asarray(image, dtype=np.float32) / 255.0
+def load_photo_array(path, long_side, multiple):
+    """A photo as a float32 HxWx3 RGB array in [0, 1]: read upright by `training.imaging.load_photo`,
+    resized by `resize_long_side` (as `stylize` does), then cropped at the bottom and right to sides
+    that are multiples of `multiple`."""
+    rgb = np.asarray(resize_long_side(load_photo(path), long_side), dtype=np.float32) / 255.0
+    height, width = (side - side % multiple for side in rgb.shape[:2])
+    if not height or not width:
+        raise ValueError(f"{path}: too small for sides that are multiples of {multiple} at long side {long_side}")
+    return rgb[:height, :width]
 
 
 def to_network(rgb, convention):
@@ -38,14 +37,13 @@ def to_network(rgb, convention):
 
 def to_unit(output, convention):
     """A generator's output (its value range) mapped to [0, 1], clipped, in its own channel order."""
-    low, high = convention["value_range"]
-    return np.clip((np.asarray(output, dtype=np.float64) - low) / (high - low), 0.0, 1.0)
+    unit = from_value_range(np.asarray(output, dtype=np.float64), convention["value_range"], peak=1.0)
+    return np.clip(unit, 0.0, 1.0)
 
 
 def from_network(output, convention):
     """A 1xHxWx3 generator output as an RGB [0, 1] HxWx3 image."""
-    image = to_unit(output, convention)[0]
-    return image[..., ::-1] if convention["color_order"] == "BGR" else image
+    return swap_channels(to_unit(output, convention)[0], convention["color_order"])
 
 
 def write_jpeg(rgb, path, long_side, quality=PREVIEW_QUALITY):

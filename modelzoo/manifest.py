@@ -9,18 +9,11 @@ import zlib
 from functools import cache
 from pathlib import Path
 
-from modelzoo.constants import CATALOGUE_FILE, FORMAT_VERSION, MANIFEST_FILE, SCHEMAS_DIR
+from modelzoo.constants import CATALOGUE_FILE, FORMAT_VERSION, MANIFEST_FILE, SCHEMAS_DIR, TEACHER
+from training.conventions import sha256_file
 
 CHUNK = 1 << 20
 VERSION_LENGTH = 12  # hex digits of the sha256 of the build inputs
-
-
-def sha256_file(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def gzip_size(path, level=6):
@@ -56,10 +49,11 @@ def variant_entry(fmt, files, root, model=None, **extra):
     return entry
 
 
-def derive_version(source, build_settings):
+def derive_version(source, build_settings, student=None):
     """The version of a package: the first hex digits of the sha256 of everything that decides
-    its files (the network's content, its style, name and input convention, the format and the
-    converter settings and versions). Same inputs, same version; any change, a new one."""
+    its files (the network's content, its style, name and input convention, its student's content
+    and convention when it has one, the format and the converter settings and versions). Same
+    inputs, same version; any change, a new one."""
     inputs = {
         "format": FORMAT_VERSION,
         "content": source.content_sha256,
@@ -68,6 +62,8 @@ def derive_version(source, build_settings):
         "input": source.input,
         "build": build_settings,
     }
+    if student is not None:
+        inputs["student"] = {"content": student.content_sha256, "input": student.input}
     text = json.dumps(inputs, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:VERSION_LENGTH]
 
@@ -120,7 +116,7 @@ def catalogue_entry(output_dir, manifest, package_dir):
         "manifest": manifest_path.relative_to(output_dir).as_posix(),
         "manifest_sha256": sha256_file(manifest_path),
         "variants": {
-            name: {"bytes": v["bytes"], "download_bytes": v["download_bytes"]}
+            name: {"bytes": v["bytes"], "download_bytes": v["download_bytes"], "network": v.get("network", TEACHER)}
             for name, v in manifest["variants"].items()
         },
     }
@@ -136,6 +132,15 @@ def update_catalogue(output_dir, entry):
     validate(catalogue, "catalogue")
     write_json(Path(output_dir) / CATALOGUE_FILE, catalogue)
     return catalogue
+
+
+def write_package_manifest(output_dir, package_dir, data):
+    """Writes `data` as the `manifest.json` of the package in `package_dir` (after checking it
+    against the manifest schema) and its entry, with the new manifest sha256, into the catalogue
+    of `output_dir`. Returns the catalogue."""
+    validate(data, "manifest")
+    write_json(Path(package_dir) / MANIFEST_FILE, data)
+    return update_catalogue(output_dir, catalogue_entry(output_dir, data, package_dir))
 
 
 def package_files(manifest):

@@ -2,6 +2,7 @@
 
 import json
 import subprocess
+import tempfile
 from pathlib import Path
 
 from modelzoo.constants import NODE_DIR, node_binary
@@ -25,22 +26,24 @@ def check_installed():
 
 
 def run_script(script, arguments, timeout=None):
-    """Runs `node modelzoo/node/<script> ARGUMENTS` and returns the JSON object it prints. Node runs
-    in the caller's working directory, so relative paths mean what they mean to the caller."""
+    """Runs `node modelzoo/node/<script> ARGUMENTS --result FILE` and returns the JSON object the
+    script wrote to FILE (modelzoo/node/lib/result.js); what it prints is not read. Node runs in
+    the caller's working directory, so relative paths mean what they mean to the caller."""
     check_installed()
-    command = [node_binary(), str(NODE_DIR / script), *map(str, arguments)]
-    try:
-        result = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        raise NodeError(f"{script} timed out after {timeout} s") from None
-    if result.returncode != 0:
-        lines = result.stderr.strip().splitlines()
-        message = next((line for line in lines if line.startswith("error:")), "\n".join(lines[-10:]))
-        raise NodeError(f"{script} failed (exit {result.returncode}): {message}")
-    lines = [line for line in result.stdout.splitlines() if line.startswith("{")]
-    if not lines:
-        raise NodeError(f"{script} printed no result: {result.stdout[-500:]!r}")
-    return json.loads(lines[-1])
+    with tempfile.TemporaryDirectory(prefix="modelzoo-node-") as folder:
+        result_path = Path(folder) / "result.json"
+        command = [node_binary(), str(NODE_DIR / script), *map(str, arguments), "--result", str(result_path)]
+        try:
+            finished = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise NodeError(f"{script} timed out after {timeout} s") from None
+        if finished.returncode != 0:
+            lines = finished.stderr.strip().splitlines()
+            message = next((line for line in lines if line.startswith("error:")), "\n".join(lines[-10:]))
+            raise NodeError(f"{script} failed (exit {finished.returncode}): {message}")
+        if not result_path.is_file():
+            raise NodeError(f"{script} wrote no result file; its output ended with {finished.stdout[-500:]!r}")
+        return json.loads(result_path.read_text())
 
 
 def run_wasm(model_json, io_pairs=(), sizes=(), runs=2, timeout=None):

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from modelzoo import node
+from modelzoo import manifest, node
 from modelzoo.images import to_unit
 
 MAX_PSNR_DB = 100.0  # reported for identical outputs (JSON has no infinity)
@@ -52,6 +52,14 @@ def check(variant, figures, threshold_db):
             f"below its threshold of {threshold_db:.1f} dB"
         )
     return figures
+
+
+def checked_entry(name, outputs, references, convention, threshold_db, fmt, files, root, model, **extra):
+    """The step every checked variant ends with: its `outputs` compared with the source model's
+    `references`, checked against `threshold_db` (`ParityError` below it), and recorded as its
+    manifest entry (`manifest.variant_entry`) with the figures as `parity` and `extra`."""
+    figures = check(name, compare(outputs, references, convention), threshold_db)
+    return manifest.variant_entry(fmt, files, root, model=model, parity=figures, **extra)
 
 
 def reference_outputs(saved_model_dir, signature, inputs):

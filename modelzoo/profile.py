@@ -26,7 +26,13 @@ from pathlib import Path
 import numpy as np
 
 from modelzoo import node
-from modelzoo.constants import DEFAULT_WEBGL_SETTINGS, MOBILE_MAX_TEXTURE_SIZE, ONNX_VARIANT, TFJS_VARIANTS
+from modelzoo.constants import (
+    DEFAULT_WEBGL_SETTINGS,
+    MOBILE_MAX_TEXTURE_SIZE,
+    ONNX_VARIANT,
+    STUDENT_PREFIX,
+    TFJS_VARIANTS,
+)
 
 WEBGL_KEYS = (
     "size",
@@ -45,9 +51,11 @@ WEBGL_KEYS = (
 
 
 def is_measured(manifest):
-    """Whether the variants the profile measures (the TF.js ones and the ONNX model) have their figures."""
+    """Whether the variants the profile measures (the TF.js ones and the ONNX model, the student's
+    too) have their figures."""
     variants = manifest["variants"]
-    return all("profile" in variants[name] for name in (*TFJS_VARIANTS, ONNX_VARIANT) if name in variants)
+    names = [prefix + name for prefix in ("", STUDENT_PREFIX) for name in (*TFJS_VARIANTS, ONNX_VARIANT)]
+    return all("profile" in variants[name] for name in names if name in variants)
 
 
 def cached(cache_dir, kind, key, compute):

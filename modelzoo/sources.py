@@ -14,10 +14,10 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from modelzoo.constants import LIGHT_COLOR_ORDER, LIGHT_STYLES, SIZE_MULTIPLE
+from modelzoo.constants import LIGHT_COLOR_ORDER, LIGHT_STYLES
+from training.conventions import SIZE_MULTIPLE, TANH_RANGE, check_color_order
 
 STYLE_ID = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
-COLOR_ORDERS = ("RGB", "BGR")
 
 
 @dataclass(frozen=True)
@@ -38,8 +38,7 @@ class Source:
 
 def make_input(color_order, value_range, size_multiple=SIZE_MULTIPLE):
     """The `input` object of a manifest; `ValueError` for a convention that makes no sense."""
-    if color_order not in COLOR_ORDERS:
-        raise ValueError(f"color order must be one of {COLOR_ORDERS}, got {color_order!r}")
+    check_color_order(color_order)
     low, high = (float(v) for v in value_range)
     if not low < high:
         raise ValueError(f"value range must be increasing, got {list(value_range)!r}")
@@ -142,6 +141,6 @@ def from_saved_model(
 def light_sources(light_dir):
     """The two light generators of `light_dir` (`light_<style>_SavedModel`, RGB in [-1, 1])."""
     return [
-        from_saved_model(Path(light_dir) / f"{style}_SavedModel", style, LIGHT_COLOR_ORDER, (-1.0, 1.0), name=name)
+        from_saved_model(Path(light_dir) / f"{style}_SavedModel", style, LIGHT_COLOR_ORDER, TANH_RANGE, name=name)
         for style, name in LIGHT_STYLES.items()
     ]

@@ -15,7 +15,7 @@
 
 from pathlib import Path
 
-from modelzoo import convert, manifest, parity
+from modelzoo import convert, parity
 from modelzoo.constants import (
     ONNX_FORMAT,
     STATISTICS_INPUT,
@@ -103,14 +103,17 @@ def onnx_tiles_variant(source, work_dir, package_dir, inputs, references, opset,
     statistics_dir, tile_dir = export_saved_models(source.model, work_dir)
     statistics_path = convert.to_onnx(statistics_dir, package_dir / STATISTICS_ONNX_FILE, opset)
     tile_path = convert.to_onnx(tile_dir, package_dir / TILE_ONNX_FILE, opset)
-    figures = parity.compare(onnx_tiles_outputs(statistics_path, tile_path, inputs), references, source.input)
-    return manifest.variant_entry(
+    return parity.checked_entry(
+        "onnx_tiles",
+        onnx_tiles_outputs(statistics_path, tile_path, inputs),
+        references,
+        source.input,
+        threshold_db,
         ONNX_FORMAT,
         [statistics_path, tile_path],
         package_dir,
-        model=tile_path,
+        tile_path,
         statistics_model=statistics_path.relative_to(package_dir).as_posix(),
         opset=int(opset),
         signature={"input": "image", "statistics": STATISTICS_INPUT, "output": "output_0"},
-        parity=parity.check("onnx_tiles", figures, threshold_db),
     )

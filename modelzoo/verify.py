@@ -10,6 +10,7 @@ from pathlib import Path
 
 from modelzoo import manifest
 from modelzoo.constants import CACHE_DIR, CATALOGUE_FILE, MANIFEST_FILE, PARTIAL_PREFIX
+from training.conventions import sha256_file
 
 
 def check_file(path, entry):
@@ -21,7 +22,7 @@ def check_file(path, entry):
     if size != entry["bytes"]:
         kind = "truncated" if size < entry["bytes"] else "too long"
         return f"{kind}: {size} bytes, expected {entry['bytes']}"
-    if manifest.sha256_file(path) != entry["sha256"]:
+    if sha256_file(path) != entry["sha256"]:
         return "altered: sha256 does not match"
     return None
 
@@ -56,7 +57,7 @@ def verify(output_dir):
         if not manifest_path.is_file():
             problems.append((style["manifest"], "missing"))
             continue
-        if manifest.sha256_file(manifest_path) != style["manifest_sha256"]:
+        if sha256_file(manifest_path) != style["manifest_sha256"]:
             problems.append((style["manifest"], "altered: sha256 does not match the catalogue"))
             continue
         try:

@@ -81,8 +81,8 @@ def test_training_batches_are_photo_cartoon_smoothed_triples(folders):
 
 
 def test_bgr_reverses_the_channels(folders):
-    rgb = data.sample_photos(folders["photos"], 2, 32, "RGB")
-    bgr = data.sample_photos(folders["photos"], 2, 32, "BGR")
+    rgb = data.sample_photo_batch(folders["photos"], 2, 32, "RGB")
+    bgr = data.sample_photo_batch(folders["photos"], 2, 32, "BGR")
     assert rgb.shape == (2, 32, 32, 3)
     np.testing.assert_array_equal(bgr, rgb[..., ::-1])
     np.testing.assert_array_equal(data.to_uint8_rgb(bgr, "BGR"), data.to_uint8_rgb(rgb, "RGB"))

@@ -14,6 +14,7 @@ import pytest
 
 from training import fetch, settings
 from training.cli import main
+from training.conventions import sha256_file
 
 STYLE = "hayao"
 SOURCE_FOLDER = "style_transfer/cartoongan/pretrained_weights"
@@ -104,7 +105,7 @@ def test_pinned_checksums_match_the_published_files():
         assert sorted(files) == sorted(path.name for path in folder.glob("*.npy"))
         for name, entry in files.items():
             assert (folder / name).stat().st_size == entry["bytes"]
-            assert fetch.sha256_of(folder / name) == entry["sha256"], f"{style}/{name}"
+            assert sha256_file(folder / name) == entry["sha256"], f"{style}/{name}"
 
 
 def test_downloads_every_file_then_skips_them(server, tmp_path):

@@ -105,3 +105,20 @@ def test_model_conventions_round_trip_and_swap_channels():
         back = from_model_output(to_model_input(rgb, order, (-1.0, 1.0)), order, (-1.0, 1.0))
         np.testing.assert_array_equal(back, rgb)
     assert from_model_output(np.full((1, 2, 2, 3), 7.0), "RGB", (-1.0, 1.0)).max() == 255
+
+
+def test_the_model_zoo_reads_photos_by_the_same_rules_as_stylize(tmp_path):
+    """modelzoo.images.load_photo_array: upright like load_photo, resized like resize_long_side,
+    cropped to sides that are multiples of the generator's size multiple, RGB in [0, 1]."""
+    from modelzoo.images import load_photo_array
+
+    path = tmp_path / "rotated.jpg"
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90° clockwise to display
+    Image.fromarray(gradient(42, 30)).save(path, exif=exif, quality=95)
+    array = load_photo_array(path, 21, 4)
+    expected = np.asarray(resize_long_side(load_photo(path), 21), dtype=np.float32) / 255.0  # 15 x 21, upright
+    assert expected.shape == (21, 15, 3) and array.shape == (20, 12, 3) and array.dtype == np.float32
+    np.testing.assert_array_equal(array, expected[:20, :12])
+    with pytest.raises(ValueError, match="multiples of 8"):
+        load_photo_array(path, 6, 8)

@@ -53,6 +53,7 @@ def counted_flops(model, height, width):
     return 2 * total
 
 
+@pytest.mark.slow
 def test_generator_flops_matches_the_layers():
     model = build_generator()
     for height, width in [(16, 16), (21, 34), (7, 5)]:

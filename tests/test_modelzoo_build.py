@@ -19,6 +19,7 @@ from modelzoo.build import BuildOptions, build  # noqa: E402
 from modelzoo.constants import NODE_DIR, chromium_path  # noqa: E402
 from modelzoo.testing import tiny_generator, tiny_metadata  # noqa: E402
 from modelzoo.verify import verify  # noqa: E402
+from training.conventions import sha256_file  # noqa: E402
 from training.saving import save_generator  # noqa: E402
 
 pytestmark = pytest.mark.slow
@@ -97,7 +98,7 @@ def test_files_sizes_and_sha256_match(zoo):
     for entry in manifest.package_files(data):
         path = package_dir / entry["path"]
         assert path.stat().st_size == entry["bytes"]
-        assert manifest.sha256_file(path) == entry["sha256"]
+        assert sha256_file(path) == entry["sha256"]
     for variant in data["variants"].values():
         assert variant["bytes"] == sum(f["bytes"] for f in variant["files"])
 

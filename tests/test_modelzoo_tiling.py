@@ -2,7 +2,6 @@
 `onnx_tiles` variant of a generator with instance normalization, and the server stylizing in tiles
 with it as `training.stylize` does with the Keras generator."""
 
-import json
 from dataclasses import replace
 from pathlib import Path
 
@@ -46,13 +45,9 @@ def tiles_package(tmp_path_factory):
     return folder, variant, source
 
 
-@pytest.mark.slow
-def test_onnx_tiles_variant_is_the_source_model_and_valid(tiles_package):
-    folder, variant, source = tiles_package
-    assert variant["model"] == "tile.onnx" and variant["statistics_model"] == "statistics.onnx"
-    assert {f["path"] for f in variant["files"]} == {"tile.onnx", "statistics.onnx"}
-    assert variant["parity"]["psnr_db"] >= PARITY_THRESHOLDS_DB["onnx"]
-    data = {
+def tiles_manifest(variant, source):
+    """A manifest whose only variant is `variant` (`onnx_tiles`)."""
+    return {
         "format": 1,
         "id": "tiny",
         "name": "Tiny",
@@ -64,7 +59,15 @@ def test_onnx_tiles_variant_is_the_source_model_and_valid(tiles_package):
         "tiling": tiling.describe(source),
         "variants": {TILES_VARIANT: variant},
     }
-    manifest.validate(data, "manifest")
+
+
+@pytest.mark.slow
+def test_onnx_tiles_variant_is_the_source_model_and_valid(tiles_package):
+    folder, variant, source = tiles_package
+    assert variant["model"] == "tile.onnx" and variant["statistics_model"] == "statistics.onnx"
+    assert {f["path"] for f in variant["files"]} == {"tile.onnx", "statistics.onnx"}
+    assert variant["parity"]["psnr_db"] >= PARITY_THRESHOLDS_DB["onnx"]
+    manifest.validate(tiles_manifest(variant, source), "manifest")
 
 
 @pytest.mark.slow
@@ -73,9 +76,8 @@ def test_server_tiles_like_the_command_line(tiles_package):
     `training.stylize` gives in tiles with the Keras generator (same tile, same statistics)."""
     folder, variant, source = tiles_package
     describe = tiling.describe(source)
-    data = {"input": source.input, "tiling": describe, "variants": {TILES_VARIANT: variant}}
-    (Path(folder) / "manifest.json").write_text(json.dumps(data))
-    style = Style("tiny", "Tiny", "v1", Path(folder), None, data)
+    data = tiles_manifest(variant, source)
+    style = Style("tiny", "Tiny", data["version"], Path(folder), None, data)
     assert tiling_of(style, 64) == describe
     assert tiling_of(style, 24) is None  # not over twice the overlap
     assert tiling_of(replace(style, manifest={**data, "variants": {}}), 64) is None

@@ -22,6 +22,7 @@ def reference_output(tensors, image_hwc):
     return reference.forward(tensors, image_hwc.transpose(2, 0, 1).astype(np.float64)).transpose(1, 2, 0)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("style", sorted(STYLES))
 def test_imported_style_matches_the_independent_reference_on_odd_sizes(style):
     weights_dir = settings.pretrained_dir() / style
@@ -37,6 +38,7 @@ def test_imported_style_matches_the_independent_reference_on_odd_sizes(style):
     assert metadata["style"] == style and metadata["display_name"] == STYLES[style]
 
 
+@pytest.mark.slow
 def test_imported_style_matches_the_reference_on_a_real_photo(photos, hayao_weights_dir):
     model, _ = import_published("hayao", hayao_weights_dir)
     photo = Image.open(photos[0]).convert("RGB")

@@ -27,6 +27,7 @@ def test_student_keeps_the_teacher_size_rule(architecture):
         assert np.all(np.abs(output) <= 1)
 
 
+@pytest.mark.slow
 def test_one_style_cut_shares_the_weights_of_the_multi_style_student():
     student = build_student(("hayao", "paprika"), "sep-s")
     image = np.random.default_rng(0).uniform(-1, 1, (1, 24, 20, 3)).astype(np.float32)

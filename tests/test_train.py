@@ -44,6 +44,7 @@ def folders(tmp_path_factory, photos):
 
 
 def settings(folders, run_dir, **overrides):
+    """The settings of a small run; `resume` and `verbose` go to `train` itself."""
     base = {
         "photos_dir": folders / "photos",
         "cartoons_dir": folders / "cartoons",
@@ -55,22 +56,26 @@ def settings(folders, run_dir, **overrides):
         "vgg_weights": "random",
         "learning_rate": 1e-3,
         "seed": 0,
-        "verbose": 0,
     }
     return {**base, **overrides}
+
+
+def train(settings, resume=False):
+    return train_module.train(train_module.TrainSettings(**settings), resume=resume, verbose=0)
 
 
 @pytest.fixture(scope="module")
 def run(folders, tmp_path_factory):
     """The run, trained in two goes; its folder and the models of both goes."""
     run_dir = tmp_path_factory.mktemp("runs") / "posterized"
-    stopped = train_module.train(**settings(folders, run_dir, init_epochs=2, epochs=0))
+    stopped = train(settings(folders, run_dir, init_epochs=2, epochs=0))
     stopped_history = train_module.read_history(run_dir / "history.jsonl")
-    resumed = train_module.train(**settings(folders, run_dir, init_epochs=3, epochs=2, resume=True))
+    resumed = train(settings(folders, run_dir, init_epochs=3, epochs=2), resume=True)
     yield {"dir": run_dir, "stopped": stopped, "stopped_history": stopped_history, "resumed": resumed}
     shutil.rmtree(run_dir / "checkpoints")  # 3 x 140 MB; pytest keeps the last few temporary folders
 
 
+@pytest.mark.slow
 def test_the_initialization_phase_lowers_the_content_loss(run):
     history = train_module.read_history(run["dir"] / "history.jsonl")
     content = [entry["content_loss"] for entry in history if entry["phase"] == INITIALIZATION]
@@ -80,6 +85,7 @@ def test_the_initialization_phase_lowers_the_content_loss(run):
     assert content[2] < 0.9 * content[0]
 
 
+@pytest.mark.slow
 def test_resuming_continues_at_the_next_epoch_in_its_phase(run):
     assert [entry["epoch"] for entry in run["stopped_history"]] == [1, 2]
     history = train_module.read_history(run["dir"] / "history.jsonl")
@@ -101,6 +107,7 @@ def test_resuming_continues_at_the_next_epoch_in_its_phase(run):
     assert len(list((run["dir"] / "checkpoints").glob("*.index"))) == train_module.CHECKPOINTS_KEPT
 
 
+@pytest.mark.slow
 def test_the_adversarial_phase_reports_all_losses(run):
     last = train_module.read_history(run["dir"] / "history.jsonl")[-1]
     for name in ("content_loss", "generator_loss", "adversarial_loss", "discriminator_loss"):
@@ -109,6 +116,7 @@ def test_the_adversarial_phase_reports_all_losses(run):
     assert last["generator_loss"] == pytest.approx(last["adversarial_loss"] + 10 * last["content_loss"], rel=1e-4)
 
 
+@pytest.mark.slow
 def test_every_epoch_writes_a_grid_of_samples(run):
     grids = sorted((run["dir"] / "samples").glob("*.png"))
     assert [path.name for path in grids] == [f"epoch_{epoch:04d}.png" for epoch in range(1, 6)]
@@ -122,6 +130,7 @@ def test_every_epoch_writes_a_grid_of_samples(run):
     assert photos_row.std() > 10 and not np.array_equal(photos_row, generated_row)
 
 
+@pytest.mark.slow
 def test_tensorboard_gets_epoch_scalars_and_the_loss_curves_are_drawn(run):
     tags = set()
     for path in (run["dir"] / "logs").rglob("events.out.tfevents.*"):
@@ -132,6 +141,7 @@ def test_tensorboard_gets_epoch_scalars_and_the_loss_curves_are_drawn(run):
         assert curves.size[1] == 4 * 150  # one panel per metric
 
 
+@pytest.mark.slow
 def test_the_trained_generator_is_saved_with_its_metadata(run):
     path = run["dir"] / "generator.keras"
     metadata = read_metadata(path)
@@ -143,16 +153,18 @@ def test_the_trained_generator_is_saved_with_its_metadata(run):
     assert config["init_epochs"] == 3 and config["epochs"] == 2 and config["replicas"] == 1
 
 
+@pytest.mark.slow
 def test_a_run_folder_is_not_overwritten_without_resume(run, folders):
     with pytest.raises(ValueError, match="--resume"):
-        train_module.train(**settings(folders, run["dir"], init_epochs=1, epochs=0))
+        train(settings(folders, run["dir"], init_epochs=1, epochs=0))
     with pytest.raises(ValueError, match="conflicts"):
-        train_module.train(**settings(folders, run["dir"], color_order="BGR", resume=True))
+        train(settings(folders, run["dir"], color_order="BGR"), resume=True)
 
 
+@pytest.mark.slow
 def test_fine_tuning_starts_from_a_saved_generator_and_keeps_its_color_order(folders, tmp_path, hayao_generator_path):
     run_dir = tmp_path / "hayao_tuned"
-    train_module.train(**settings(folders, run_dir, init_epochs=0, epochs=0, init_from=hayao_generator_path))
+    train(settings(folders, run_dir, init_epochs=0, epochs=0, init_from=hayao_generator_path))
     metadata = read_metadata(run_dir / "generator.keras")
     assert metadata["input"]["color_order"] == "BGR" and metadata["style"] == "hayao_tuned"
     tuned, _ = load_generator(run_dir / "generator.keras")
@@ -160,7 +172,7 @@ def test_fine_tuning_starts_from_a_saved_generator_and_keeps_its_color_order(fol
     for tuned_weight, hayao_weight in zip(tuned.get_weights(), hayao.get_weights(), strict=True):
         np.testing.assert_array_equal(tuned_weight, hayao_weight)
     with pytest.raises(ValueError, match="conflicts"):
-        train_module.train(**settings(folders, tmp_path / "other", color_order="RGB", init_from=hayao_generator_path))
+        train(settings(folders, tmp_path / "other", color_order="RGB", init_from=hayao_generator_path))
 
 
 @pytest.mark.parametrize(
@@ -181,7 +193,7 @@ def test_fine_tuning_starts_from_a_saved_generator_and_keeps_its_color_order(fol
 )
 def test_bad_settings_raise_clear_errors(folders, tmp_path, overrides, message):
     with pytest.raises(ValueError, match=message):
-        train_module.train(**settings(folders, tmp_path / "run", **overrides))
+        train(settings(folders, tmp_path / "run", **overrides))
 
 
 def test_the_train_command_passes_its_options_on(folders, tmp_path, monkeypatch, capsys):
@@ -192,13 +204,13 @@ def test_the_train_command_passes_its_options_on(folders, tmp_path, monkeypatch,
     options += ["--image-size", "64", "--adversarial-loss", "bce", "--vgg-weights", "random", "--resume"]
     options += ["--color-order", "BGR", "--init-from", "g.keras", "--content-weight", "2.5", "--seed", "7"]
     assert main(command + options) == 0
-    ((args, kwargs),) = calls
-    assert args == ("P", "C", str(tmp_path / "run"))
-    assert kwargs["init_epochs"] == 0 and kwargs["epochs"] == 3 and kwargs["steps_per_epoch"] == 5
-    assert kwargs["batch_size"] == 4 and kwargs["image_size"] == 64 and kwargs["adversarial_loss"] == "bce"
-    assert kwargs["vgg_weights"] == "random" and kwargs["resume"] is True and kwargs["color_order"] == "BGR"
-    assert kwargs["init_from"] == "g.keras" and kwargs["content_weight"] == 2.5 and kwargs["seed"] == 7
-    assert kwargs["smoothed_dir"] is None
+    (((given,), kwargs),) = calls
+    assert (given.photos_dir, given.cartoons_dir, given.run_dir) == ("P", "C", str(tmp_path / "run"))
+    assert given.init_epochs == 0 and given.epochs == 3 and given.steps_per_epoch == 5
+    assert given.batch_size == 4 and given.image_size == 64 and given.adversarial_loss == "bce"
+    assert given.vgg_weights == "random" and kwargs["resume"] is True and given.color_order == "BGR"
+    assert given.init_from == "g.keras" and given.content_weight == 2.5 and given.seed == 7
+    assert given.smoothed_dir is None and given.learning_rate == train_module.LEARNING_RATE
 
 
 def test_the_train_command_reports_bad_settings(folders, tmp_path, capsys):

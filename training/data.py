@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
+from training.conventions import TANH_RANGE, check_color_order, from_value_range, swap_channels, to_value_range
 from training.edges import list_images, smooth_edges
-from training.saving import COLOR_ORDERS
 
 
 def check_sizes(image_size, batch_size, load_size=None):
@@ -31,12 +31,6 @@ def check_sizes(image_size, batch_size, load_size=None):
     if int(load_size) != load_size or load_size < image_size:
         raise ValueError(f"load_size must be an integer >= image_size ({image_size}), got {load_size!r}")
     return int(load_size)
-
-
-def check_color_order(color_order):
-    if color_order not in COLOR_ORDERS:
-        raise ValueError(f"color_order must be one of {COLOR_ORDERS}, got {color_order!r}")
-    return color_order
 
 
 def image_files(folder, what="images"):
@@ -87,16 +81,13 @@ def resize(image, shape):
 
 def to_model_range(image, color_order):
     """0..255 RGB -> [-1, 1] in `color_order`."""
-    image = image / 127.5 - 1.0
-    return image[..., ::-1] if color_order == "BGR" else image
+    return swap_channels(to_value_range(image, TANH_RANGE), color_order)
 
 
 def to_uint8_rgb(images, color_order):
     """[-1, 1] images in `color_order` (a NumPy array or tensor) -> uint8 RGB NumPy array."""
-    images = np.asarray(images, dtype=np.float32)
-    if color_order == "BGR":
-        images = images[..., ::-1]
-    return np.clip(np.round((images + 1.0) * 127.5), 0, 255).astype(np.uint8)
+    pixels = from_value_range(swap_channels(np.asarray(images, dtype=np.float32), color_order), TANH_RANGE)
+    return np.clip(np.round(pixels), 0, 255).astype(np.uint8)
 
 
 def random_crop_and_flip(image, image_size):
@@ -187,7 +178,7 @@ def training_dataset(
     return dataset.map(lambda photo, pair: (photo, pair[0], pair[1])).prefetch(tf.data.AUTOTUNE)
 
 
-def sample_photos(photos_dir, count, image_size, color_order="RGB"):
+def sample_photo_batch(photos_dir, count, image_size, color_order="RGB"):
     """The first `count` photos of `photos_dir`, resized and center-cropped to `image_size`
     squares: a fixed NumPy batch in [-1, 1] for sample grids."""
     check_sizes(image_size, 1)

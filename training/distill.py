@@ -45,8 +45,8 @@ from keras import ops
 from PIL import Image
 from tqdm import tqdm
 
+from training.conventions import SIZE_MULTIPLE, TANH_RANGE
 from training.imaging import from_model_output, load_photo, resize_long_side, to_model_input
-from training.models import SIZE_MULTIPLE
 from training.quality import psnr
 from training.saving import load_generator, make_metadata, save_generator
 from training.students import DEFAULT_ARCHITECTURE, build_student, receptive_field, single_style, tile_overlap
@@ -191,9 +191,9 @@ class CropBatches(keras.utils.PyDataset):
             if s.jitter:
                 gain, offset = 1 + rng.uniform(-s.jitter, s.jitter), 255 * rng.uniform(-s.jitter, s.jitter)
                 crop = (crop - crop.mean()) * gain + crop.mean() + offset
-            photos.append(to_model_input(np.clip(crop, 0, 255), s.color_order, (-1.0, 1.0))[0])
+            photos.append(to_model_input(np.clip(crop, 0, 255), s.color_order, TANH_RANGE)[0])
             for style in s.styles:
-                pictures[style].append(to_model_input(targets[style][window][:, flip], s.color_order, (-1.0, 1.0))[0])
+                pictures[style].append(to_model_input(targets[style][window][:, flip], s.color_order, TANH_RANGE)[0])
         outputs = {style: np.stack(values) for style, values in pictures.items()}
         return np.stack(photos), outputs if len(s.styles) > 1 else outputs[s.styles[0]]
 
@@ -318,7 +318,7 @@ class EpochOutputs(keras.callbacks.Callback):
 
     def _student_pictures(self, photo):
         """`{style: picture}` of the student for an RGB uint8 photo."""
-        convention = self.settings.color_order, (-1.0, 1.0)
+        convention = self.settings.color_order, TANH_RANGE
         predicted = self.model.predict_on_batch(to_model_input(photo, *convention))
         if len(self.settings.styles) == 1:
             predicted = {self.settings.styles[0]: predicted}

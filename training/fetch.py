@@ -10,7 +10,6 @@ left by an interrupted run is continued with an HTTP `Range` request (or downloa
 the server ignores the range). Connection failures and 5xx answers are retried with backoff.
 """
 
-import hashlib
 import http.client
 import json
 import os
@@ -22,6 +21,8 @@ import urllib.request
 from pathlib import Path
 
 from tqdm import tqdm
+
+from training.conventions import sha256_file
 
 SOURCE_REPOSITORY = "mnicnc404/CartoonGan-tensorflow"
 DEFAULT_BASE_URL = (
@@ -57,14 +58,6 @@ def style_files(style):
     return checksums[style]
 
 
-def sha256_of(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as file:
-        for block in iter(lambda: file.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def fetch_style(style, output, base_url=DEFAULT_BASE_URL, progress=True):
     """Downloads every file of `style` into the folder `output` (created if needed).
 
@@ -81,7 +74,7 @@ def fetch_style(style, output, base_url=DEFAULT_BASE_URL, progress=True):
     with tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=style, disable=not progress) as bar:
         for name, entry in files.items():
             target = output / name
-            if target.is_file() and sha256_of(target) == entry["sha256"]:
+            if target.is_file() and sha256_file(target) == entry["sha256"]:
                 bar.update(entry["bytes"])
                 skipped += 1
                 continue
@@ -100,11 +93,11 @@ def download(url, target, entry, bar):
     resumed = part.is_file() and part.stat().st_size > 0
     start = bar.n
     _download_with_retries(url, part, entry["bytes"], bar, start)
-    digest = sha256_of(part)
+    digest = sha256_file(part)
     if digest != entry["sha256"] and resumed:
         part.unlink()
         _download_with_retries(url, part, entry["bytes"], bar, start)
-        digest = sha256_of(part)
+        digest = sha256_file(part)
     if digest != entry["sha256"]:
         part.unlink()
         raise FetchError(

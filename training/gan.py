@@ -16,6 +16,7 @@ import keras
 import tensorflow as tf
 from keras import ops
 
+from training.conventions import check_color_order
 from training.losses import (
     CONTENT_WEIGHT,
     check_adversarial_loss,
@@ -23,7 +24,6 @@ from training.losses import (
     discriminator_loss,
     generator_adversarial_loss,
 )
-from training.saving import COLOR_ORDERS
 
 INITIALIZATION = "initialization"
 ADVERSARIAL = "adversarial"
@@ -59,8 +59,7 @@ class CartoonGAN(keras.Model):
         super().__init__(**kwargs)
         if not content_weight >= 0:
             raise ValueError(f"content_weight must be non-negative, got {content_weight!r}")
-        if color_order not in COLOR_ORDERS:
-            raise ValueError(f"color_order must be one of {COLOR_ORDERS}, got {color_order!r}")
+        check_color_order(color_order)
         self.generator = generator
         self.discriminator = discriminator
         self.feature_extractor = feature_extractor

@@ -10,6 +10,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from training.conventions import from_value_range, swap_channels, to_value_range
+
 # Decoding is refused above this many pixels (about 36 megapixels: 7360 x 4912 still passes),
 # which stops decompression bombs before any pixel is decoded.
 DEFAULT_MAX_PIXELS = 40_000_000
@@ -88,17 +90,11 @@ def resize_long_side(image, long_side):
 
 def to_model_input(rgb, color_order, value_range):
     """uint8 RGB (H, W, 3) -> float32 (1, H, W, 3) in the model's color order and value range."""
-    low, high = value_range
-    pixels = np.asarray(rgb, dtype=np.float32)
-    if color_order == "BGR":
-        pixels = pixels[..., ::-1]
-    return (low + pixels * ((high - low) / 255.0))[None]
+    pixels = swap_channels(np.asarray(rgb, dtype=np.float32), color_order)
+    return to_value_range(pixels, value_range)[None]
 
 
 def from_model_output(output, color_order, value_range):
     """float (1, H, W, 3) in the model's convention -> uint8 RGB (H, W, 3), rounded to nearest."""
-    low, high = value_range
-    pixels = (np.asarray(output[0], dtype=np.float32) - low) * (255.0 / (high - low))
-    if color_order == "BGR":
-        pixels = pixels[..., ::-1]
+    pixels = swap_channels(from_value_range(np.asarray(output[0], dtype=np.float32), value_range), color_order)
     return np.clip(np.rint(pixels), 0, 255).astype(np.uint8)

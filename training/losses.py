@@ -16,7 +16,7 @@ from pathlib import Path
 import keras
 from keras import ops
 
-from training.saving import COLOR_ORDERS
+from training.conventions import TANH_RANGE, from_value_range, swap_channels
 
 CONTENT_LAYER = "block4_conv4"
 VGG19_NO_TOP_URL = "https://storage.googleapis.com/tensorflow/keras-applications/vgg19/vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5"
@@ -55,10 +55,8 @@ def build_vgg_feature_extractor(weights="imagenet", layer=CONTENT_LAYER):
 def to_vgg_input(images, color_order="RGB"):
     """[-1, 1] images in `color_order` -> the input VGG19 was trained on (caffe-style BGR, mean
     subtracted), through `keras.applications.vgg19.preprocess_input`."""
-    if color_order not in COLOR_ORDERS:
-        raise ValueError(f"color_order must be one of {COLOR_ORDERS}, got {color_order!r}")
-    rgb = images[..., ::-1] if color_order == "BGR" else images
-    return keras.applications.vgg19.preprocess_input((rgb + 1.0) * 127.5)
+    rgb = swap_channels(images, color_order)
+    return keras.applications.vgg19.preprocess_input(from_value_range(rgb, TANH_RANGE))
 
 
 def content_loss(feature_extractor, photos, generated, color_order="RGB"):

@@ -19,11 +19,11 @@ import math
 import keras
 from keras import layers
 
+from training.conventions import SIZE_MULTIPLE
 from training.layers import InstanceNormalization, ReflectionPadding2D
 
 GENERATOR_PARAMETERS = 11_129_667
 RESIDUAL_BLOCKS = range(4, 12)  # published block numbers 04..11
-SIZE_MULTIPLE = 4
 # Reflection padding needs more pixels than it pads: 4 for the first 7x7 conv, and 2 at a quarter
 # of the size for the residual blocks. 5 is the smallest height and width the network accepts.
 MIN_INPUT_SIZE = 5

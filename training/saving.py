@@ -17,17 +17,15 @@ from pathlib import Path
 import keras
 
 import training.layers  # noqa: F401  (registers the custom layers for deserialization)
-from training.models import SIZE_MULTIPLE
+from training.conventions import SIZE_MULTIPLE, TANH_RANGE, check_color_order
 
 METADATA_MEMBER = "cartoongan.json"
 METADATA_FORMAT = 1
-COLOR_ORDERS = ("RGB", "BGR")
 
 
-def make_metadata(style, color_order, display_name=None, source=None, value_range=(-1.0, 1.0)):
+def make_metadata(style, color_order, display_name=None, source=None, value_range=TANH_RANGE):
     """The metadata dict of a generator; `ValueError` for an unknown color order or bad range."""
-    if color_order not in COLOR_ORDERS:
-        raise ValueError(f"color_order must be one of {COLOR_ORDERS}, got {color_order!r}")
+    check_color_order(color_order)
     low, high = (float(v) for v in value_range)
     if not low < high:
         raise ValueError(f"value_range must be increasing, got {value_range!r}")

@@ -1,5 +1,7 @@
 """Where the shared data lives. One setting, `CARTOON_SHARED_DIR`, defaulting to `../shared`
-beside the repository checkout (the published weights and the sample photos; never copied in)."""
+beside the repository checkout (the published weights and the sample photos; never copied in).
+The published styles' students are read from `CARTOON_STUDENTS_DIR`, by default the ones
+committed in `training/students/`."""
 
 import os
 from pathlib import Path
@@ -18,3 +20,8 @@ def pretrained_dir():
 
 def photos_dir():
     return shared_dir() / "photos"
+
+
+def students_dir():
+    """The folder of the students packaged beside their teachers, one `<style>.keras` each."""
+    return Path(os.environ.get("CARTOON_STUDENTS_DIR", REPOSITORY_ROOT / "training" / "students"))

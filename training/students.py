@@ -20,7 +20,7 @@ saved as `training/students/<style>.keras` and packaged for phones.
 import keras
 from keras import layers
 
-from training.models import SIZE_MULTIPLE
+from training.conventions import SIZE_MULTIPLE
 
 # Candidate architectures compared in docs/students.md; DEFAULT_ARCHITECTURE is the one trained.
 ARCHITECTURES = {

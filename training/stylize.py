@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from training.conventions import SIZE_MULTIPLE
 from training.imaging import (
     DEFAULT_MAX_PIXELS,
     PhotoError,
@@ -25,7 +26,7 @@ from training.imaging import (
     resize_long_side,
     to_model_input,
 )
-from training.models import MIN_INPUT_SIZE, SIZE_MULTIPLE
+from training.models import MIN_INPUT_SIZE
 from training.tiling import (
     DEFAULT_TILE,
     check_tiling,

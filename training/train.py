@@ -2,7 +2,7 @@
 
 The run folder holds everything a run writes:
 
-    RUN_DIR/config.json        the settings of the run (color order and style are kept on resume)
+    RUN_DIR/config.json        the settings of the run (`TrainSettings`; color order and style are kept on resume)
     RUN_DIR/checkpoints/       networks, optimizers and the number of finished epochs (last 3 epochs)
     RUN_DIR/logs/              TensorBoard scalars, one point per epoch (`tensorboard --logdir RUN_DIR/logs`)
     RUN_DIR/samples/epoch_NNNN.png   sample photos (top row) and their stylized versions (bottom row)
@@ -18,6 +18,7 @@ epochs than a finished run had extends it. With more than one GPU visible, train
 """
 
 import json
+from dataclasses import MISSING, asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 import keras
@@ -25,10 +26,11 @@ import tensorflow as tf
 from PIL import Image, ImageDraw
 
 from training import data
+from training.conventions import COLOR_ORDERS, SIZE_MULTIPLE, check_color_order
 from training.gan import ADVERSARIAL, INITIALIZATION, CartoonGAN
 from training.losses import ADVERSARIAL_LOSSES, CONTENT_WEIGHT, build_vgg_feature_extractor
-from training.models import SIZE_MULTIPLE, build_discriminator, build_generator
-from training.saving import COLOR_ORDERS, load_generator, make_metadata, save_generator
+from training.models import build_discriminator, build_generator
+from training.saving import load_generator, make_metadata, save_generator
 
 LEARNING_RATE = 2e-4
 ADAM_BETA_1 = 0.5
@@ -44,43 +46,109 @@ def choose_strategy():
     return tf.distribute.get_strategy()
 
 
-def check_settings(image_size, init_epochs, epochs, steps_per_epoch, content_weight, adversarial_loss, learning_rate):
-    """`ValueError` for settings that cannot train; checked before anything is built."""
-    if int(image_size) != image_size or image_size < SIZE_MULTIPLE or image_size % SIZE_MULTIPLE:
-        raise ValueError(f"image_size must be a positive multiple of {SIZE_MULTIPLE}, got {image_size!r}")
-    for name, value in (("init_epochs", init_epochs), ("epochs", epochs)):
-        if int(value) != value or value < 0:
-            raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
-    if steps_per_epoch is not None and (int(steps_per_epoch) != steps_per_epoch or steps_per_epoch < 1):
-        raise ValueError(f"steps_per_epoch must be a positive integer, got {steps_per_epoch!r}")
-    if not content_weight >= 0:
-        raise ValueError(f"content_weight must be non-negative, got {content_weight!r}")
-    if adversarial_loss not in ADVERSARIAL_LOSSES:
-        raise ValueError(f"adversarial_loss must be one of {ADVERSARIAL_LOSSES}, got {adversarial_loss!r}")
-    if not learning_rate > 0:
-        raise ValueError(f"learning_rate must be positive, got {learning_rate!r}")
+def option(flag=None, help="", **argument):
+    """The command-line option of a setting (`flag` defaults to the field name with dashes)."""
+    return {"flag": flag, "help": help, **argument}
 
 
-def run_settings(run_dir, resume, color_order, style, init_metadata):
-    """The color order and style of the run, checked against a run being resumed.
+@dataclass(frozen=True)
+class TrainSettings:
+    """Every setting of a training run, listed once: `train` takes them, the `train` command's
+    options are made from them and `config.json` records them. Checked when made (`ValueError`).
+
+    `steps_per_epoch` None: one pass over the photos. `vgg_weights`: `"imagenet"`, the path of
+    VGG19 no-top `.h5` weights, or `"random"` (tests). `init_from`: a generator `.keras` file to
+    start from (fine-tuning; then `init_epochs=0` is usual). `color_order` None: the resumed run's
+    or `init_from` generator's, else RGB. `style` None: the resumed run's, else the folder name.
+    """
+
+    photos_dir: str = field(metadata=option("--photos", "folder of real photos", required=True))
+    cartoons_dir: str = field(metadata=option("--cartoons", "folder of cartoon frames of the style", required=True))
+    run_dir: str = field(
+        metadata=option("--output", "run folder: checkpoints, logs, samples, generator.keras", required=True)
+    )
+    smoothed_dir: str | None = field(
+        default=None,
+        metadata=option("--smoothed", "folder of their edge-smoothed copies from `prepare` (default: on the fly)"),
+    )
+    init_epochs: int = field(
+        default=10, metadata=option(help="initialization epochs, content loss only (10)", type=int)
+    )
+    epochs: int = field(default=100, metadata=option(help="adversarial epochs (100)", type=int))
+    steps_per_epoch: int | None = field(
+        default=None, metadata=option(help="batches per epoch (default: one pass over the photos)", type=int)
+    )
+    batch_size: int = field(default=8, metadata=option(help="batch size, over all GPUs (8)", type=int))
+    image_size: int = field(default=256, metadata=option(help="square training crops, a multiple of 4 (256)", type=int))
+    load_size: int | None = field(
+        default=None, metadata=option(help="shorter side images are resized to before cropping", type=int)
+    )
+    content_weight: float = field(
+        default=CONTENT_WEIGHT, metadata=option(help=f"content loss weight ({CONTENT_WEIGHT:g})", type=float)
+    )
+    adversarial_loss: str = field(
+        default="lsgan",
+        metadata=option(help="least squares (default) or cross-entropy", choices=ADVERSARIAL_LOSSES),
+    )
+    learning_rate: float = field(
+        default=LEARNING_RATE, metadata=option(help=f"Adam learning rate ({LEARNING_RATE})", type=float)
+    )
+    vgg_weights: str = field(
+        default="imagenet",
+        metadata=option(help="imagenet (downloaded once by Keras), a VGG19 no-top .h5, or random"),
+    )
+    color_order: str | None = field(
+        default=None,
+        metadata=option(help="channel order of the generator (default: --init-from's, else RGB)", choices=COLOR_ORDERS),
+    )
+    style: str | None = field(
+        default=None, metadata=option(help="style name in the saved generator's metadata (default: the folder name)")
+    )
+    init_from: str | None = field(
+        default=None, metadata=option(help="generator .keras to fine-tune, e.g. from `import-pretrained`")
+    )
+    seed: int | None = field(default=None, metadata=option(help="random seed", type=int))
+
+    def __post_init__(self):
+        image_size = self.image_size
+        if int(image_size) != image_size or image_size < SIZE_MULTIPLE or image_size % SIZE_MULTIPLE:
+            raise ValueError(f"image_size must be a positive multiple of {SIZE_MULTIPLE}, got {image_size!r}")
+        for name in ("init_epochs", "epochs"):
+            value = getattr(self, name)
+            if int(value) != value or value < 0:
+                raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
+        steps = self.steps_per_epoch
+        if steps is not None and (int(steps) != steps or steps < 1):
+            raise ValueError(f"steps_per_epoch must be a positive integer, got {steps!r}")
+        if not self.content_weight >= 0:
+            raise ValueError(f"content_weight must be non-negative, got {self.content_weight!r}")
+        if self.adversarial_loss not in ADVERSARIAL_LOSSES:
+            raise ValueError(f"adversarial_loss must be one of {ADVERSARIAL_LOSSES}, got {self.adversarial_loss!r}")
+        if not self.learning_rate > 0:
+            raise ValueError(f"learning_rate must be positive, got {self.learning_rate!r}")
+        if self.color_order is not None:
+            check_color_order(self.color_order)
+
+
+def resolve_settings(settings, resume, init_metadata):
+    """The settings with the run's color order and style filled in, checked against a run being
+    resumed.
 
     A new run in a folder that already has checkpoints needs `resume=True`. The color order comes
-    from the command line, else from the resumed run or `--init-from` generator, else RGB.
+    from the settings, else from the resumed run or `--init-from` generator, else RGB.
     """
+    run_dir = Path(settings.run_dir)
     config_path = run_dir / "config.json"
     has_checkpoint = tf.train.latest_checkpoint(run_dir / "checkpoints") is not None
     if has_checkpoint and not resume:
         raise ValueError(f"{run_dir} already holds a training run: pass --resume to continue it, or another --output")
     previous = json.loads(config_path.read_text()) if resume and config_path.is_file() else {}
     known = previous.get("color_order") or (init_metadata or {}).get("input", {}).get("color_order")
-    if color_order is None:
-        color_order = known or "RGB"
-    if color_order not in COLOR_ORDERS:
-        raise ValueError(f"color_order must be one of {COLOR_ORDERS}, got {color_order!r}")
+    color_order = settings.color_order or known or "RGB"
     if known and color_order != known:
         raise ValueError(f"color order {color_order} conflicts with the {known} of the run or generator it continues")
-    style = style or previous.get("style") or run_dir.resolve().name
-    return color_order, style
+    style = settings.style or previous.get("style") or run_dir.resolve().name
+    return replace(settings, color_order=color_order, style=style)
 
 
 def save_grid(rows, path, gap=2):
@@ -171,67 +239,54 @@ class EpochOutputs(keras.callbacks.Callback):
         self.manager.save(checkpoint_number=number)
 
 
-def train(
-    photos_dir,
-    cartoons_dir,
-    run_dir,
-    smoothed_dir=None,
-    init_epochs=10,
-    epochs=100,
-    steps_per_epoch=None,
-    batch_size=8,
-    image_size=256,
-    load_size=None,
-    content_weight=CONTENT_WEIGHT,
-    adversarial_loss="lsgan",
-    learning_rate=LEARNING_RATE,
-    vgg_weights="imagenet",
-    color_order=None,
-    style=None,
-    init_from=None,
-    resume=False,
-    sample_count=SAMPLE_COUNT,
-    seed=None,
-    strategy=None,
-    jit_compile="auto",
-    verbose=1,
-):
-    """Trains (or continues) a run in `run_dir`; returns the `CartoonGAN` after training.
-
-    `steps_per_epoch` defaults to one pass over the photos. `vgg_weights`: `"imagenet"`, the path
-    of VGG19 no-top `.h5` weights, or None (random, for tests). `init_from`: a generator `.keras`
-    file to start from (fine-tuning; then `init_epochs=0` is usual). `color_order` defaults to the
-    `init_from` generator's, else RGB. `jit_compile`: Keras's setting ("auto": XLA on a single GPU).
+def train(settings, resume=False, strategy=None, jit_compile="auto", verbose=1):
+    """Trains (or continues) the run of `settings` (a `TrainSettings`) in its run folder; returns
+    the `CartoonGAN` after training. `resume`: continue the run from its last checkpoint.
+    `jit_compile`: Keras's setting ("auto": XLA on a single GPU).
     """
-    check_settings(image_size, init_epochs, epochs, steps_per_epoch, content_weight, adversarial_loss, learning_rate)
-    run_dir = Path(run_dir)
-    init_model, init_metadata = load_generator(init_from) if init_from else (None, None)
-    color_order, style = run_settings(run_dir, resume, color_order, style, init_metadata)
-    metadata = make_metadata(style, color_order, source=SOURCE)  # checked before training, used after
-    if seed is not None:
-        keras.utils.set_random_seed(seed)
+    init_model, init_metadata = load_generator(settings.init_from) if settings.init_from else (None, None)
+    settings = resolve_settings(settings, resume, init_metadata)
+    run_dir = Path(settings.run_dir)
+    metadata = make_metadata(settings.style, settings.color_order, source=SOURCE)  # checked before training
+    if settings.seed is not None:
+        keras.utils.set_random_seed(settings.seed)
 
     dataset = data.training_dataset(
-        photos_dir, cartoons_dir, smoothed_dir, image_size, batch_size, load_size, color_order, seed
+        settings.photos_dir,
+        settings.cartoons_dir,
+        settings.smoothed_dir,
+        settings.image_size,
+        settings.batch_size,
+        settings.load_size,
+        settings.color_order,
+        settings.seed,
     )
-    if steps_per_epoch is None:
-        steps_per_epoch = max(1, len(data.image_files(photos_dir)) // batch_size)
-    sample_photos = data.sample_photos(photos_dir, sample_count, image_size, color_order)
+    if settings.steps_per_epoch is None:
+        photo_count = len(data.image_files(settings.photos_dir))
+        settings = replace(settings, steps_per_epoch=max(1, photo_count // settings.batch_size))
+    sample_photos = data.sample_photo_batch(
+        settings.photos_dir, SAMPLE_COUNT, settings.image_size, settings.color_order
+    )
 
     strategy = strategy or choose_strategy()
     with strategy.scope():
-        generator = build_generator(name=f"cartoongan_{style}")
+        generator = build_generator(name=f"cartoongan_{settings.style}")
         if init_model is not None:
             if len(init_model.weights) != len(generator.weights):
-                raise ValueError(f"{init_from}: not a CartoonGAN generator ({len(init_model.weights)} weights)")
+                count = len(init_model.weights)
+                raise ValueError(f"{settings.init_from}: not a CartoonGAN generator ({count} weights)")
             generator.set_weights(init_model.get_weights())
         discriminator = build_discriminator()
-        feature_extractor = build_vgg_feature_extractor(None if vgg_weights in (None, "random") else vgg_weights)
-        gan = CartoonGAN(generator, discriminator, feature_extractor, content_weight, color_order)
-        generator_optimizer = keras.optimizers.Adam(learning_rate, beta_1=ADAM_BETA_1)
-        discriminator_optimizer = keras.optimizers.Adam(learning_rate, beta_1=ADAM_BETA_1)
+        vgg_weights = None if settings.vgg_weights in (None, "random") else settings.vgg_weights
+        feature_extractor = build_vgg_feature_extractor(vgg_weights)
+        gan = CartoonGAN(generator, discriminator, feature_extractor, settings.content_weight, settings.color_order)
+        generator_optimizer = keras.optimizers.Adam(settings.learning_rate, beta_1=ADAM_BETA_1)
+        discriminator_optimizer = keras.optimizers.Adam(settings.learning_rate, beta_1=ADAM_BETA_1)
         gan.compile(
-            generator_optimizer, discriminator_optimizer, adversarial_loss=adversarial_loss, jit_compile=jit_compile
+            generator_optimizer,
+            discriminator_optimizer,
+            adversarial_loss=settings.adversarial_loss,
+            jit_compile=jit_compile,
         )
         # Built now so that a checkpoint restores their state right away.
         generator_optimizer.build(generator.trainable_variables)
@@ -252,34 +307,22 @@ def train(
         print(f"no checkpoint in {run_dir}: starting a new run")
 
     run_dir.mkdir(parents=True, exist_ok=True)
-    config = {
-        "photos": str(photos_dir),
-        "cartoons": str(cartoons_dir),
-        "smoothed": smoothed_dir and str(smoothed_dir),
-        "init_epochs": init_epochs,
-        "epochs": epochs,
-        "steps_per_epoch": steps_per_epoch,
-        "batch_size": batch_size,
-        "image_size": image_size,
-        "load_size": load_size,
-        "content_weight": content_weight,
-        "adversarial_loss": adversarial_loss,
-        "learning_rate": learning_rate,
-        "vgg_weights": None if vgg_weights is None else str(vgg_weights),
-        "color_order": color_order,
-        "style": style,
-        "init_from": init_from and str(init_from),
-        "replicas": strategy.num_replicas_in_sync,
-    }
-    (run_dir / "config.json").write_text(json.dumps(config, indent=2) + "\n")
+    config = {**asdict(settings), "replicas": strategy.num_replicas_in_sync}
+    (run_dir / "config.json").write_text(json.dumps(config, indent=2, default=str) + "\n")
 
     callbacks = [
         keras.callbacks.TensorBoard(log_dir=str(run_dir / "logs"), write_graph=False),
-        EpochOutputs(run_dir, sample_photos, color_order, manager, finished_epochs),
+        EpochOutputs(run_dir, sample_photos, settings.color_order, manager, finished_epochs),
     ]
-    fit_settings = {"steps_per_epoch": steps_per_epoch, "callbacks": callbacks, "verbose": verbose, "shuffle": False}
+    fit_settings = {
+        "steps_per_epoch": settings.steps_per_epoch,
+        "callbacks": callbacks,
+        "verbose": verbose,
+        "shuffle": False,
+    }
     finished = int(finished_epochs.numpy())
-    total = init_epochs + epochs
+    init_epochs = settings.init_epochs
+    total = init_epochs + settings.epochs
     if finished < init_epochs:
         gan.phase = INITIALIZATION
         gan.fit(dataset, initial_epoch=finished, epochs=init_epochs, **fit_settings)
@@ -295,63 +338,18 @@ def train(
 
 
 def add_arguments(parser):
-    parser.add_argument("--photos", required=True, help="folder of real photos")
-    parser.add_argument("--cartoons", required=True, help="folder of cartoon frames of the style")
-    parser.add_argument(
-        "--smoothed", help="folder of their edge-smoothed copies from `prepare` (default: smoothed on the fly)"
-    )
-    parser.add_argument("--output", required=True, help="run folder: checkpoints, logs, samples, generator.keras")
-    parser.add_argument("--init-epochs", type=int, default=10, help="initialization epochs, content loss only (10)")
-    parser.add_argument("--epochs", type=int, default=100, help="adversarial epochs (100)")
-    parser.add_argument("--steps-per-epoch", type=int, help="batches per epoch (default: one pass over the photos)")
-    parser.add_argument("--batch-size", type=int, default=8, help="batch size, over all GPUs (8)")
-    parser.add_argument("--image-size", type=int, default=256, help="square training crops, a multiple of 4 (256)")
-    parser.add_argument("--load-size", type=int, help="shorter side images are resized to before cropping")
-    parser.add_argument("--content-weight", type=float, default=CONTENT_WEIGHT, help="content loss weight (10)")
-    parser.add_argument(
-        "--adversarial-loss",
-        choices=ADVERSARIAL_LOSSES,
-        default="lsgan",
-        help="least squares (default) or cross-entropy",
-    )
-    parser.add_argument(
-        "--learning-rate", type=float, default=LEARNING_RATE, help=f"Adam learning rate ({LEARNING_RATE})"
-    )
-    parser.add_argument(
-        "--vgg-weights", default="imagenet", help="imagenet (downloaded once by Keras), a VGG19 no-top .h5, or random"
-    )
-    parser.add_argument(
-        "--color-order", choices=COLOR_ORDERS, help="channel order of the generator (default: --init-from's, else RGB)"
-    )
-    parser.add_argument("--style", help="style name in the saved generator's metadata (default: the run folder name)")
-    parser.add_argument("--init-from", help="generator .keras to fine-tune, e.g. from `import-pretrained`")
+    for setting in fields(TrainSettings):
+        argument = dict(setting.metadata)
+        flag = argument.pop("flag") or "--" + setting.name.replace("_", "-")
+        if setting.default is not MISSING:
+            argument["default"] = setting.default
+        parser.add_argument(flag, dest=setting.name, **argument)
     parser.add_argument("--resume", action="store_true", help="continue the run in --output from its last checkpoint")
-    parser.add_argument("--seed", type=int, help="random seed")
     parser.add_argument("--no-xla", action="store_true", help="do not compile the train step with XLA on a GPU")
 
 
 def run(args):
-    train(
-        args.photos,
-        args.cartoons,
-        args.output,
-        smoothed_dir=args.smoothed,
-        init_epochs=args.init_epochs,
-        epochs=args.epochs,
-        steps_per_epoch=args.steps_per_epoch,
-        batch_size=args.batch_size,
-        image_size=args.image_size,
-        load_size=args.load_size,
-        content_weight=args.content_weight,
-        adversarial_loss=args.adversarial_loss,
-        learning_rate=args.learning_rate,
-        vgg_weights=args.vgg_weights,
-        color_order=args.color_order,
-        style=args.style,
-        init_from=args.init_from,
-        resume=args.resume,
-        seed=args.seed,
-        jit_compile=False if args.no_xla else "auto",
-    )
-    print(f"generator: {Path(args.output) / 'generator.keras'}")
+    settings = TrainSettings(**{setting.name: getattr(args, setting.name) for setting in fields(TrainSettings)})
+    train(settings, resume=args.resume, jit_compile=False if args.no_xla else "auto")
+    print(f"generator: {Path(settings.run_dir) / 'generator.keras'}")
     return 0

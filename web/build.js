@@ -64,7 +64,7 @@ async function build(out) {
   const urls = shell.map((f) => (f === 'index.html' ? '/' : `/${f}`));
   const worker = fs.readFileSync(path.join(SRC, 'sw.js'), 'utf8')
     .replace('__SHELL_VERSION__', version)
-    .replace('__SHELL_FILES__', JSON.stringify(urls));
+    .replace('__SHELL_FILES__', JSON.stringify(urls).replace(/'/g, "\\'"));
   fs.writeFileSync(path.join(out, 'sw.js'), worker);
   const bytes = shell.reduce((sum, f) => sum + fs.statSync(path.join(out, f)).size, 0);
   console.log(`web app built into ${out}: ${shell.length} shell files, ${(bytes / 1e6).toFixed(1)} MB, version ${version}`);

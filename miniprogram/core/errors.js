@@ -13,6 +13,8 @@ const MESSAGES = {
   unauthorized: '登录失败，请重试。',
   bad_photo: '这张照片无法处理，请换一张试试。',
   photo_too_large: '照片太大了，请换一张小一点的照片。',
+  gif_too_many_frames: '动图的帧数太多了，请换一张短一点的动图。',
+  gif_too_large: '动图太大了，请换一张小一点或短一点的动图。',
   not_found: '内容不存在或已过期。',
   out_of_memory: '手机内存不足，已改用云端处理。',
   storage_full: '手机存储空间不足，无法保存风格模型。',
@@ -58,6 +60,7 @@ function fromHttp(status, body, headers) {
   if (serverCode === 'quota_exceeded') return new AppError('quota_exceeded', extra);
   if (serverCode === 'content_rejected') return new AppError('content_rejected', extra);
   if (serverCode === 'content_check_pending') return new AppError('content_check_pending', extra);
+  if (serverCode === 'gif_too_many_frames' || serverCode === 'gif_too_large') return new AppError(serverCode, extra);
   if (status === 401) return new AppError('unauthorized', extra);
   if (status === 403) return new AppError('blocked', extra);
   if (status === 404) return new AppError('not_found', extra);

@@ -66,7 +66,6 @@ beforeAll(async () => {
     const root = roots.find((r) => rel.startsWith(`${r}/`));
     sizes[root || 'main'] += bytes;
   }
-  // eslint-disable-next-line no-console
   console.log(`package sizes without source maps: ${JSON.stringify(sizes)}`);
 });
 

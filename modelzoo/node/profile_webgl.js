@@ -7,17 +7,19 @@
  *
  * usage: node profile_webgl.js --model DIR/model.json --chromium /usr/bin/chromium
  *          [--size 256 --size 512] [--config im2col:threshold ...] [--max-texture-size 4096]
- *          [--timeout-s 600]
+ *          [--timeout-s 600] [--result FILE]
  * A config is `on:-1` (WEBGL_CONV_IM2COL on, textures never deleted: TF.js defaults),
  * `off:-1`, `off:0` (im2col off, textures deleted as soon as they are released), ...
  * --max-texture-size sets WEBGL_MAX_TEXTURE_SIZE (a phone's limit; 0 keeps the browser's).
- * Prints one JSON object on stdout: {chromium, renderer, results: [...]}.
+ * Writes one JSON object to the --result file (lib/result.js; stdout without it):
+ * {chromium, renderer, results: [...]}.
  */
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
 const {parseArgs} = require('util');
 const {chromium} = require('playwright-core');
+const {RESULT_OPTION, writeResult} = require('./lib/result');
 const {serve} = require('./lib/server');
 
 const CHROMIUM_FLAGS = [
@@ -36,6 +38,7 @@ function options() {
       config: {type: 'string', multiple: true, default: DEFAULT_CONFIGS},
       'max-texture-size': {type: 'string', default: '4096'},
       'timeout-s': {type: 'string', default: '600'},
+      ...RESULT_OPTION,
     },
   });
   if (!values.model) throw new Error('--model is required');
@@ -100,7 +103,7 @@ async function main() {
     server.close();
     fs.rmSync(userDataDir, {recursive: true, force: true});
   }
-  process.stdout.write(JSON.stringify({chromium: args.chromium, renderer, results}) + '\n');
+  writeResult(args.result, {chromium: args.chromium, renderer, results});
 }
 
 main().catch((error) => {

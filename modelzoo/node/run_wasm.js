@@ -6,8 +6,9 @@
  *  - measures latency and peak tensor memory (`tf.profile` peakBytes) at given square sizes.
  *
  * usage: node run_wasm.js --model DIR/model.json [--io IN.npy=OUT.npy ...]
- *                         [--size 256 --size 512 ...] [--runs 2] [--threads N]
- * Prints one JSON object on stdout: {backend, tfjs_version, outputs: [...], profile: [...]}.
+ *                         [--size 256 --size 512 ...] [--runs 2] [--threads N] [--result FILE]
+ * Writes one JSON object to the --result file (lib/result.js; stdout without it):
+ * {backend, tfjs_version, outputs: [...], profile: [...]}.
  */
 const path = require('path');
 const {parseArgs} = require('util');
@@ -15,6 +16,7 @@ const tf = require('@tensorflow/tfjs');
 const wasm = require('@tensorflow/tfjs-backend-wasm');
 const {readNpy, writeNpy} = require('./lib/npy');
 const {fileHandler} = require('./lib/file_handler');
+const {RESULT_OPTION, writeResult} = require('./lib/result');
 
 function options() {
   const {values} = parseArgs({
@@ -24,6 +26,7 @@ function options() {
       size: {type: 'string', multiple: true, default: []},
       runs: {type: 'string', default: '2'},
       threads: {type: 'string', default: '0'},
+      ...RESULT_OPTION,
     },
   });
   if (!values.model) throw new Error('--model is required');
@@ -98,7 +101,7 @@ async function main() {
     outputs,
     profile,
   };
-  process.stdout.write(JSON.stringify(result) + '\n');
+  writeResult(args.result, result);
 }
 
 main().catch((error) => {

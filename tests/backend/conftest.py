@@ -4,8 +4,9 @@
 import pytest
 
 from backend import create_app
+from modelzoo.tinyzoo import build_tiny_zoo
 from tests.backend.fakewechat import FakeWeChat
-from tests.backend.tinyzoo import build_tiny_zoo
+from tests.backend.services import CeleryWorker, RedisServer, free_port
 
 
 @pytest.fixture(scope="session")
@@ -27,26 +28,31 @@ def wechat(wechat_server):
 
 
 @pytest.fixture
-def make_app(tmp_path, zoo_dir, wechat):
-    """`make_app(**settings)`: an app on this test's database and folders; its job runner is
-    stopped after the test. By default: development mode, WeChat not configured."""
+def base_settings(tmp_path, zoo_dir, wechat):
+    """The settings of this test's apps and workers: its database and folders, development mode,
+    WeChat not configured."""
+    return {
+        "TESTING": True,
+        "APP_ENV": "development",
+        "SECRET_KEY": "test-secret-key",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'backend.sqlite'}",
+        "RESULTS_DIR": str(tmp_path / "results"),
+        "RATELIMIT_STORAGE_URI": f"sqlite:///{tmp_path / 'ratelimits.sqlite'}",
+        "MODELZOO_DIR": str(zoo_dir),
+        "WECHAT_API_BASE": wechat.url,
+        "WECHAT_TIMEOUT": 0.5,
+        "WORKER_HEARTBEAT_SECONDS": 0.2,
+    }
+
+
+@pytest.fixture
+def make_app(base_settings):
+    """`make_app(**settings)`: an app on this test's database and folders (`base_settings`); its
+    job runner is stopped after the test."""
     apps = []
 
     def make(**settings):
-        config = {
-            "TESTING": True,
-            "APP_ENV": "development",
-            "SECRET_KEY": "test-secret-key",
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'backend.sqlite'}",
-            "RESULTS_DIR": str(tmp_path / "results"),
-            "RATELIMIT_STORAGE_URI": f"sqlite:///{tmp_path / 'ratelimits.sqlite'}",
-            "MODELZOO_DIR": str(zoo_dir),
-            "WECHAT_API_BASE": wechat.url,
-            "WECHAT_TIMEOUT": 0.5,
-            "WORKER_HEARTBEAT_SECONDS": 0.2,
-            **settings,
-        }
-        app = create_app(config)
+        app = create_app({**base_settings, **settings})
         apps.append(app)
         return app
 
@@ -54,6 +60,58 @@ def make_app(tmp_path, zoo_dir, wechat):
     for app in apps:
         if "jobs" in app.extensions:
             app.extensions["jobs"].shutdown()
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory):
+    server = RedisServer(tmp_path_factory.mktemp("redis")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def workers(tmp_path, base_settings):
+    """`workers(concurrency=1, **settings)`: a Celery worker (a subprocess) with this test's
+    settings, serving its metrics on `worker.settings["WORKER_METRICS_PORT"]`; stopped after the test."""
+    started = []
+
+    def start(concurrency=1, **settings):
+        metrics = tmp_path / f"worker-metrics-{len(started)}"
+        metrics.mkdir()
+        worker = CeleryWorker(
+            {**base_settings, "WORKER_METRICS_PORT": free_port(), **settings},
+            tmp_path / "celery.log",
+            concurrency,
+            {"PROMETHEUS_MULTIPROC_DIR": str(metrics)},
+        ).start()
+        started.append(worker)
+        return worker
+
+    yield start
+    for worker in started:
+        worker.stop()
+
+
+@pytest.fixture
+def celery_app(make_app, workers, redis_server):
+    """`celery_app(**settings)`: an app whose jobs go through redis-server to a Celery worker
+    started with the same settings (`celery_app.worker` is that worker)."""
+    redis_server.client().flushall()
+
+    def make(concurrency=1, **settings):
+        settings = {"CELERY_BROKER_URL": f"{redis_server.url}/0", **settings}
+        app = make_app(**settings)
+        make.worker = workers(concurrency, **settings)
+        return app
+
+    return make
+
+
+@pytest.fixture(params=["in_process", "celery"])
+def job_app(request):
+    """`job_app(**settings)`: an app whose jobs run on the in-process runner, or on a Celery worker:
+    a test using it runs once on each path."""
+    return request.getfixturevalue("make_app" if request.param == "in_process" else "celery_app")
 
 
 @pytest.fixture

@@ -1,9 +1,19 @@
-"""Helpers of the backend tests: logging in, making images, submitting and waiting for jobs."""
+"""Helpers of the backend tests: logging in, making images, submitting and waiting for jobs,
+changing a package of the tiny model zoo."""
 
 import io
 import time
+from pathlib import Path
 
 from PIL import Image
+
+from modelzoo import manifest
+
+
+def rewrite_manifest(zoo, data):
+    """Writes the changed manifest `data` of a package of the model zoo `zoo` with the model zoo's
+    own code: checked against its schema, and the catalogue's entry updated with it."""
+    manifest.write_package_manifest(zoo, Path(zoo) / data["id"] / data["version"], data)
 
 
 def dev_login(client, openid="alice"):
@@ -21,10 +31,12 @@ def image_bytes(size=(64, 48), mode="RGB", fmt="PNG", color=None, **save):
     return buffer.getvalue()
 
 
-def submit(client, headers, data=None, style="tiny", long_side=None, filename="photo.png"):
+def submit(client, headers, data=None, style="tiny", long_side=None, filename="photo.png", model=None):
     form = {"style": style, "image": (io.BytesIO(image_bytes() if data is None else data), filename)}
     if long_side is not None:
         form["long_side"] = str(long_side)
+    if model is not None:
+        form["model"] = model
     return client.post("/api/v1/jobs", data=form, headers=headers, content_type="multipart/form-data")
 
 
@@ -44,3 +56,12 @@ def finished_job(client, headers, **kwargs):
     job = wait_job(client, headers, response.get_json()["id"])
     assert job["status"] == "done", job
     return job
+
+
+# A job that keeps a worker busy for seconds: the tiny network on a 4096x4096 photo, stylized whole
+# (submit it with long_side="original").
+LONG_JOB = {"JOB_MAX_UNTILED_LONG_SIDE": 4096, "INFERENCE_TILE": 0}
+
+
+def long_photo():
+    return image_bytes((4096, 4096))

@@ -80,6 +80,7 @@ def free_port():
         return probe.getsockname()[1]
 
 
+@pytest.mark.slow
 def test_gunicorn_serves_the_factory(tmp_path, zoo_dir):
     port = free_port()
     env = {

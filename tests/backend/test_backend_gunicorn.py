@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import psutil
+import pytest
 import requests
 
 from backend.ratelimit import SQLiteStorage
@@ -97,6 +98,7 @@ def gunicorn(tmp_path, zoo_dir, **settings):
         log.close()
 
 
+@pytest.mark.slow
 def test_workers_are_recycled_and_the_server_header_names_no_software(tmp_path, zoo_dir):
     with gunicorn(tmp_path, zoo_dir, WEB_CONCURRENCY="1", GUNICORN_MAX_REQUESTS="5") as server:
         (first,) = server.workers()
@@ -107,6 +109,7 @@ def test_workers_are_recycled_and_the_server_header_names_no_software(tmp_path, 
         wait_until(server.ready, 30, "the new worker does not answer")
 
 
+@pytest.mark.slow
 def test_rate_limits_hold_across_workers(tmp_path, zoo_dir):
     with gunicorn(tmp_path, zoo_dir, WEB_CONCURRENCY="2", RATELIMIT_DEFAULT="10/minute") as server:
         wait_until(lambda: len(server.workers()) == 2, 30, "two workers")
@@ -153,6 +156,7 @@ def test_memory_limits_with_several_workers_are_refused(tmp_path, zoo_dir):
     assert run.returncode != 0 and "memory://" in run.stderr
 
 
+@pytest.mark.slow
 def test_a_killed_workers_jobs_are_released_at_once(tmp_path, zoo_dir):
     """kill -9: the master's child_exit releases the jobs, the replacement worker takes them,
     long before the heartbeat timeout (WORKER_TIMEOUT_SECONDS, 60 s)."""
@@ -221,6 +225,7 @@ def healthz_answers(port, slow_clients=10, probes=4):
 NGINX = shutil.which("nginx") or next((p for p in ("/usr/sbin/nginx",) if os.path.exists(p)), None)
 
 
+@pytest.mark.slow
 def test_nginx_in_front_keeps_healthz_answering_under_slow_clients(tmp_path, zoo_dir):
     assert NGINX, "nginx is not installed: `make install` installs it (apt-get install nginx-light)"
     port = free_port()

@@ -100,6 +100,7 @@ CASES = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self/clear_refs").exists(), reason="needs Linux's /proc")
 @pytest.mark.parametrize("name", CASES)
 def test_upload_memory_is_bounded(name, tmp_path, zoo_dir):

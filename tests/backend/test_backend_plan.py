@@ -5,6 +5,8 @@ import shutil
 
 import pytest
 
+from tests.backend.helpers import rewrite_manifest
+
 PHONE = {
     "style": "tiny",
     "memorySize": 4096,
@@ -23,7 +25,15 @@ def plan(client, **changes):
 
 def test_capable_phone_runs_on_device(client):
     answer = plan(client)
-    assert answer == {"where": "device", "variant": "uint8", "long_side": 512, "reason": answer["reason"]}
+    assert answer == {
+        "where": "device",
+        "network": "teacher",
+        "variant": "uint8",
+        "long_side": 512,
+        "manifest_url": "http://localhost/api/v1/styles/tiny/manifest?variant=uint8",
+        "webgl_settings": {"WEBGL_CONV_IM2COL": False, "WEBGL_DELETE_TEXTURE_THRESHOLD": 0},
+        "reason": answer["reason"],
+    }
 
 
 def test_big_phone_gets_float16(client):
@@ -99,7 +109,7 @@ def test_a_size_that_failed_in_the_profile_is_not_planned(make_app, tmp_path, zo
     for entry in manifest["variants"]["uint8"]["profile"]["webgl"]:
         if entry["size"] == 512 and entry["im2col"] is False:
             entry.update(ok=False, error="context lost")
-    path.write_text(json.dumps(manifest))
+    rewrite_manifest(copy, manifest)
     client = make_app(MODELZOO_DIR=str(copy)).test_client()
     answer = plan(client)
     assert answer["where"] == "device" and answer["long_side"] < 512
@@ -110,8 +120,9 @@ def test_no_webgl_figures_limits_the_phone_size(make_app, tmp_path, zoo_dir):
     shutil.copytree(zoo_dir, copy)
     path = next(copy.glob("tiny/*/manifest.json"))
     manifest = json.loads(path.read_text())
-    manifest["variants"]["uint8"]["profile"] = {"webgl": None, "webgl_missing": "no Chromium"}
-    path.write_text(json.dumps(manifest))
+    profile = manifest["variants"]["uint8"]["profile"]
+    manifest["variants"]["uint8"]["profile"] = {**profile, "webgl": None, "webgl_missing": "no Chromium"}
+    rewrite_manifest(copy, manifest)
     client = make_app(MODELZOO_DIR=str(copy)).test_client()
     assert plan(client)["long_side"] == 256  # unprofiled_max_size
 
@@ -124,7 +135,7 @@ def test_a_style_not_measured_yet_goes_to_the_server(make_app, tmp_path, zoo_dir
     manifest = json.loads(path.read_text())
     for variant in manifest["variants"].values():
         variant.pop("profile", None)
-    path.write_text(json.dumps(manifest))
+    rewrite_manifest(copy, manifest)
     client = make_app(MODELZOO_DIR=str(copy)).test_client()
     for phone in ({}, {"memorySize": 8192}, {"photo": {"width": 200, "height": 100}}):
         answer = plan(client, **phone)
@@ -139,7 +150,7 @@ def test_sizes_above_the_profile_are_not_planned_unless_allowed(make_app, tmp_pa
     for name in ("uint8", "float16"):  # as the reference build: WebGL measured at 256 only
         webgl = manifest["variants"][name]["profile"]["webgl"]
         manifest["variants"][name]["profile"]["webgl"] = [e for e in webgl if e["size"] == 256]
-    path.write_text(json.dumps(manifest))
+    rewrite_manifest(copy, manifest)
     big_phone = {"memorySize": 8192, "maxTextureSize": 8192}
     assert plan(make_app(MODELZOO_DIR=str(copy)).test_client(), **big_phone)["long_side"] == 256
     allowed = make_app(MODELZOO_DIR=str(copy), PLAN_POLICY={"beyond_profile": True}).test_client()
@@ -161,7 +172,7 @@ def test_runs_measured_under_the_device_texture_limit_decide(make_app, tmp_path,
                      "max_texture_height": side // 2, "ok": ok, "error": None if ok else "texture too large"})
     for name in ("uint8", "float16"):
         manifest["variants"][name]["profile"]["webgl"] = runs
-    path.write_text(json.dumps(manifest))
+    rewrite_manifest(copy, manifest)
     client = make_app(MODELZOO_DIR=str(copy)).test_client()
     assert plan(client, maxTextureSize=4096)["long_side"] in (256, 384)  # 384 is estimated, not measured
     assert plan(client, maxTextureSize=8192)["long_side"] == 512
@@ -171,7 +182,7 @@ def test_runs_measured_under_the_device_texture_limit_decide(make_app, tmp_path,
     for name in ("uint8", "float16"):
         manifest["variants"][name]["profile"]["webgl"][2]["texture_bytes"] = 40_000_000
         manifest["variants"][name]["profile"]["webgl"][3]["texture_bytes"] = 900_000_000
-    path.write_text(json.dumps(manifest))
+    rewrite_manifest(copy, manifest)
     client = make_app(MODELZOO_DIR=str(copy)).test_client()
     assert plan(client, maxTextureSize=8192, memorySize=3072)["long_side"] < 512
 
@@ -187,7 +198,7 @@ def with_wechat_variant(tmp_path, zoo_dir, precision_level=2):
         "signature": {"input": "image", "output": "output0"},
         "engine": {"layout": "NCHW", "precision_level": precision_level},
     }
-    path.write_text(json.dumps(manifest))
+    rewrite_manifest(copy, manifest)
     return copy
 
 

@@ -2,9 +2,12 @@
 
 import hashlib
 import json
+import logging
 import shutil
 
 import pytest
+
+from tests.backend.helpers import rewrite_manifest
 
 
 def test_styles_list(client, zoo_dir):
@@ -19,6 +22,7 @@ def test_styles_list(client, zoo_dir):
     assert tiny["variants"]["uint8"] == {
         "bytes": manifest["variants"]["uint8"]["bytes"],
         "download_bytes": manifest["variants"]["uint8"]["download_bytes"],
+        "network": "teacher",
     }
     assert tiny["profile"]["uint8"]["webgl"][0]["texture_bytes"] == 100_000_000
     assert tiny["preview_url"].startswith("http://localhost/models/tiny/")
@@ -59,7 +63,7 @@ def test_missing_variant(client, zoo_dir, tmp_path, make_app):
     path = next(copy.glob("tiny/*/manifest.json"))
     manifest = json.loads(path.read_text())
     del manifest["variants"]["float16"]
-    path.write_text(json.dumps(manifest))
+    rewrite_manifest(copy, manifest)
     client = make_app(MODELZOO_DIR=str(copy)).test_client()
     response = client.get("/api/v1/styles/tiny/manifest?variant=float16")
     assert response.status_code == 404 and response.get_json()["error"]["code"] == "variant_unavailable"
@@ -137,3 +141,33 @@ def test_broken_catalogue_keeps_the_last_good_one(make_app, tmp_path, zoo_dir):
     app.extensions["zoo"].refresh(force=True)
     assert len(app.test_client().get("/api/v1/styles").get_json()["styles"]) == 2
     assert "catalogue.json" in app.extensions["zoo"].error
+
+
+def test_what_the_model_zoo_schemas_refuse_is_refused_with_a_clear_log_line(make_app, tmp_path, zoo_dir, caplog):
+    copy = tmp_path / "zoo"
+    shutil.copytree(zoo_dir, copy)
+    app = make_app(MODELZOO_DIR=str(copy))
+    zoo = app.extensions["zoo"]
+    assert zoo.refresh(force=True)
+    good = (copy / "catalogue.json").read_text()
+    catalogue = json.loads(good)
+    catalogue["styles"][0]["id"] = "-tiny"  # the schema's ids start with a letter or digit
+    (copy / "catalogue.json").write_text(json.dumps(catalogue))
+    with caplog.at_level(logging.ERROR, logger="backend.zoo"):
+        zoo.refresh(force=True)
+    assert "catalogue.schema.json at styles/0/id" in zoo.error and "'-tiny'" in zoo.error
+    assert "model zoo not loaded" in caplog.text and "catalogue.schema.json at styles/0/id" in caplog.text
+    assert len(app.test_client().get("/api/v1/styles").get_json()["styles"]) == 2  # the last good catalogue
+
+    path = next(copy.glob("tiny/*/manifest.json"))
+    manifest = json.loads(path.read_text())
+    del manifest["files"]  # the package's own files (the preview), which the schema requires
+    path.write_text(json.dumps(manifest))
+    (copy / "catalogue.json").write_text(good + "\n")
+    zoo.refresh(force=True)
+    assert f"the manifest {path} refused by modelzoo/schemas/manifest.schema.json" in zoo.error
+    assert "'files' is a required property" in zoo.error
+
+    (copy / "catalogue.json").write_text(good)
+    rewrite_manifest(copy, {**manifest, "files": []})
+    assert zoo.refresh(force=True) and zoo.error is None

@@ -11,7 +11,7 @@ from PIL import Image
 
 from backend.inference import Generators, OnnxGenerator, stylize
 from backend.zoo import ModelZoo
-from tests.backend.helpers import dev_login, finished_job, image_bytes, submit
+from tests.backend.helpers import dev_login, finished_job, image_bytes, rewrite_manifest, submit
 from tests.backend.test_backend_plan import plan
 
 # The tiny zoo's networks are two 3x3 convolutions: one pixel a side each.
@@ -24,7 +24,7 @@ def tiled_zoo(tmp_path, zoo_dir):
     copy = tmp_path / "zoo"
     shutil.copytree(zoo_dir, copy)
     path = next(copy.glob("tiny/*/manifest.json"))
-    path.write_text(json.dumps({**json.loads(path.read_text()), "tiling": LOCAL_TILING}))
+    rewrite_manifest(copy, {**json.loads(path.read_text()), "tiling": LOCAL_TILING})
     return copy
 
 

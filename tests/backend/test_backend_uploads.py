@@ -117,7 +117,8 @@ def animated_gif():
     return buffer.getvalue()
 
 
-def test_animated_gif_uses_the_first_frame(client):
+def test_animated_gif_uses_the_first_frame_when_configured(make_app):
+    client = make_app(ANIMATED_IMAGES="first_frame").test_client()
     headers = dev_login(client)
     response = submit(client, headers, data=animated_gif(), filename="anim.gif")
     assert response.status_code == 202

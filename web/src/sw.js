@@ -5,7 +5,7 @@
 // against the manifest's sha256, older versions evicted (miniprogram/core/model-cache.js).
 
 const SHELL_VERSION = '__SHELL_VERSION__';
-const SHELL_FILES = __SHELL_FILES__;
+const SHELL_FILES = JSON.parse('__SHELL_FILES__');
 const SHELL_CACHE = `cartoon-shell-${SHELL_VERSION}`;
 
 self.addEventListener('install', (event) => {

@@ -134,7 +134,6 @@ describeReal('with a model zoo package and the backend', () => {
 
       expect([serverOutput.width, serverOutput.height]).toEqual([width, height]);
       const db = psnr(out, serverOutput.rgba);
-      // eslint-disable-next-line no-console
       console.log(`${STYLE} ${variant} on device vs server at ${width}x${height}: ${db.toFixed(2)} dB `
         + `(manifest parity ${parity.psnr_db} dB, threshold ${parity.threshold_db} dB)`);
       expect(db).toBeGreaterThanOrEqual(parity.threshold_db);
@@ -169,7 +168,6 @@ describeReal('with a model zoo package and the backend', () => {
       expect(engine.alive()).toBe(0);
       expect([exported.width, exported.height]).toEqual([serverOutput.width, serverOutput.height]);
       const db = psnr(new Uint8ClampedArray(exported.data), serverOutput.rgba);
-      // eslint-disable-next-line no-console
       console.log(`${STYLE} wechat variant (precision level ${v.engine.precision_level}) exported PNG vs server at ${width}x${height}: `
         + `${db.toFixed(2)} dB; operators not confirmed by the engine's list: ${v.engine.unconfirmed_operators.join(', ') || 'none'}`);
       expect(db).toBeGreaterThanOrEqual(v.parity.threshold_db - 30); // 8-bit rounding on both sides: ≥ 50 dB

@@ -16,7 +16,7 @@ function loadPage(modulePath, { app, wx }) {
   global.wx = wx;
   global.getApp = () => app;
   global.Page = (def) => { definition = def; };
-  jest.isolateModules(() => { require(modulePath); }); // eslint-disable-line global-require
+  jest.isolateModules(() => { require(modulePath); });
   if (!definition) throw new Error(`${modulePath} did not call Page()`);
   const page = Object.assign({}, definition, { data: JSON.parse(JSON.stringify(definition.data || {})) });
   page.history = [];

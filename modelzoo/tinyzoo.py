@@ -1,10 +1,10 @@
-"""A tiny model zoo for the backend tests and the quick benchmark, written per
-docs/modelzoo-format.md with real sha256s.
+"""A tiny model zoo in seconds, for the backend's tests and the quick benchmark: packages of the
+model zoo's format (docs/modelzoo-format.md) written and checked by its own code.
 
-Each style is a two-conv Keras network (3x3 conv + ReLU, 3x3 conv + tanh). Its `savedmodel`
-variant is the Keras model's `model.export()`; its `onnx` variant is the same network with the
-same weights written with `onnx.helper` (no converter run, so the fixture takes seconds); the two
-TF.js variants are small placeholder files (the backend only serves them). `modelzoo.build` is not
+Each style is a two-conv network (3x3 conv + ReLU, 3x3 conv + tanh). Its `savedmodel` variant is
+the Keras model's `model.export()`; its `onnx` variant is the same network with the same weights
+written with `onnx.helper` (no converter run); the two TF.js variants are small placeholder files
+(the backend only serves them) with made-up parity and profile figures. `modelzoo.build` is not
 used: a full build converts to TF.js, runs parity checks and profiles in Node, minutes per style.
 """
 
@@ -14,6 +14,11 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
+
+from modelzoo import manifest
+from modelzoo.constants import DEFAULT_WEBGL_SETTINGS, FORMAT_VERSION, ONNX_FILE, PREVIEW_FILE
+from modelzoo.sources import check_id, make_input
+from training.conventions import TANH_RANGE
 
 WEBGL_PROFILE = [
     {
@@ -51,6 +56,9 @@ WEBGL_PROFILE = [
         "error": "texture too large",
     },
 ]
+WASM_PROFILE = [{"size": 256, "latency_ms": 100.0, "peak_bytes": 1_000_000, "ok": True, "error": None}]
+SERVER_PROFILE = [{"size": 512, "latency_ms": 10.0}]
+PARITY = {"psnr_db": 50.0, "max_abs_error": 0.01, "threshold_db": 35.0, "photos": 2, "size": 256}
 
 
 def tiny_weights(seed):
@@ -110,84 +118,58 @@ def export_savedmodel(weights, path):
     model.export(str(path), verbose=False)
 
 
-def sha256(path):
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
-def variant(folder, fmt, paths, model=None, **extra):
-    files = [{"path": p, "bytes": (folder / p).stat().st_size, "sha256": sha256(folder / p)} for p in sorted(paths)]
-    total = sum(f["bytes"] for f in files)
-    entry = {"format": fmt, "files": files, "bytes": total, "download_bytes": total, **extra}
-    if model:
-        entry["model"] = model
-    return entry
-
-
-def build_style(root, style_id, name, color_order, seed, savedmodel=True):
+def write_tiny_package(output_dir, style_id, name, color_order, seed, savedmodel=True):
+    """Writes one tiny style's package under `output_dir` and its catalogue entry; returns the
+    package folder. The manifest is checked against the schema before it is written."""
+    output_dir = Path(output_dir)
     weights = tiny_weights(seed)
     digest = hashlib.sha256(b"".join(w.tobytes() for w in weights.values()) + color_order.encode())
-    version = digest.hexdigest()[:12]
-    folder = root / style_id / version
+    version = digest.hexdigest()[: manifest.VERSION_LENGTH]
+    folder = output_dir / check_id(style_id) / version
     folder.mkdir(parents=True)
-    Image.new("RGB", (32, 32), (200, 120, 40)).save(folder / "preview.jpg")
-    write_onnx(weights, folder / "model.onnx")
-    variants = {
-        "onnx": variant(
-            folder, "onnx", ["model.onnx"], "model.onnx", profile={"server": [{"size": 512, "latency_ms": 10.0}]}
-        )
-    }
+    Image.new("RGB", (32, 32), (200, 120, 40)).save(folder / PREVIEW_FILE)
+    onnx_path = folder / ONNX_FILE
+    write_onnx(weights, onnx_path)
+    server_profile = {"server": SERVER_PROFILE}
+    variants = {"onnx": manifest.variant_entry("onnx", [onnx_path], folder, onnx_path, profile=server_profile)}
     for quantization in ("float16", "uint8"):
         sub = folder / f"tfjs_{quantization}"
         sub.mkdir()
         (sub / "group1-shard1of1.bin").write_bytes(np.random.default_rng(seed).bytes(3000))
         (sub / "model.json").write_text(json.dumps({"format": "graph-model", "quantization": quantization}))
-        paths = [f"tfjs_{quantization}/model.json", f"tfjs_{quantization}/group1-shard1of1.bin"]
-        variants[quantization] = variant(
-            folder,
+        variants[quantization] = manifest.variant_entry(
             "tfjs-graph-model",
-            paths,
-            f"tfjs_{quantization}/model.json",
-            parity={"psnr_db": 50.0, "max_abs_error": 0.01, "threshold_db": 35.0, "photos": 2, "size": 256},
-            profile={"wasm": [{"size": 256, "latency_ms": 100.0, "peak_bytes": 1000000}], "webgl": WEBGL_PROFILE},
+            sub.iterdir(),
+            folder,
+            sub / "model.json",
+            parity=PARITY,
+            profile={"wasm": WASM_PROFILE, "webgl": WEBGL_PROFILE},
         )
     if savedmodel:
-        model_dir = f"savedmodel/{style_id}/1"
-        export_savedmodel(weights, folder / model_dir)
-        paths = [p.relative_to(folder).as_posix() for p in (folder / model_dir).rglob("*") if p.is_file()]
-        variants["savedmodel"] = variant(folder, "tf-savedmodel", paths, model_dir)
-    manifest = {
-        "format": 1,
+        model_dir = folder / "savedmodel" / style_id / "1"
+        export_savedmodel(weights, model_dir)
+        files = [path for path in model_dir.rglob("*") if path.is_file()]
+        variants["savedmodel"] = manifest.variant_entry("tf-savedmodel", files, folder, model_dir)
+    data = {
+        "format": FORMAT_VERSION,
         "id": style_id,
         "name": name,
         "version": version,
-        "input": {
-            "color_order": color_order,
-            "value_range": [-1.0, 1.0],
-            "size_multiple": 4,
-            "layout": "NHWC",
-            "dtype": "float32",
-        },
-        "preview": "preview.jpg",
-        "webgl_settings": {"WEBGL_CONV_IM2COL": False, "WEBGL_DELETE_TEXTURE_THRESHOLD": 0},
+        "input": make_input(color_order, TANH_RANGE),
+        "preview": PREVIEW_FILE,
+        "files": manifest.file_entries([folder / PREVIEW_FILE], folder),
+        "webgl_settings": DEFAULT_WEBGL_SETTINGS,
         "variants": variants,
     }
-    (folder / "manifest.json").write_text(json.dumps(manifest, indent=2))
-    return {
-        "id": style_id,
-        "name": name,
-        "version": version,
-        "preview": f"{style_id}/{version}/preview.jpg",
-        "manifest": f"{style_id}/{version}/manifest.json",
-    }
+    manifest.write_package_manifest(output_dir, folder, data)
+    return folder
 
 
-def build_tiny_zoo(root, savedmodel=True):
-    """Writes two styles ("tiny", BGR; "tiny_rgb", RGB) and catalogue.json under `root`."""
-    root = Path(root)
-    root.mkdir(parents=True, exist_ok=True)
-    entries = [
-        build_style(root, "tiny", "Tiny", "BGR", seed=1, savedmodel=savedmodel),
-        build_style(root, "tiny_rgb", "Tiny RGB", "RGB", seed=2, savedmodel=False),
-    ]
-    (root / "catalogue.json").write_text(json.dumps({"format": 1, "styles": entries}, indent=2))
-    return root
+def build_tiny_zoo(output_dir, savedmodel=True):
+    """Writes two styles ("tiny", BGR; "tiny_rgb", RGB, no savedmodel) and their catalogue under
+    `output_dir`; returns `output_dir` as a `Path`."""
+    output_dir = Path(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    write_tiny_package(output_dir, "tiny", "Tiny", "BGR", seed=1, savedmodel=savedmodel)
+    write_tiny_package(output_dir, "tiny_rgb", "Tiny RGB", "RGB", seed=2, savedmodel=False)
+    return output_dir

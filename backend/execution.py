@@ -1,0 +1,149 @@
+"""Running one server job: the single function both job paths call.
+
+The in-process runner (backend/runner.py, the embedded default) and the Celery task
+(backend/worker.py, when CELERY_BROKER_URL is set) both hand a job id to `execute`, inside an app
+context. It is idempotent: a job that has finished is never run again, so a message delivered twice
+does no harm. A job that was already `running` (its worker died mid-job and the broker delivered it
+again) is run again, at most JOB_MAX_ATTEMPTS times in all, then it fails with `interrupted`.
+A database that cannot be reached raises `TransientError`: the caller tries again later, with
+backoff. Any other failure ends the job as `failed` with a reason; it never stays `running`.
+"""
+
+import logging
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import numpy as np
+from flask import current_app
+from PIL import Image
+from sqlalchemy.exc import OperationalError
+
+from backend import gifs
+from backend.extensions import db
+from backend.inference import network_for
+from backend.metrics import JOB_SECONDS, JOB_WAIT_SECONDS, JOBS
+from backend.models import Job, Result, new_id, utcnow
+
+log = logging.getLogger(__name__)
+
+FINISHED = ("done", "failed")
+INTERRUPTED_MESSAGE = "The server restarted while stylizing this photo; send it again."
+TIMED_OUT_MESSAGE = "Stylizing this photo took longer than the server allows; try a smaller size."
+
+
+class TransientError(Exception):
+    """The database could not be reached: the same job can be tried again later."""
+
+
+def execute(job_id, generators, worker_id, owner=None):
+    """Runs job `job_id` with `generators` (backend.inference.Generators) and records its outcome;
+    `worker_id` names this process in the job's row. With `owner`, only a job assigned to that
+    runner is run. Returns the job's final status, or None when it was not run."""
+    try:
+        job = claim(job_id, worker_id, owner)
+    except OperationalError as error:
+        db.session.rollback()
+        raise TransientError(str(error)) from error
+    if job is None or job.status in FINISHED:
+        return job and job.status
+    JOB_WAIT_SECONDS.observe(max(0.0, (job.started_at - job.created_at).total_seconds()))
+    started = time.monotonic()
+    style = current_app.extensions["zoo"].get(job.style)
+    try:
+        if style is None:
+            return fail(job, "style_unavailable", f"The style {job.style!r} is no longer available.")
+        network = network_for(style, job.model or "best")
+        result = Result(id=new_id(), job_id=job.id, user_id=job.user_id)
+        folder = Path(current_app.config["RESULTS_DIR"]) / "results"
+        folder.mkdir(parents=True, exist_ok=True)
+        result.path = str(folder / f"{result.id}{Path(job.source_path).suffix}")  # PNG or GIF, as its source
+
+        def stylize_rgb(rgb):
+            return generators.run(style, rgb, network)
+
+        try:
+            result.width, result.height = write_result(job, result.path, stylize_rgb)
+        except Exception as error:  # whatever the model does, the job ends: it never stays "running"
+            Path(result.path).unlink(missing_ok=True)  # a GIF is written as its frames are stylized
+            if is_time_limit(error):
+                return fail(job, "timed_out", TIMED_OUT_MESSAGE)
+            log.exception("job failed while stylizing")
+            return fail(job, "stylize_failed", "The server could not stylize this photo.")
+        save(job, result)
+    except OperationalError as error:
+        db.session.rollback()
+        raise TransientError(str(error)) from error
+    JOBS.labels("done").inc()
+    JOB_SECONDS.observe(time.monotonic() - started)
+    return "done"
+
+
+def is_time_limit(error):
+    """Whether `error` is the worker's soft time limit (Celery's SoftTimeLimitExceeded)."""
+    return type(error).__name__ == "SoftTimeLimitExceeded"
+
+
+def claim(job_id, worker_id, owner):
+    """The job, marked `running` for one more attempt; unchanged when it has finished, None when
+    it does not exist, belongs to another runner, or another process claimed it at the same time."""
+    job = db.session.get(Job, job_id)
+    if job is None or (owner is not None and job.worker_id != owner):
+        return None
+    if job.status in FINISHED:
+        return job
+    if job.status == "running" and job.attempts >= current_app.config["JOB_MAX_ATTEMPTS"]:
+        fail(job, "interrupted", INTERRUPTED_MESSAGE)
+        log.warning("job interrupted %d times, failed", job.attempts)
+        return job
+    taken = db.session.execute(
+        db.update(Job)
+        .where(Job.id == job_id, Job.status == job.status, Job.attempts == job.attempts)
+        .values(status="running", started_at=utcnow(), attempts=Job.attempts + 1, worker_id=worker_id)
+    ).rowcount
+    db.session.commit()
+    if not taken:
+        return None
+    db.session.refresh(job)
+    return job
+
+
+def write_result(job, path, stylize_rgb):
+    """Stylizes the job's source with `stylize_rgb` (uint8 RGB array -> array) into `path`: a PNG,
+    or for an animated GIF a GIF, frame by frame (backend/gifs.py). Returns `(width, height)`."""
+    if job.source_path.endswith(gifs.GIF_SUFFIX):
+        return gifs.stylize_animation(job.source_path, path, stylize_rgb, job.long_side)
+    with Image.open(job.source_path) as source:
+        output = stylize_rgb(np.asarray(source.convert("RGB")))
+    Image.fromarray(output, "RGB").save(path)
+    return output.shape[1], output.shape[0]
+
+
+def save(job, result):
+    """Records the result written for the job and the job as done."""
+    result.created_at = utcnow()
+    result.expires_at = result.created_at + timedelta(days=current_app.config["RESULT_TTL_DAYS"])
+    db.session.add(result)
+    job.status, job.finished_at = "done", utcnow()
+    db.session.commit()
+
+
+def fail(job, code, message):
+    """Ends a job that has not finished as `failed`; returns "failed"."""
+    db.session.rollback()  # whatever the failed step left in the session
+    job = db.session.get(Job, job.id)
+    if job.status not in FINISHED:
+        job.status, job.error_code, job.error_message, job.finished_at = "failed", code, message, utcnow()
+        db.session.commit()
+        JOBS.labels("failed").inc()
+    return "failed"
+
+
+def give_up(job_id, code, message):
+    """Ends job `job_id` as `failed` unless it has finished (a worker that hit its hard time limit
+    or ran out of retries); returns whether it did."""
+    job = db.session.get(Job, job_id)
+    if job is None or job.status in FINISHED:
+        return False
+    fail(job, code, message)
+    return True

@@ -1,0 +1,210 @@
+"""Celery workers: server jobs run here when CELERY_BROKER_URL is set (e.g. `redis://host:6379/0`).
+
+    celery -A backend.worker worker --concurrency 2 --loglevel INFO     # on CPU or GPU machines
+
+The web processes then load no model and run no inference: `CeleryQueue` sends each accepted job
+to the broker, and a worker process runs it with backend.execution.execute, the same function as
+the in-process runner (backend/runner.py). Each worker process creates its app and loads each
+style's model once, on its first job of that style; ONNX Runtime uses CUDA when it is there.
+The worker reads the same settings as the web processes (backend/config.py): the database, the
+model zoo and the results folder must be the same for both.
+
+Delivery, with Celery's own mechanisms:
+- late acknowledgement: a job's message is acknowledged when the job ends; a worker process that
+  dies mid-job (killed, out of memory) makes the broker deliver it again (`reject_on_worker_lost`),
+  and the job is run again, up to JOB_MAX_ATTEMPTS runs in all (then `interrupted`);
+- time limit: a job runs at most JOB_TIME_LIMIT seconds (Celery's soft limit: the job fails with
+  `timed_out`); a process stuck in native code past that is killed a tenth of the limit later (at
+  least 1 s) and the job fails with `timed_out` all the same (`job_failed`, the task's error callback);
+- retries: a database that cannot be reached is tried again JOB_RETRIES times, with exponential
+  backoff;
+- idempotence: the task's id is the job's id, and a finished job is never run again.
+"""
+
+import logging
+import os
+import socket
+
+from celery import Celery, signals
+from celery.exceptions import SoftTimeLimitExceeded, TimeLimitExceeded
+from sqlalchemy import func, select
+
+from backend.config import DEFAULTS, from_environ
+from backend.execution import TIMED_OUT_MESSAGE, TransientError, execute, give_up
+
+log = logging.getLogger(__name__)
+
+# Kept by the broker with a message that was delivered and not yet acknowledged: a message whose
+# worker vanished with its machine is delivered again after this. It must outlast any job.
+VISIBILITY_MARGIN_SECONDS = 300
+
+celery = Celery("backend")
+
+
+def configure_celery(settings):
+    """Celery's settings from ours (`backend.config`): the broker, the time limits and acknowledgements."""
+    time_limit = settings["JOB_TIME_LIMIT"]
+    hard_limit = time_limit + max(1, time_limit // 10)  # the soft limit cannot stop native code
+    visibility = hard_limit + VISIBILITY_MARGIN_SECONDS
+    celery.conf.update(
+        broker_url=settings["CELERY_BROKER_URL"],
+        broker_connection_retry_on_startup=True,
+        broker_transport_options={"visibility_timeout": visibility},
+        # A restarting broker is waited for about 4 s before a submission is refused.
+        task_publish_retry_policy={"max_retries": 8, "interval_start": 0, "interval_step": 0.5, "interval_max": 0.5},
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        task_soft_time_limit=time_limit,
+        task_time_limit=hard_limit,
+        task_ignore_result=True,  # job state is in our database
+        worker_prefetch_multiplier=1,  # a worker process takes one job at a time
+        worker_hijack_root_logger=False,
+    )
+
+
+SETTINGS = {**DEFAULTS, **from_environ()}
+configure_celery(SETTINGS)
+
+
+class CeleryQueue:
+    """The job queue of a web process when jobs run on Celery workers: no model, no thread. Its
+    capacity, JOB_QUEUE_SIZE, is that of the whole service: jobs accepted and not yet started."""
+
+    started = True
+    worker_id = None  # a job gets the id of the worker process that takes it
+
+    def __init__(self, app):
+        self.app = app
+        configure_celery(app.config)
+
+    def start(self):
+        pass
+
+    def shutdown(self, timeout=None):
+        pass
+
+    def has_room(self):
+        from backend.extensions import db
+        from backend.models import Job
+
+        queued = db.session.scalar(select(func.count(Job.id)).where(Job.status == "queued"))
+        return queued < self.app.config["JOB_QUEUE_SIZE"]
+
+    def submit(self, job_id):
+        """Sends the job to the workers; False when the broker cannot be reached."""
+        try:
+            stylize.apply_async((job_id,), task_id=job_id, link_error=job_failed.s())
+        except Exception:  # kombu's connection errors once its retries are spent
+            log.exception("the broker refused a job")
+            return False
+        return True
+
+    def check_content(self, job_id, media_url):
+        """Sends WeChat's check of an upload to a worker; when the broker cannot be reached the check
+        stays pending and is sent again when the result is shared (backend.content)."""
+        try:
+            content_check.delay(job_id, media_url)
+        except Exception:  # kombu's connection errors once its retries are spent
+            log.exception("the broker refused a content check")
+
+
+# Each worker process: its app and generators, made on its first task.
+
+_process = {}
+
+
+def process_state():
+    """`(app, generators)` of this process, created once per process (again after a fork)."""
+    if _process.get("pid") != os.getpid():
+        from backend import create_app
+        from backend.inference import Generators
+
+        app = create_app({"JOBS_ENABLED": False})
+        config = app.config
+        generators = Generators(config["INFERENCE_VARIANT"], config["INFERENCE_THREADS"], config["INFERENCE_TILE"])
+        _process.update(pid=os.getpid(), app=app, generators=generators)
+    return _process["app"], _process["generators"]
+
+
+def worker_id():
+    return f"{socket.gethostname()}:{os.getpid()}:celery"
+
+
+def in_app(function, *args):
+    from backend.extensions import db
+
+    app, _ = process_state()
+    with app.app_context():
+        try:
+            return function(*args)
+        finally:
+            db.session.remove()
+
+
+@celery.task(
+    name="backend.stylize",
+    autoretry_for=(TransientError,),
+    retry_backoff=True,
+    retry_backoff_max=60,
+    max_retries=SETTINGS["JOB_RETRIES"],
+)
+def stylize(job_id):
+    _, generators = process_state()
+    return in_app(execute, job_id, generators, worker_id())
+
+
+@celery.task(name="backend.job_failed")
+def job_failed(request, exc, traceback):
+    """The error callback of `stylize`: a job whose task failed for good (hard time limit, retries
+    spent) ends as `failed` unless it has finished."""
+    if isinstance(exc, (SoftTimeLimitExceeded, TimeLimitExceeded)):
+        code, message = "timed_out", TIMED_OUT_MESSAGE
+    else:
+        code, message = "stylize_failed", "The server could not stylize this photo."
+    log.warning("job task failed for good (%s): %s", type(exc).__name__, code)
+    in_app(give_up, request.id, code, message)
+
+
+@celery.task(name="backend.content_check", acks_late=True)
+def content_check(job_id, media_url):
+    """WeChat's content check of an upload (backend.content), on a worker rather than in a request."""
+    from backend import content
+
+    in_app(content.send_check, job_id, media_url)
+
+
+@signals.worker_process_init.connect
+def leave_inherited_connections(**_):
+    """A worker process forked after the main process made its app (to end a job that hit the hard
+    time limit) makes its own; the database connections it inherited are the main process's."""
+    app = _process.get("app")
+    if app is not None:
+        from backend.extensions import db
+
+        with app.app_context():
+            db.engine.dispose(close=False)
+
+
+@signals.worker_init.connect
+def serve_metrics(**_):
+    """WORKER_METRICS_PORT: the worker's Prometheus metrics (run and wait times of its jobs), added
+    up over its processes (set PROMETHEUS_MULTIPROC_DIR, an empty folder, for the worker)."""
+    port = SETTINGS["WORKER_METRICS_PORT"]
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not port:
+        return
+    if not folder:
+        raise SystemExit("WORKER_METRICS_PORT needs PROMETHEUS_MULTIPROC_DIR (an empty folder) for the worker")
+    from prometheus_client import CollectorRegistry, multiprocess, start_http_server
+
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)
+    start_http_server(port, registry=registry)
+
+
+@signals.worker_process_shutdown.connect
+def forget_metrics(pid=None, **_):
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(pid or os.getpid())

@@ -1,0 +1,57 @@
+/**
+ * @jest-environment node
+ */
+// The phone follows a plan that sends it the style's student (backend/plan.py, docs/api.md):
+// it downloads the planned variant, loads it with the student's WebGL settings and stylizes the
+// photo at the planned long side in tiles of the planned size.
+const { createSession } = require('../core/session');
+
+const photo = { path: 'wxfile://tmp/photo.jpg', width: 4000, height: 3000 };
+const studentWebgl = [{ size: 512, im2col: true, max_texture_width: 2048, max_texture_height: 1024, ok: true }];
+const style = { id: 'hayao', profile: { student_uint8: { webgl: studentWebgl } } };
+const plan = {
+  where: 'device', network: 'student', variant: 'student_uint8', long_side: 2048, tile: 512, overlap: 64,
+  webgl_settings: { WEBGL_CONV_IM2COL: true, WEBGL_DELETE_TEXTURE_THRESHOLD: -1 },
+  manifest_url: 'http://api.test/api/v1/styles/hayao/manifest?variant=student_uint8',
+};
+const manifest = {
+  id: 'hayao', version: 'v1', variant: 'student_uint8', network: 'student', files: [], bytes: 300 * 1024,
+  input: { color_order: 'BGR', value_range: [-1, 1], size_multiple: 4 },
+  webgl_settings: plan.webgl_settings,
+  tiling: { receptive_field: 62, overlap: 64, statistics: false },
+};
+
+function setup(maxTexture = 4096) {
+  const api = {
+    plan: jest.fn(async () => plan),
+    manifest: jest.fn(async () => manifest),
+    createJob: jest.fn(),
+  };
+  const cache = { load: jest.fn(async () => ({ modelJson: { modelTopology: {}, weightsManifest: [] }, weights: {} })) };
+  const tiles = [];
+  const stylizer = {
+    use: jest.fn(async (key, load) => { await load(); }),
+    stylize: jest.fn(async (rgba, w, h) => { tiles.push([w, h]); return new Uint8ClampedArray(w * h * 4); }),
+    unload: jest.fn(),
+  };
+  const wx = { getDeviceInfo: () => ({ platform: 'android', memorySize: '4096', benchmarkLevel: 30 }) };
+  const session = createSession({
+    wx, api, cache, engines: { tfjs: stylizer, wechat: null },
+    maxTextureSize: () => maxTexture,
+    readPixels: jest.fn(async (w, path, width, height) => new Uint8ClampedArray(width * height * 4)),
+    writePicture: jest.fn(async () => 'wxfile://tmp/device.png'),
+  });
+  return { api, stylizer, tiles, run: () => session.run({ photo, style }) };
+}
+
+test('the phone runs the planned student variant in tiles at the planned size', async () => {
+  const t = setup();
+  const result = await t.run();
+  expect(result).toMatchObject({ where: 'device', width: 2048, height: 1536 });
+  expect(t.api.manifest).toHaveBeenCalledWith('hayao', 'student_uint8');
+  expect(t.stylizer.use.mock.calls[0][0]).toBe('hayao/v1/student_uint8');
+  expect(t.stylizer.use.mock.calls[0][2]).toEqual({ input: manifest.input, webglSettings: plan.webgl_settings });
+  expect(t.tiles.length).toBeGreaterThan(1);
+  expect(Math.max(...t.tiles.flat())).toBeLessThanOrEqual(512);
+  expect(t.api.createJob).not.toHaveBeenCalled();
+});

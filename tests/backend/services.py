@@ -1,0 +1,181 @@
+"""Real services for the backend tests, on loopback: a redis-server on a free port and Celery worker
+subprocesses (`celery -A backend.worker worker`)."""
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_until(condition, timeout, what):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.05)
+
+
+def redis_server_path():
+    path = shutil.which("redis-server") or "/usr/bin/redis-server"
+    assert os.path.exists(path), "redis-server is missing: `make install` installs it (apt-get install redis-server)"
+    return path
+
+
+class RedisServer:
+    """redis-server on 127.0.0.1 with its data in `folder`; every write is in its append-only file
+    before it is acknowledged, so a restart loses nothing."""
+
+    def __init__(self, folder):
+        self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.port = free_port()
+        self.process = None
+
+    @property
+    def url(self):
+        return f"redis://127.0.0.1:{self.port}"
+
+    def start(self):
+        command = [redis_server_path(), "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.folder)]
+        command += ["--appendonly", "yes", "--appendfsync", "always", "--save", "", "--protected-mode", "no"]
+        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_until(self.answers, 20, "redis-server did not start")
+        return self
+
+    def answers(self):
+        import redis
+
+        try:
+            return redis.Redis.from_url(self.url, socket_timeout=1).ping()
+        except redis.RedisError:
+            return False
+
+    def client(self, db=0):
+        import redis
+
+        return redis.Redis.from_url(f"{self.url}/{db}")
+
+    def stop(self):
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()  # redis-server writes its data and exits on SIGTERM
+            self.process.wait(20)
+
+    def restart(self, down_seconds=0.0):
+        self.stop()
+        time.sleep(down_seconds)
+        self.start()
+
+
+def as_environment(settings):
+    """Settings of `create_app` as environment variables (backend.config reads them back)."""
+    def text(value):
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        return str(value)
+
+    return {key: text(value) for key, value in settings.items() if key != "TESTING"}
+
+
+class CeleryWorker:
+    """`celery -A backend.worker worker` with `settings` (and `environment`) in its environment,
+    `concurrency` processes."""
+
+    def __init__(self, settings, log_path, concurrency=1, environment=None):
+        self.settings = settings
+        self.environment = environment or {}
+        self.log_path = Path(log_path)
+        self.concurrency = concurrency
+        self.process = None
+
+    def start(self, timeout=60):
+        env = {**os.environ, **as_environment(self.settings), **self.environment, "TF_CPP_MIN_LOG_LEVEL": "3"}
+        command = [sys.executable, "-m", "celery", "-A", "backend.worker", "worker", "--pool", "prefork"]
+        command += ["--concurrency", str(self.concurrency), "--loglevel", "INFO", "--without-mingle"]
+        command += ["--without-gossip", "--without-heartbeat", "-n", f"test-{os.getpid()}-{free_port()}@%h"]
+        self.log = open(self.log_path, "ab")
+        self.process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        wait_until(self.ready, timeout, f"the Celery worker did not start; see {self.log_path}")
+        return self
+
+    def ready(self):
+        assert self.process.poll() is None, f"the Celery worker exited; see {self.log_path}"
+        return b"ready." in self.log_path.read_bytes()
+
+    def children(self):
+        return psutil.Process(self.process.pid).children()
+
+    def stop(self):
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)  # warm shutdown: running jobs finish first
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                for child in self.children():
+                    child.kill()
+                self.process.kill()
+                self.process.wait(10)
+        self.log.close()
+
+
+class PostgresServer:
+    """A PostgreSQL server of its own (Debian's binaries) on a free loopback port, its data in a
+    temporary folder; it runs as the `postgres` user when the tests run as root (PostgreSQL refuses root)."""
+
+    def __init__(self):
+        import glob
+        import tempfile
+
+        binaries = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
+        assert binaries, "PostgreSQL is missing: `make install` installs it (apt-get install postgresql)"
+        self.bin = Path(binaries[-1]).parent
+        self.folder = Path(tempfile.mkdtemp(prefix="backend-postgres-"))
+        self.port = free_port()
+        self.user = "postgres" if os.getuid() == 0 else None
+        if self.user:
+            shutil.chown(self.folder, self.user)
+        self._run("initdb", "-D", str(self.folder / "data"), "-U", "postgres", "--auth=trust", "-E", "UTF8")
+
+    @property
+    def url(self):
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
+
+    def _run(self, program, *arguments):
+        command = [str(self.bin / program), *arguments]
+        if self.user:
+            command = ["runuser", "-u", self.user, "--", *command]
+        subprocess.run(command, check=True, capture_output=True, timeout=120)
+
+    def start(self):
+        options = f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.folder} -c fsync=off"
+        data, log = str(self.folder / "data"), str(self.folder / "log")
+        self._run("pg_ctl", "-D", data, "-l", log, "-o", options, "-w", "start")
+        return self
+
+    def stop(self):
+        self._run("pg_ctl", "-D", str(self.folder / "data"), "-m", "fast", "-w", "stop")
+
+    def restart(self, down_seconds=0.0):
+        """Stops the server (every connection is dropped), waits, starts it again."""
+        self.stop()
+        time.sleep(down_seconds)
+        self.start()
+
+    def remove(self):
+        try:
+            self.stop()
+        except subprocess.CalledProcessError:
+            pass  # not running
+        shutil.rmtree(self.folder, ignore_errors=True)

@@ -1,0 +1,184 @@
+"""How a server job runs, on both paths: the in-process runner (no broker) and Celery workers over
+redis-server (`job_app` runs each test once per path), plus the load suite: ten times the queue's
+capacity submitted at once."""
+
+import io
+import re
+import threading
+
+import numpy as np
+import pytest
+import requests
+from PIL import Image
+
+from backend.extensions import db
+from backend.models import Job, Result
+from tests.backend.helpers import LONG_JOB, dev_login, finished_job, image_bytes, long_photo, submit, wait_job
+from tests.backend.services import PostgresServer, wait_until
+
+
+def job_row(app, job_id):
+    with app.app_context():
+        job = db.session.get(Job, job_id)
+        results = db.session.scalar(db.select(db.func.count(Result.id)).where(Result.job_id == job_id))
+        return {"status": job.status, "attempts": job.attempts, "results": results, "worker_id": job.worker_id}
+
+
+def test_a_job_gives_the_models_picture(job_app, zoo_dir):
+    from backend.inference import OnnxGenerator, stylize
+    from backend.zoo import ModelZoo
+
+    app = job_app()
+    client = app.test_client()
+    alice = dev_login(client)
+    photo = image_bytes((37, 23))
+    job = finished_job(client, alice, data=photo, style="tiny_rgb")
+    served = np.asarray(Image.open(io.BytesIO(client.get(job["result"]["url"], headers=alice).data)))
+    style = ModelZoo(zoo_dir).get("tiny_rgb")
+    expected = stylize(
+        OnnxGenerator(style.folder / "model.onnx"),
+        np.asarray(Image.open(io.BytesIO(photo)).convert("RGB")),
+        style.manifest["input"],
+    )
+    assert np.array_equal(served, expected)
+    row = job_row(app, job["id"])
+    assert row["attempts"] == 1 and row["results"] == 1
+
+
+def test_a_broken_model_fails_the_job_with_a_reason(job_app, tmp_path, zoo_dir):
+    import shutil
+
+    copy = tmp_path / "zoo"
+    shutil.copytree(zoo_dir, copy)
+    next(copy.glob("tiny/*/model.onnx")).write_bytes(b"not a model")
+    client = job_app(MODELZOO_DIR=str(copy)).test_client()
+    alice = dev_login(client)
+    job = wait_job(client, alice, submit(client, alice).get_json()["id"])
+    assert job["status"] == "failed" and job["error"]["code"] == "stylize_failed"
+    assert finished_job(client, alice, style="tiny_rgb")["status"] == "done"  # the other style still works
+
+
+def test_a_finished_job_delivered_again_is_not_run_again(job_app):
+    app = job_app()
+    client = app.test_client()
+    alice = dev_login(client)
+    first = finished_job(client, alice)
+    assert app.extensions["jobs"].submit(first["id"])  # the same job handed over a second time
+    finished_job(client, alice)  # one worker, first in first out: the duplicate has been seen
+    row = job_row(app, first["id"])
+    assert row == {**row, "status": "done", "attempts": 1, "results": 1}
+
+
+def metric(text, name):
+    """The value of an unlabelled sample in Prometheus text, 0 when absent."""
+    match = re.search(rf"^{name} (\S+)$", text, re.MULTILINE)
+    return float(match.group(1)) if match else 0.0
+
+
+def test_metrics_count_queue_depth_wait_and_run_time(job_app):
+    app = job_app()
+    client = app.test_client()
+    worker = getattr(job_app, "worker", None)  # a Celery worker serves the run and wait times of its jobs
+
+    def job_metrics():
+        if worker is None:
+            return client.get("/metrics").get_data(as_text=True)
+        return requests.get(f"http://127.0.0.1:{worker.settings['WORKER_METRICS_PORT']}/metrics", timeout=10).text
+
+    before = job_metrics()
+    alice = dev_login(client)
+    finished_job(client, alice)
+    after = job_metrics()
+    for name in ("job_wait_seconds_count", "job_duration_seconds_count"):
+        assert metric(after, name) - metric(before, name) == 1.0, name
+    assert metric(after, "job_duration_seconds_sum") > metric(before, "job_duration_seconds_sum")
+    assert "\njobs_queued 0.0\n" in client.get("/metrics").get_data(as_text=True)  # counted by the web
+
+
+def test_ten_times_the_queue_capacity_at_once(job_app):
+    """Every accepted job finishes, every refused one got 429 with Retry-After, none is lost or stuck."""
+    capacity, clients = 3, 30
+    app = job_app(
+        JOB_QUEUE_SIZE=capacity,
+        JOB_RETRY_AFTER=4,
+        RATELIMIT_ENABLED=False,
+        JOB_DAILY_QUOTA=1000,
+        UPLOAD_DECODE_WAIT=60.0,
+    )
+    headers = dev_login(app.test_client())
+    photo = image_bytes((1024, 768))  # a job takes longer than a submission: the queue fills up
+    answers = []
+    lock = threading.Lock()
+
+    def post():
+        response = submit(app.test_client(), headers, data=photo, long_side=1024)
+        with lock:
+            answers.append((response.status_code, response.headers.get("Retry-After"), response.get_json()))
+
+    threads = [threading.Thread(target=post) for _ in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert len(answers) == clients
+    accepted = [body["id"] for status, _, body in answers if status == 202]
+    refused = [(retry_after, body) for status, retry_after, body in answers if status != 202]
+    assert capacity <= len(accepted) < clients, len(accepted)
+    assert all(retry_after == "4" and body["error"]["code"] == "queue_full" for retry_after, body in refused), refused
+    client = app.test_client()
+    for job_id in accepted:
+        assert wait_job(client, headers, job_id, timeout=120)["status"] == "done"
+    with app.app_context():
+        statuses = db.session.execute(db.select(Job.status, db.func.count()).group_by(Job.status)).all()
+        runs = db.session.scalar(db.select(db.func.sum(Job.attempts)))
+    assert dict(statuses) == {"done": len(accepted)}  # refused ones left no row; nothing queued or running
+    assert runs == len(accepted)  # each ran once
+
+
+def test_wechat_timing_out_during_the_content_check(job_app, wechat):
+    """The check is sent off the request (a runner thread, or a worker): the upload answers at once,
+    the job runs, and the check that timed out is marked `error` (retried when the result is shared)."""
+    wechat.script("/wxa/media_check_async", {"errcode": 0, "trace_id": "too-late"}, delay=2.0)  # timeout 0.5 s
+    app = job_app(WECHAT_APPID="wx-test-app", WECHAT_SECRET="APP-SECRET-VALUE", PUBLIC_BASE_URL="https://cartoon.example")
+    client = app.test_client()
+    alice = dev_login(client)
+    response = submit(client, alice)
+    assert response.status_code == 202
+    assert wait_job(client, alice, response.get_json()["id"])["status"] == "done"
+
+    def check_status():
+        with app.app_context():
+            return db.session.get(Job, response.get_json()["id"]).check_status
+
+    wait_until(lambda: check_status() == "error", 30, "the timed-out check was not marked")
+    assert len(wechat.calls("/wxa/media_check_async")) == 1
+
+
+@pytest.fixture(scope="module")
+def postgres():
+    server = PostgresServer().start()
+    yield server
+    server.remove()
+
+
+def test_the_database_dropped_during_a_job(job_app, postgres, request):
+    """PostgreSQL stopped (every connection dropped) for 2 s while a job runs: the job is tried again
+    with backoff and finishes, with one result; the web answers again once the database is back."""
+    import sqlalchemy
+
+    database = "test_" + re.sub(r"\W", "_", request.node.callspec.id)
+    engine = sqlalchemy.create_engine(postgres.url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(sqlalchemy.text(f"DROP DATABASE IF EXISTS {database}"))
+        connection.execute(sqlalchemy.text(f"CREATE DATABASE {database}"))
+    engine.dispose()
+    app = job_app(DATABASE_URL=postgres.url.rsplit("/", 1)[0] + f"/{database}", **LONG_JOB)
+    client = app.test_client()
+    alice = dev_login(client)
+    job_id = submit(client, alice, data=long_photo(), long_side="original").get_json()["id"]
+    wait_until(lambda: job_row(app, job_id)["status"] == "running", 60, "the job did not start")
+    postgres.restart(down_seconds=2.0)
+    job = wait_job(client, alice, job_id, timeout=120)
+    assert job["status"] == "done", job
+    row = job_row(app, job_id)
+    assert row["results"] == 1 and row["attempts"] == 2, row  # the run the drop broke, then one more

@@ -1,0 +1,89 @@
+"""Celery workers over a real redis-server, and what goes wrong around them: a worker process killed
+mid-job, a job over its time limit, redis-server restarted during a run."""
+
+import os
+import re
+import signal
+import threading
+
+from backend.extensions import db
+from backend.models import Job, Result
+from tests.backend.helpers import LONG_JOB, dev_login, finished_job, long_photo, submit, wait_job
+from tests.backend.services import wait_until
+
+
+def job_status(app, job_id):
+    with app.app_context():
+        job = db.session.get(Job, job_id)
+        results = db.session.scalar(db.select(db.func.count(Result.id)).where(Result.job_id == job_id))
+        return job.status, job.attempts, results
+
+
+def test_a_worker_killed_mid_job_makes_the_job_run_again_once(celery_app):
+    app = celery_app(**LONG_JOB)
+    client = app.test_client()
+    alice = dev_login(client)
+    job_id = submit(client, alice, data=long_photo(), long_side="original").get_json()["id"]
+    wait_until(lambda: job_status(app, job_id)[0] == "running", 60, "the job did not start")
+    (process,) = celery_app.worker.children()
+    os.kill(process.pid, signal.SIGKILL)
+    job = wait_job(client, alice, job_id, timeout=120)
+    assert job["status"] == "done", job
+    assert (job["result"]["width"], job["result"]["height"]) == (4096, 4096)
+    assert job_status(app, job_id) == ("done", 2, 1)  # run again once, one result
+    assert process.pid not in [child.pid for child in celery_app.worker.children()]
+
+
+def test_a_job_over_its_time_limit_fails_with_a_reason(celery_app):
+    """JOB_TIME_LIMIT=1 against a job of seconds: the soft limit stops it (or, if it is inside ONNX
+    Runtime's native code for another second, the hard limit kills the process and the task's error
+    callback ends the job); either way the job fails with `timed_out`, and is not run again."""
+    app = celery_app(JOB_TIME_LIMIT=1, **LONG_JOB)
+    client = app.test_client()
+    alice = dev_login(client)
+    job = wait_job(client, alice, submit(client, alice, data=long_photo(), long_side="original").get_json()["id"], 120)
+    assert job["status"] == "failed" and job["error"]["code"] == "timed_out", job
+    assert "longer than the server allows" in job["error"]["message"]
+    assert re.search(r"(Soft|Hard) time limit \(\d+s\) exceeded", celery_app.worker.log_path.read_text())
+    assert finished_job(client, alice)["status"] == "done"  # the worker goes on with the next job
+    assert job_status(app, job["id"])[1] == 1  # not delivered again
+
+
+def test_redis_restarted_during_a_run(celery_app, redis_server):
+    """redis-server is the broker and counts the rate limits: while it restarts, submissions are
+    held or refused with 429 (never an error), and every accepted job finishes, once."""
+    app = celery_app(
+        JOB_QUEUE_SIZE=20,
+        RATELIMIT_STORAGE_URI="",
+        REDIS_URL=f"{redis_server.url}/2",
+        RATELIMIT_JOBS_USER="1000/minute",
+        RATELIMIT_JOBS_IP="1000/minute",
+    )
+    client = app.test_client()
+    alice = dev_login(client)
+    before = [submit(client, alice).get_json()["id"] for _ in range(4)]
+    accepted = []
+    restart = threading.Thread(target=redis_server.restart, args=(1.0,))
+    restart.start()
+    while restart.is_alive():  # submissions while redis-server is down are held, then accepted or refused
+        response = submit(client, alice)
+        assert response.status_code in (202, 429), response.get_json()
+        if response.status_code == 202:
+            accepted.append(response.get_json()["id"])
+        else:
+            assert response.headers["Retry-After"]
+    restart.join()
+    after = [finished_job(client, alice)["id"] for _ in range(2)]
+    for job_id in before + accepted + after:
+        assert wait_job(client, alice, job_id, timeout=120)["status"] == "done"
+        assert job_status(app, job_id) == ("done", 1, 1)
+
+
+def test_a_worker_process_loads_each_style_once(celery_app):
+    app = celery_app()
+    client = app.test_client()
+    alice = dev_login(client)
+    for style in ("tiny", "tiny", "tiny_rgb", "tiny"):
+        finished_job(client, alice, style=style)
+    log = celery_app.worker.log_path.read_text()
+    assert log.count("loading tiny ") == 1 and log.count("loading tiny_rgb ") == 1, log[-2000:]

@@ -1,0 +1,64 @@
+"""docker-compose.yml and deploy/Dockerfile (docs/deploy.md). Docker does not run on the development
+machine or in CI, so the files are checked, not started: the YAML parses, the topology is there,
+every setting given to the backend is one it reads, web and workers share the same services, and
+every file they name exists."""
+
+import re
+from pathlib import Path
+
+import yaml
+
+from backend.config import DEFAULTS
+
+ROOT = Path(__file__).resolve().parent.parent
+# Read by something other than backend/config.py: gunicorn (backend/gunicorn.conf.py), prometheus_client.
+OTHER_VARIABLES = {"BIND", "PORT", "WEB_CONCURRENCY", "PROMETHEUS_MULTIPROC_DIR"}
+
+
+def compose():
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+
+
+def test_the_topology_is_there():
+    services = compose()["services"]
+    assert {"lb", "web", "worker", "worker-gpu", "redis", "postgres"} <= set(services)
+    assert "gunicorn" in services["web"]["command"] and "backend:create_app()" in services["web"]["command"]
+    for name in ("worker", "worker-gpu"):
+        assert services[name]["command"].startswith("celery -A backend.worker worker")
+        assert services[name]["build"]["args"]["ROLE"] == "worker"
+    assert services["web"]["build"]["args"]["ROLE"] == "server"
+    assert services["worker-gpu"]["deploy"]["resources"]["reservations"]["devices"][0]["capabilities"] == ["gpu"]
+    assert services["lb"]["network_mode"] == "service:web"  # deploy/nginx.conf's upstream is 127.0.0.1:8000
+    assert services["web"]["environment"]["BIND"] == "127.0.0.1:8000"
+
+
+def test_web_and_workers_share_their_services_and_settings_exist():
+    services = compose()["services"]
+    shared = ("DATABASE_URL", "CELERY_BROKER_URL", "MODELZOO_DIR", "RESULTS_DIR", "SECRET_KEY")
+    for key in shared:
+        values = {services[name]["environment"][key] for name in ("web", "worker", "worker-gpu")}
+        assert len(values) == 1, key
+    assert services["web"]["environment"]["REDIS_URL"].startswith("redis://redis:")
+    assert services["web"]["environment"]["CELERY_BROKER_URL"].startswith("redis://redis:")
+    assert "postgres:5432" in services["web"]["environment"]["DATABASE_URL"]
+    for name in ("web", "worker", "worker-gpu"):
+        for key in services[name]["environment"]:
+            assert key in DEFAULTS or key in OTHER_VARIABLES, f"{name}: {key} is read by nothing"
+
+
+def test_the_files_named_exist():
+    services = compose()["services"]
+    for name, service in services.items():
+        for volume in service.get("volumes", []):
+            source = volume.split(":")[0]
+            if source.startswith("./") and source != "./modelzoo-build":  # that one is built by `make zoo`
+                assert (ROOT / source).exists(), (name, source)
+        if "build" in service:
+            assert (ROOT / service["build"]["dockerfile"]).is_file()
+    dockerfile = (ROOT / "deploy" / "Dockerfile").read_text()
+    for role in ("server", "worker"):
+        assert (ROOT / "requirements" / f"{role}.txt").is_file()
+    for source in re.findall(r"^COPY (.+) \S+$", dockerfile, re.MULTILINE):
+        for path in source.split():
+            assert (ROOT / path).exists(), path
+    assert "requirements/${ROLE}.txt" in dockerfile
