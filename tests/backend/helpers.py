@@ -9,6 +9,22 @@ from PIL import Image
 
 from modelzoo import manifest
 
+# A capable phone asking where to stylize a 3000x4000 photo of the tiny style.
+PHONE = {
+    "style": "tiny",
+    "memorySize": 4096,
+    "benchmarkLevel": 30,
+    "platform": "android",
+    "maxTextureSize": 4096,
+    "photo": {"width": 3000, "height": 4000},
+}
+
+
+def plan(client, **changes):
+    response = client.post("/api/v1/plan", json={**PHONE, **changes})
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()
+
 
 def rewrite_manifest(zoo, data):
     """Writes the changed manifest `data` of a package of the model zoo `zoo` with the model zoo's

@@ -4,7 +4,6 @@ import json
 import os
 import runpy
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,6 +16,7 @@ import pytest
 from backend import create_app
 from backend.config import LISTEN_VARIABLE, database_uri, from_environ, gunicorn_bind
 from backend.launch import first_styles, local_url
+from tests.backend.services import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -72,12 +72,6 @@ def test_the_main_command_finds_the_server_and_serves_the_light_styles_first():
     assert first_styles(None) == ["light_paprika", "light_shinkai"]
     assert first_styles(["hayao", "light_shinkai"]) == ["light_shinkai"]
     assert first_styles(["hosoda", "hayao"]) == ["hosoda"]
-
-
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.mark.slow

@@ -21,21 +21,7 @@ import requests
 
 from backend.ratelimit import SQLiteStorage
 from tests.backend.helpers import image_bytes
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def wait_until(condition, timeout, what):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, what
-        time.sleep(0.1)
+from tests.backend.services import ROOT, free_port, wait_until
 
 
 class Gunicorn:

@@ -5,22 +5,7 @@ import shutil
 
 import pytest
 
-from tests.backend.helpers import rewrite_manifest
-
-PHONE = {
-    "style": "tiny",
-    "memorySize": 4096,
-    "benchmarkLevel": 30,
-    "platform": "android",
-    "maxTextureSize": 4096,
-    "photo": {"width": 3000, "height": 4000},
-}
-
-
-def plan(client, **changes):
-    response = client.post("/api/v1/plan", json={**PHONE, **changes})
-    assert response.status_code == 200, response.get_json()
-    return response.get_json()
+from tests.backend.helpers import PHONE, plan, rewrite_manifest
 
 
 def test_capable_phone_runs_on_device(client):

@@ -16,16 +16,8 @@ from backend.inference import OnnxGenerator, stylize, stylize_in_tiles
 from backend.zoo import ModelZoo
 from modelzoo.manifest import variant_entry
 from modelzoo.tinyzoo import PARITY, tiny_weights, write_onnx
-from tests.backend.helpers import dev_login, finished_job, image_bytes, rewrite_manifest, submit
+from tests.backend.helpers import dev_login, finished_job, image_bytes, plan, rewrite_manifest, submit
 
-PHONE = {
-    "style": "tiny",
-    "memorySize": 4096,
-    "benchmarkLevel": 30,
-    "platform": "android",
-    "maxTextureSize": 4096,
-    "photo": {"width": 3000, "height": 4000},
-}
 # The student's own advice differs from the teacher's, so that the tests see which one is used.
 STUDENT_SETTINGS = {"WEBGL_CONV_IM2COL": True, "WEBGL_DELETE_TEXTURE_THRESHOLD": -1}
 STUDENT_TILING = {"receptive_field": 2, "overlap": 4, "statistics": False}
@@ -104,12 +96,6 @@ def student_zoo(tmp_path_factory, zoo_dir):
 @pytest.fixture
 def student_client(make_app, student_zoo):
     return make_app(MODELZOO_DIR=str(student_zoo)).test_client()
-
-
-def plan(client, **changes):
-    response = client.post("/api/v1/plan", json={**PHONE, **changes})
-    assert response.status_code == 200, response.get_json()
-    return response.get_json()
 
 
 def test_phone_gets_the_student_in_tiles_with_everything_it_needs(student_client):
