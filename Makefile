@@ -34,6 +34,11 @@ node_modules/.installed: package-lock.json
 	npm ci --no-audit --no-fund
 	touch $@
 
+# s3rver, the S3-compatible server the backend tests start to test results in object storage.
+tests/s3server/node_modules/.installed: tests/s3server/package-lock.json
+	npm ci --prefix tests/s3server --no-audit --no-fund
+	touch $@
+
 miniprogram/node_modules/.installed: miniprogram/package-lock.json
 	npm ci --prefix miniprogram --no-audit --no-fund
 	touch $@
@@ -80,7 +85,7 @@ postgresql:
 		echo "note: no PostgreSQL (apt-get install postgresql); the PostgreSQL tests will fail"
 
 install: $(VENV)/.installed node_modules/.installed modelzoo/node/node_modules/.installed \
-	miniprogram/node_modules/.installed miniprogram/tfjs/node_modules/.installed web/dist/index.html \
+	tests/s3server/node_modules/.installed miniprogram/node_modules/.installed miniprogram/tfjs/node_modules/.installed web/dist/index.html \
 	chromium nginx redis postgresql
 
 zoo: install

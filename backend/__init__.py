@@ -17,7 +17,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from backend import auth, cli, content, errors, jobs, ops, pictures, plan, results, styles, uploads, urls, web
+from backend import auth, cli, content, errors, jobs, ops, pictures, plan, results, storage, styles, uploads, urls, web
 from backend.config import (
     DEFAULTS,
     LISTEN_VARIABLE,
@@ -98,6 +98,7 @@ def create_app(test_config=None):
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
     db.init_app(app)
+    storage.init_app(app)
     auth.init_app(app)  # before the limiter: per-user limits need g.user
     limiter.init_app(app)
     errors.init_app(app)

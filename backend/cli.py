@@ -22,7 +22,7 @@ def cleanup_command():
     from backend.results import cleanup
 
     results, uploads = cleanup()
-    click.echo(f"removed {results} expired results and {uploads} old uploads from {current_app.config['RESULTS_DIR']}")
+    click.echo(f"removed {results} expired results and {uploads} old uploads from {current_app.extensions['storage']}")
 
 
 def init_app(app):

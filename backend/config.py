@@ -27,6 +27,14 @@ DEFAULTS = {
     # The web app's built files (`make install` runs `npm run build --prefix web`), served at `/`.
     "WEB_DIR": str(REPOSITORY_ROOT / "web" / "dist"),
     "RESULTS_DIR": "",
+    # Where uploads and results are kept (backend/storage.py): empty, the folder RESULTS_DIR;
+    # s3://bucket/prefix, an S3-compatible bucket, reached at S3_ENDPOINT_URL (empty: AWS) with
+    # these credentials, so that web and worker machines share no disk.
+    "STORAGE_URL": "",
+    "S3_ENDPOINT_URL": "",
+    "S3_ACCESS_KEY": "",
+    "S3_SECRET_KEY": "",
+    "S3_REGION": "us-east-1",
     # Absolute base of the links we hand out, with any path prefix; needed for WeChat's content
     # check. Empty: the request's own host, which must be one of TRUSTED_HOSTS.
     "PUBLIC_BASE_URL": "",

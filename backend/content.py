@@ -18,12 +18,12 @@ import logging
 import secrets
 from pathlib import Path
 
-from flask import Blueprint, current_app, request, send_file
+from flask import Blueprint, current_app, request
 
 from backend.errors import ApiError
 from backend.extensions import db, limiter
-from backend.gifs import media_type
 from backend.models import Job, User
+from backend.storage import send_picture
 from backend.urls import public_url
 
 log = logging.getLogger(__name__)
@@ -92,10 +92,9 @@ def require_shareable(job):
 def media(token):
     """The uploaded picture, for WeChat's checker only (the token is in no answer to clients)."""
     job = db.session.execute(db.select(Job).filter_by(media_token=token)).scalar_one_or_none()
-    if job is None or not job.source_path or not Path(job.source_path).is_file():
+    if job is None or not job.source_path:
         raise ApiError(404, "not_found", "No such picture.")
-    path = Path(job.source_path)
-    return send_file(path, mimetype=media_type(path), max_age=0, download_name=f"upload{path.suffix}")
+    return send_picture(job.source_path, max_age=0, download_name=f"upload{Path(job.source_path).suffix}")
 
 
 def signature_ok(token):

@@ -24,6 +24,7 @@ from backend.extensions import db
 from backend.inference import network_for
 from backend.metrics import JOB_SECONDS, JOB_WAIT_SECONDS, JOBS
 from backend.models import Job, Result, new_id, utcnow
+from backend.storage import result_key, storage
 
 log = logging.getLogger(__name__)
 
@@ -55,9 +56,7 @@ def execute(job_id, generators, worker_id, owner=None):
             return fail(job, "style_unavailable", f"The style {job.style!r} is no longer available.")
         network = network_for(style, job.model or "best")
         result = Result(id=new_id(), job_id=job.id, user_id=job.user_id)
-        folder = Path(current_app.config["RESULTS_DIR"]) / "results"
-        folder.mkdir(parents=True, exist_ok=True)
-        result.path = str(folder / f"{result.id}{Path(job.source_path).suffix}")  # PNG or GIF, as its source
+        result.path = result_key(result.id, Path(job.source_path).suffix)  # PNG or GIF, as its source
 
         def stylize_rgb(rgb):
             return generators.run(style, rgb, network)
@@ -65,7 +64,6 @@ def execute(job_id, generators, worker_id, owner=None):
         try:
             result.width, result.height = write_result(job, result.path, stylize_rgb)
         except Exception as error:  # whatever the model does, the job ends: it never stays "running"
-            Path(result.path).unlink(missing_ok=True)  # a GIF is written as its frames are stylized
             if is_time_limit(error):
                 return fail(job, "timed_out", TIMED_OUT_MESSAGE)
             log.exception("job failed while stylizing")
@@ -108,15 +106,18 @@ def claim(job_id, worker_id, owner):
     return job
 
 
-def write_result(job, path, stylize_rgb):
-    """Stylizes the job's source with `stylize_rgb` (uint8 RGB array -> array) into `path`: a PNG,
-    or for an animated GIF a GIF, frame by frame (backend/gifs.py). Returns `(width, height)`."""
-    if job.source_path.endswith(gifs.GIF_SUFFIX):
-        return gifs.stylize_animation(job.source_path, path, stylize_rgb, job.long_side)
-    with Image.open(job.source_path) as source:
-        output = stylize_rgb(np.asarray(source.convert("RGB")))
-    Image.fromarray(output, "RGB").save(path)
-    return output.shape[1], output.shape[0]
+def write_result(job, key, stylize_rgb):
+    """Stylizes the job's source with `stylize_rgb` (uint8 RGB array -> array) into the storage's
+    `key`: a PNG, or for an animated GIF a GIF, frame by frame (backend/gifs.py); nothing is stored
+    when it fails. Returns `(width, height)`."""
+    files = storage()
+    with files.open(job.source_path) as source, files.create(key) as target:
+        if job.source_path.endswith(gifs.GIF_SUFFIX):
+            return gifs.stylize_animation(source, target, stylize_rgb, job.long_side)
+        with Image.open(source) as picture:
+            output = stylize_rgb(np.asarray(picture.convert("RGB")))
+        Image.fromarray(output, "RGB").save(target, "PNG")
+        return output.shape[1], output.shape[0]
 
 
 def save(job, result):

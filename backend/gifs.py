@@ -115,10 +115,11 @@ def write_frames(file, frames, loop=None):
     file.write(b";")  # the GIF trailer
 
 
-def stylize_animation(source_path, target_path, stylize_rgb, long_side):
-    """Writes the GIF at `source_path` to `target_path` with each frame fitted to `long_side` and
-    stylized by `stylize_rgb` (uint8 RGB array -> uint8 RGB array, the function that stylizes a
-    photo), with the same frame count, durations and loop. Returns the frames' `(width, height)`."""
+def stylize_animation(source, target, stylize_rgb, long_side):
+    """Writes the GIF read from `source` (a path or a binary file) to the binary file `target` with
+    each frame fitted to `long_side` and stylized by `stylize_rgb` (uint8 RGB array -> uint8 RGB
+    array, the function that stylizes a photo), with the same frame count, durations and loop.
+    Returns the frames' `(width, height)`."""
     size = None
 
     def stylized(frames):
@@ -128,6 +129,6 @@ def stylize_animation(source_path, target_path, stylize_rgb, long_side):
             size = output.size
             yield output, duration
 
-    with Image.open(source_path) as source, open(target_path, "wb") as target:
-        write_frames(target, stylized(read_frames(source)), source.info.get("loop"))
+    with Image.open(source) as animation:
+        write_frames(target, stylized(read_frames(animation)), animation.info.get("loop"))
     return size

@@ -3,7 +3,6 @@
 import logging
 import re
 from datetime import datetime, time
-from pathlib import Path
 
 from flask import Blueprint, current_app, g, jsonify, request
 
@@ -14,6 +13,7 @@ from backend.extensions import db, limiter, remote_address, user_or_address
 from backend.inference import MODELS, max_long_side, model_used, network_for
 from backend.metrics import JOBS
 from backend.models import Job, User, new_id, utcnow
+from backend.storage import storage, upload_key
 from backend.styles import get_style
 from backend.uploads import decoding_slot, fit_long_side
 from backend.urls import public_url
@@ -117,6 +117,16 @@ def lock_user(user):
     db.session.execute(db.update(User).where(User.id == user.id).values(id=User.id))
 
 
+def store_picture(key, picture, data, animated):
+    """Stores an upload under `key`: the decoded picture as a PNG, or an animated GIF as sent (the
+    job stylizes it frame by frame)."""
+    with storage().create(key) as file:
+        if animated:
+            file.write(data)
+        else:
+            picture.save(file, "PNG")
+
+
 def queue_full():
     """The 429 answer when the job queue has no room, counted in the metrics."""
     JOBS.labels("queue_full").inc()
@@ -162,27 +172,21 @@ def create():
         notes="\n".join(notes) or None,
     )
     content.request_check(job)
-    folder = Path(current_app.config["RESULTS_DIR"]) / "uploads"
-    folder.mkdir(parents=True, exist_ok=True)
-    if not animated:
-        job.source_path = str(folder / f"{job.id}.png")
-        picture.save(job.source_path)
-    else:  # kept as uploaded; the job runner stylizes it frame by frame
-        job.source_path = str(folder / f"{job.id}{gifs.GIF_SUFFIX}")
-        Path(job.source_path).write_bytes(data)
+    job.source_path = upload_key(job.id, gifs.GIF_SUFFIX if animated else ".png")
+    store_picture(job.source_path, picture, data, animated)
     lock_user(g.user)
     try:
         check_quota(g.user)
     except ApiError:
         db.session.rollback()
-        Path(job.source_path).unlink(missing_ok=True)
+        storage().delete(job.source_path)
         raise
     db.session.add(job)
     db.session.commit()
     if not jobs.submit(job.id):  # filled up since the check above
         db.session.delete(job)
         db.session.commit()
-        Path(job.source_path).unlink(missing_ok=True)
+        storage().delete(job.source_path)
         raise queue_full()
     JOBS.labels("queued").inc()
     content.send_later(job)

@@ -37,6 +37,9 @@ def readyz():
         db.session.execute(text("SELECT 1"))
     except Exception as error:  # any database failure means not ready
         problems.append(f"database: {type(error).__name__}")
+    storage = current_app.extensions["storage"].problem()
+    if storage:
+        problems.append(f"storage: {storage}")
     if problems:
         return jsonify(status="unavailable", problems=problems), 503, {"Retry-After": "10"}
     return jsonify(status="ready", styles=len(zoo.styles()))

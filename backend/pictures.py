@@ -10,7 +10,6 @@ daily quota of jobs and their rate limits.
 """
 
 from datetime import timedelta
-from pathlib import Path
 
 from flask import Blueprint, current_app, g, jsonify, request
 
@@ -18,8 +17,9 @@ from backend import content, gifs
 from backend.auth import login_required
 from backend.errors import ApiError
 from backend.extensions import db, limiter, remote_address, user_or_address
-from backend.jobs import check_quota, lock_user
+from backend.jobs import check_quota, lock_user, store_picture
 from backend.models import Job, Result, new_id, utcnow
+from backend.storage import result_key, upload_key
 from backend.styles import get_style
 from backend.uploads import decoding_slot
 from backend.urls import public_url
@@ -53,21 +53,15 @@ def create():
         started_at=now,
         finished_at=now,
     )
-    root = Path(current_app.config["RESULTS_DIR"])
-    for folder in ("uploads", "results"):
-        (root / folder).mkdir(parents=True, exist_ok=True)
-    job.source_path = str(root / "uploads" / f"{job.id}{suffix}")
+    job.source_path = upload_key(job.id, suffix)
     result = Result(id=new_id(), job_id=job.id, user_id=g.user.id, width=width, height=height, created_at=now)
-    result.path = str(root / "results" / f"{result.id}{suffix}")
+    result.path = result_key(result.id, suffix)
     result.expires_at = now + timedelta(days=current_app.config["RESULT_TTL_DAYS"])
     content.request_check(job)
     lock_user(g.user)
     check_quota(g.user)  # exact: counted and inserted under the user's row lock
-    for path in (job.source_path, result.path):  # the source is what WeChat's checker fetches (/media/<token>)
-        if not animated:
-            picture.save(path)
-        else:
-            Path(path).write_bytes(data)
+    for key in (job.source_path, result.path):  # the source is what WeChat's checker fetches (/media/<token>)
+        store_picture(key, picture, data, animated)
     db.session.add_all([job, result])
     db.session.commit()
     content.send_later(job)

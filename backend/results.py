@@ -5,7 +5,7 @@ import logging
 from datetime import timedelta
 from pathlib import Path
 
-from flask import Blueprint, current_app, g, jsonify, render_template, request, send_file
+from flask import Blueprint, current_app, g, jsonify, render_template, request
 
 from backend.auth import login_required
 from backend.content import require_shareable
@@ -13,6 +13,7 @@ from backend.errors import ApiError
 from backend.extensions import db
 from backend.gifs import media_type
 from backend.models import Job, Result, Share, utcnow
+from backend.storage import send_picture, storage
 from backend.urls import public_url
 
 log = logging.getLogger(__name__)
@@ -35,7 +36,7 @@ def owned_result(result_id):
 @login_required
 def image(result_id):
     result = owned_result(result_id)
-    response = send_file(result.path, mimetype=media_type(result.path), max_age=0, download_name=download_name(result))
+    response = send_picture(result.path, max_age=0, download_name=download_name(result))
     response.cache_control.private = True
     return response
 
@@ -98,9 +99,7 @@ def shared(token):
 def shared_image(token):
     """The shared picture (PNG, or GIF for an animated one), public."""
     result = live_share(token).result
-    response = send_file(
-        result.path, mimetype=media_type(result.path), max_age=300, download_name=download_name(result)
-    )
+    response = send_picture(result.path, max_age=300, download_name=download_name(result))
     response.cache_control.public = True
     response.vary.add("Accept")
     return response
@@ -108,12 +107,12 @@ def shared_image(token):
 
 def remove(result, now=None):
     """Deletes a result's picture, its share links and its uploaded source."""
-    Path(result.path).unlink(missing_ok=True)
+    storage().delete(result.path)
     result.deleted_at = now or utcnow()
     db.session.execute(db.delete(Share).where(Share.result_id == result.id))
     job = result.job
     if job.source_path:
-        Path(job.source_path).unlink(missing_ok=True)
+        storage().delete(job.source_path)
         job.source_path = job.media_token = None
 
 
@@ -130,7 +129,7 @@ def cleanup(now=None):
         )
     ).all()
     for job in old_jobs:
-        Path(job.source_path).unlink(missing_ok=True)
+        storage().delete(job.source_path)
         job.source_path = job.media_token = None
     db.session.commit()
     log.info("cleanup: %d results, %d uploads removed", len(expired), len(old_jobs))

@@ -6,8 +6,9 @@ The web processes then load no model and run no inference: `CeleryQueue` sends e
 to the broker, and a worker process runs it with backend.execution.execute, the same function as
 the in-process runner (backend/runner.py). Each worker process creates its app and loads each
 style's model once, on its first job of that style; ONNX Runtime uses CUDA when it is there.
-The worker reads the same settings as the web processes (backend/config.py): the database, the
-model zoo and the results folder must be the same for both.
+The worker reads the same settings as the web processes (backend/config.py): the database and
+the model zoo must be the same for both, and so must the storage of uploads and results
+(backend/storage.py): a bucket (STORAGE_URL), or else a RESULTS_DIR folder both can reach.
 
 Delivery, with Celery's own mechanisms:
 - late acknowledgement: a job's message is acknowledged when the job ends; a worker process that

@@ -99,7 +99,8 @@ def child(args):
 
     start_memory, start_wall, start_cpu = vm_hwm(), time.perf_counter(), cpu_seconds()
     target = Path(args.work) / f"out-{Path(args.child).stem}.gif"
-    width, height = gifs.stylize_animation(args.child, target, stylize_rgb, args.long_side)
+    with open(target, "wb") as file:
+        width, height = gifs.stylize_animation(args.child, file, stylize_rgb, args.long_side)
     wall, cpu = time.perf_counter() - start_wall, cpu_seconds() - start_cpu
     with Image.open(target) as output:
         frames = output.n_frames

@@ -6,7 +6,7 @@ import pytest
 from backend import create_app
 from modelzoo.tinyzoo import build_tiny_zoo
 from tests.backend.fakewechat import FakeWeChat
-from tests.backend.services import CeleryWorker, RedisServer, free_port
+from tests.backend.services import CeleryWorker, RedisServer, S3Server, free_port
 
 
 @pytest.fixture(scope="session")
@@ -67,6 +67,19 @@ def redis_server(tmp_path_factory):
     server = RedisServer(tmp_path_factory.mktemp("redis")).start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory):
+    server = S3Server(tmp_path_factory.mktemp("s3")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def s3_settings(s3_server, tmp_path):
+    """Settings that keep this test's uploads and results in s3rver's bucket, under a prefix of its own."""
+    return s3_server.settings(tmp_path.name)
 
 
 @pytest.fixture

@@ -1,5 +1,6 @@
-"""Real services for the backend tests, on loopback: a redis-server on a free port and Celery worker
-subprocesses (`celery -A backend.worker worker`)."""
+"""Real services for the backend tests, on loopback: a redis-server on a free port, Celery worker
+subprocesses (`celery -A backend.worker worker`), a PostgreSQL server and an S3-compatible server
+(s3rver)."""
 
 import os
 import shutil
@@ -179,3 +180,61 @@ class PostgresServer:
         except subprocess.CalledProcessError:
             pass  # not running
         shutil.rmtree(self.folder, ignore_errors=True)
+
+
+class S3Server:
+    """s3rver (the npm package of tests/s3server, which `make install` installs), an S3-compatible
+    server on a free loopback port with one bucket, its objects in `folder`. `settings(prefix)`:
+    the backend's settings that keep uploads and results there, under `prefix`."""
+
+    BUCKET = "cartoon"
+    ACCESS_KEY = SECRET_KEY = "S3RVER"  # s3rver's own credentials
+
+    def __init__(self, folder):
+        self.folder = Path(folder)
+        self.port = free_port()
+        self.process = None
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self):
+        program = ROOT / "tests" / "s3server" / "node_modules" / ".bin" / "s3rver"
+        assert program.exists(), "s3rver is missing: `make install` installs it (npm ci --prefix tests/s3server)"
+        command = [str(program), "-d", str(self.folder), "-a", "127.0.0.1", "-p", str(self.port), "--silent"]
+        command += ["--configure-bucket", self.BUCKET]
+        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_until(self.answers, 30, "s3rver did not start")
+        return self
+
+    def answers(self):
+        import requests
+
+        assert self.process.poll() is None, "s3rver exited"
+        try:
+            return requests.get(self.url, timeout=1).status_code == 200  # the list of buckets
+        except requests.ConnectionError:
+            return False
+
+    def settings(self, prefix):
+        return {
+            "STORAGE_URL": f"s3://{self.BUCKET}/{prefix}",
+            "S3_ENDPOINT_URL": self.url,
+            "S3_ACCESS_KEY": self.ACCESS_KEY,
+            "S3_SECRET_KEY": self.SECRET_KEY,
+            "S3_REGION": "us-east-1",
+        }
+
+    def keys(self, prefix):
+        """The keys of the objects under `prefix` (relative to it), as the bucket lists them."""
+        from minio import Minio
+
+        client = Minio(f"127.0.0.1:{self.port}", self.ACCESS_KEY, self.SECRET_KEY, region="us-east-1", secure=False)
+        listed = client.list_objects(self.BUCKET, prefix=f"{prefix}/", recursive=True)
+        return sorted(item.object_name.removeprefix(f"{prefix}/") for item in listed)
+
+    def stop(self):
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(20)

@@ -1,7 +1,6 @@
 """Results: deletion, expiry, the cleanup and init-db commands, and share links dying with them."""
 
 from datetime import timedelta
-from pathlib import Path
 from urllib.parse import urlsplit
 
 from backend.extensions import db
@@ -27,7 +26,8 @@ def test_deleted_result_kills_its_link(app, client):
     assert answer["status"] == "failed" and answer["error"]["code"] == "result_expired"
     with app.app_context():
         result = db.session.get(Result, job["result"]["id"])
-        assert not Path(result.path).exists() and result.job.source_path is None
+        assert result.path == f"results/{result.id}.png"  # a key of the storage, no absolute path
+        assert not app.extensions["storage"].exists(result.path) and result.job.source_path is None
 
 
 def expire(app, result_id, days=1):
@@ -36,7 +36,7 @@ def expire(app, result_id, days=1):
         result.expires_at = utcnow() - timedelta(days=days)
         result.job.created_at = utcnow() - timedelta(days=30)
         db.session.commit()
-        return Path(result.path), Path(result.job.source_path)
+        return result.path, result.job.source_path
 
 
 def test_expired_result_and_cleanup_command(app, client):
@@ -44,13 +44,14 @@ def test_expired_result_and_cleanup_command(app, client):
     job, link = shared_result(client, alice)
     _, kept = shared_result(client, alice)
     picture, source = expire(app, job["result"]["id"])
+    files = app.extensions["storage"]
     assert client.get(link).status_code == 404  # dead at once, before any cleanup
     assert client.get(f"/api/v1/results/{job['result']['id']}/image", headers=alice).status_code == 404
-    assert picture.exists() and source.exists()
+    assert files.exists(picture) and files.exists(source)
 
     output = app.test_cli_runner().invoke(args=["cleanup"])
     assert output.exit_code == 0 and "removed 1 expired results" in output.output
-    assert not picture.exists() and not source.exists()
+    assert not files.exists(picture) and not files.exists(source)
     assert client.get(kept).status_code == 200  # the other result is untouched
 
 

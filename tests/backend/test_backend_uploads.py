@@ -15,7 +15,8 @@ def source_of(app, job_id):
     with app.app_context():
         from backend.extensions import db
 
-        return np.asarray(Image.open(db.session.get(Job, job_id).source_path))
+        with app.extensions["storage"].open(db.session.get(Job, job_id).source_path) as file:
+            return np.asarray(Image.open(file))
 
 
 def refused(client, data, filename="photo.jpg"):

@@ -1,0 +1,153 @@
+"""Uploads and results in storage (backend/storage.py): the same tests of the interface on the
+folder storage and on an S3-compatible server (s3rver, started by the tests), then the whole job
+path and the cleanup with the results in the bucket and nothing on the local disk."""
+
+import io
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+import pytest
+from PIL import Image
+
+from backend import create_app
+from backend.extensions import db
+from backend.models import Result, utcnow
+from backend.storage import send_picture
+from tests.backend.helpers import dev_login, finished_job, image_bytes
+from tests.backend.test_backend_gifs import described, frames, pillow_gif
+from tests.backend.test_backend_pictures import upload
+
+
+@pytest.fixture(params=["folder", "s3"])
+def storage_app(request, make_app):
+    """An app whose storage is the folder RESULTS_DIR, or a prefix of s3rver's bucket: a test using
+    it runs on each."""
+    settings = request.getfixturevalue("s3_settings") if request.param == "s3" else {}
+    app = make_app(**settings)
+    app.add_url_rule("/stored/<path:key>", "stored", lambda key: send_picture(key, 300, "cartoon.png"))
+    return app
+
+
+def test_put_read_open_exists_delete(storage_app):
+    files = storage_app.extensions["storage"]
+    assert not files.exists("results/a.png")
+    files.put("results/a.png", b"picture")
+    assert files.exists("results/a.png") and files.read("results/a.png") == b"picture"
+    with files.open("results/a.png") as file:  # seekable, as Pillow needs
+        file.seek(3)
+        assert file.read() == b"ture"
+    files.put("results/a.png", b"replaced")
+    assert files.read("results/a.png") == b"replaced"
+    files.delete("results/a.png")
+    assert not files.exists("results/a.png")
+    files.delete("results/a.png")  # deleting what is gone is fine
+    with pytest.raises(FileNotFoundError):
+        files.open("results/a.png")
+
+
+def test_a_failed_write_stores_nothing_and_large_objects_pass(storage_app):
+    files = storage_app.extensions["storage"]
+    with pytest.raises(RuntimeError), files.create("results/b.gif") as file:
+        file.write(b"the first frames")
+        raise RuntimeError("the model failed mid-GIF")
+    assert not files.exists("results/b.gif")
+    large = bytes(range(256)) * (40 * 1024)  # 10 MiB: past what is held in memory on the way
+    files.put("results/large.png", large)
+    assert files.read("results/large.png") == large
+
+
+def test_send_answers_like_a_file(storage_app):
+    files = storage_app.extensions["storage"]
+    data = image_bytes((40, 30))
+    files.put("results/c.png", data)
+    client = storage_app.test_client()
+    answer = client.get("/stored/results/c.png")
+    assert answer.status_code == 200 and answer.data == data
+    assert answer.mimetype == "image/png" and answer.content_length == len(data)
+    assert answer.cache_control.public and answer.cache_control.max_age == 300
+    assert answer.headers["Content-Disposition"] == "inline; filename=cartoon.png"
+    again = client.get("/stored/results/c.png", headers={"If-None-Match": answer.headers["ETag"]})
+    assert again.status_code == 304 and again.data == b""
+    part = client.get("/stored/results/c.png", headers={"Range": "bytes=0-3"})
+    assert part.status_code == 206 and part.data == data[:4]
+    missing = client.get("/stored/results/none.png")
+    assert missing.status_code == 404 and missing.get_json()["error"]["code"] == "not_found"
+
+
+def test_readiness_reports_a_missing_bucket(make_app, s3_server, s3_settings):
+    client = make_app(**s3_settings).test_client()
+    assert client.get("/readyz").status_code == 200
+    client = make_app(**{**s3_settings, "STORAGE_URL": "s3://no-such-bucket/x"}).test_client()
+    answer = client.get("/readyz")
+    assert answer.status_code == 503 and "storage: no bucket 'no-such-bucket'" in answer.get_json()["problems"]
+
+
+def test_bad_storage_url_is_refused(base_settings):
+    with pytest.raises(ValueError, match="STORAGE_URL"):
+        create_app({**base_settings, "STORAGE_URL": "ftp://host/folder"})
+
+
+def test_job_path_in_s3(job_app, s3_server, s3_settings, tmp_path):
+    """Upload, job (on the in-process runner, or on a Celery worker), result image, share page and
+    image, deletion: every picture is in the bucket, none on the disk of the web or worker."""
+    folder = tmp_path / "no-results-here"
+    app = job_app(**s3_settings, RESULTS_DIR=str(folder))
+    prefix = s3_settings["STORAGE_URL"].rsplit("/", 1)[1]
+    client = app.test_client()
+    alice = dev_login(client)
+
+    job = finished_job(client, alice)
+    result = job["result"]
+    assert s3_server.keys(prefix) == sorted([f"uploads/{job['id']}.png", f"results/{result['id']}.png"])
+    image = client.get(result["url"], headers=alice)
+    assert image.status_code == 200 and image.mimetype == "image/png" and image.cache_control.private
+    assert Image.open(io.BytesIO(image.data)).size == (result["width"], result["height"])
+
+    share = client.post(f"/api/v1/results/{result['id']}/share", headers=alice).get_json()
+    page = client.get(urlsplit(share["url"]).path, headers={"Accept": "text/html"})
+    assert page.status_code == 200 and share["image_url"] in page.get_data(as_text=True)
+    shared = client.get(urlsplit(share["image_url"]).path)
+    assert shared.status_code == 200 and shared.data == image.data and shared.cache_control.public
+
+    animated = finished_job(client, alice, data=pillow_gif(frames()), filename="anim.gif")
+    gif = client.get(animated["result"]["url"], headers=alice)
+    assert gif.mimetype == "image/gif" and described(gif.data)[:2] == (3, [80, 200, 40])
+
+    assert client.delete(f"/api/v1/results/{result['id']}", headers=alice).status_code == 204
+    assert client.get(urlsplit(share["image_url"]).path).status_code == 404
+    assert s3_server.keys(prefix) == sorted(
+        [f"uploads/{animated['id']}.gif", f"results/{animated['result']['id']}.gif"]
+    )
+    assert not folder.exists()
+
+
+def test_phone_picture_in_s3(make_app, s3_server, s3_settings):
+    app = make_app(**s3_settings)
+    client = app.test_client()
+    alice = dev_login(client)
+    result = upload(client, alice).get_json()
+    prefix = s3_settings["STORAGE_URL"].rsplit("/", 1)[1]
+    assert [key.split("/")[0] for key in s3_server.keys(prefix)] == ["results", "uploads"]
+    picture = client.get(result["url"], headers=alice)
+    assert picture.status_code == 200 and Image.open(io.BytesIO(picture.data)).size == (40, 30)
+
+
+def test_cleanup_deletes_expired_results_in_s3(make_app, s3_server, s3_settings):
+    app = make_app(**s3_settings)
+    prefix = s3_settings["STORAGE_URL"].rsplit("/", 1)[1]
+    client = app.test_client()
+    alice = dev_login(client)
+    expired, kept = finished_job(client, alice), finished_job(client, alice)
+    with app.app_context():
+        result = db.session.get(Result, expired["result"]["id"])
+        result.expires_at = utcnow() - timedelta(days=1)
+        result.job.created_at = utcnow() - timedelta(days=30)
+        db.session.commit()
+    assert len(s3_server.keys(prefix)) == 4  # expired, but kept until the cleanup
+
+    with app.app_context():  # as `flask --app backend cleanup` runs it
+        output = app.test_cli_runner().invoke(args=["cleanup"])
+    assert output.exit_code == 0, output.output
+    assert f"removed 1 expired results and 0 old uploads from s3://cartoon/{prefix}" in output.output
+    assert s3_server.keys(prefix) == sorted([f"uploads/{kept['id']}.png", f"results/{kept['result']['id']}.png"])
+    assert client.get(kept["result"]["url"], headers=alice).status_code == 200
