@@ -98,3 +98,8 @@ def test_with_a_broker_the_web_process_loads_no_model(base_settings, redis_serve
     assert answer["status"] == 202 and answer["job"]["status"] == "queued", answer  # left for a worker
     assert answer["loaded"] == []
     redis_server.client(5).flushdb()
+
+
+def test_results_in_s3_with_only_the_server_packages(base_settings, s3_settings):
+    answer = run_backend({**base_settings, **s3_settings})  # the S3 client (minio) is a server package
+    assert answer["status"] == 202 and answer["job"]["status"] == "done", answer
