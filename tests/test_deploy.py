@@ -21,7 +21,7 @@ def compose():
 
 def test_the_topology_is_there():
     services = compose()["services"]
-    assert {"lb", "web", "worker", "worker-gpu", "redis", "postgres"} <= set(services)
+    assert {"lb", "web", "worker", "worker-gpu", "redis", "postgres", "minio", "minio-bucket"} <= set(services)
     assert "gunicorn" in services["web"]["command"] and "backend:create_app()" in services["web"]["command"]
     for name in ("worker", "worker-gpu"):
         assert services[name]["command"].startswith("celery -A backend.worker worker")
@@ -34,13 +34,16 @@ def test_the_topology_is_there():
 
 def test_web_and_workers_share_their_services_and_settings_exist():
     services = compose()["services"]
-    shared = ("DATABASE_URL", "CELERY_BROKER_URL", "MODELZOO_DIR", "RESULTS_DIR", "SECRET_KEY")
+    shared = ("DATABASE_URL", "CELERY_BROKER_URL", "MODELZOO_DIR", "STORAGE_URL", "S3_ENDPOINT_URL", "SECRET_KEY")
     for key in shared:
         values = {services[name]["environment"][key] for name in ("web", "worker", "worker-gpu")}
         assert len(values) == 1, key
     assert services["web"]["environment"]["REDIS_URL"].startswith("redis://redis:")
     assert services["web"]["environment"]["CELERY_BROKER_URL"].startswith("redis://redis:")
     assert "postgres:5432" in services["web"]["environment"]["DATABASE_URL"]
+    assert services["web"]["environment"]["S3_ENDPOINT_URL"] == "http://minio:9000"  # no disk shared
+    assert services["web"]["environment"]["STORAGE_URL"].startswith("s3://cartoon/")  # minio-bucket makes it
+    assert "RESULTS_DIR" not in services["web"]["environment"]
     for name in ("web", "worker", "worker-gpu"):
         for key in services[name]["environment"]:
             assert key in DEFAULTS or key in OTHER_VARIABLES, f"{name}: {key} is read by nothing"
