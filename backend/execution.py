@@ -5,8 +5,8 @@ The in-process runner (backend/runner.py, the embedded default) and the Celery t
 context. It is idempotent: a job that has finished is never run again, so a message delivered twice
 does no harm. A job that was already `running` (its worker died mid-job and the broker delivered it
 again) is run again, at most JOB_MAX_ATTEMPTS times in all, then it fails with `interrupted`.
-A database that cannot be reached raises `TransientError`: the caller tries again later, with
-backoff. Any other failure ends the job as `failed` with a reason; it never stays `running`.
+A database or a storage bucket that cannot be reached raises `TransientError`: the caller tries
+again later, with backoff. Any other failure ends the job as `failed` with a reason; it never stays `running`.
 """
 
 import logging
@@ -24,7 +24,7 @@ from backend.extensions import db
 from backend.inference import network_for
 from backend.metrics import JOB_SECONDS, JOB_WAIT_SECONDS, JOBS
 from backend.models import Job, Result, new_id, utcnow
-from backend.storage import result_key, storage
+from backend.storage import StorageUnavailable, result_key, storage
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +34,7 @@ TIMED_OUT_MESSAGE = "Stylizing this photo took longer than the server allows; tr
 
 
 class TransientError(Exception):
-    """The database could not be reached: the same job can be tried again later."""
+    """The database or the storage could not be reached: the same job can be tried again later."""
 
 
 def execute(job_id, generators, worker_id, owner=None):
@@ -63,6 +63,8 @@ def execute(job_id, generators, worker_id, owner=None):
 
         try:
             result.width, result.height = write_result(job, result.path, stylize_rgb)
+        except StorageUnavailable as error:  # the bucket: tried again later, as the database
+            raise TransientError(str(error)) from error
         except Exception as error:  # whatever the model does, the job ends: it never stays "running"
             if is_time_limit(error):
                 return fail(job, "timed_out", TIMED_OUT_MESSAGE)

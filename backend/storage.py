@@ -28,11 +28,15 @@ from urllib.parse import urlsplit
 
 from flask import current_app, request, send_file
 
-from backend.errors import ApiError
+from backend.errors import ApiError, error_response
 from backend.gifs import media_type
 
 SPOOL_BYTES = 8 * 1024 * 1024  # an object in transit is held in memory up to this, then in a temporary file
 CHUNK_BYTES = 256 * 1024
+
+
+class StorageUnavailable(Exception):
+    """The bucket could not be reached, or refused a request: requests get 503, jobs try again."""
 
 
 def upload_key(job_id, suffix):
@@ -129,30 +133,42 @@ class S3Storage(Storage):
         return f"{self.prefix}/{key}" if self.prefix else key
 
     @contextmanager
+    def reaching(self, key):
+        """Around a request to the bucket: FileNotFoundError for a missing key, StorageUnavailable
+        for any other failure (after the client's own retries)."""
+        from minio.error import MinioException, S3Error
+        from urllib3.exceptions import HTTPError
+
+        try:
+            yield
+        except S3Error as error:
+            if error.code == "NoSuchKey":
+                raise FileNotFoundError(key) from None
+            raise StorageUnavailable(f"{self}: {error.code}") from error
+        except (MinioException, HTTPError) as error:
+            raise StorageUnavailable(f"{self}: {type(error).__name__}") from error
+
+    @contextmanager
     def create(self, key):
         with tempfile.SpooledTemporaryFile(SPOOL_BYTES) as file:
             yield file
             size = file.seek(0, os.SEEK_END)
             file.seek(0)
-            self.client.put_object(self.bucket, self.name(key), file, size)
+            with self.reaching(key):
+                self.client.put_object(self.bucket, self.name(key), file, size)
 
     def get(self, key):
         """The object's HTTP response (read it, then close it); FileNotFoundError when missing."""
-        from minio.error import S3Error
-
-        try:
+        with self.reaching(key):
             return self.client.get_object(self.bucket, self.name(key))
-        except S3Error as error:
-            if error.code == "NoSuchKey":
-                raise FileNotFoundError(key) from None
-            raise
 
     def open(self, key):
         response = self.get(key)
         file = tempfile.SpooledTemporaryFile(SPOOL_BYTES)
         try:
-            for chunk in response.stream(CHUNK_BYTES):
-                file.write(chunk)
+            with self.reaching(key):
+                for chunk in response.stream(CHUNK_BYTES):
+                    file.write(chunk)
         except BaseException:
             file.close()
             raise
@@ -163,17 +179,15 @@ class S3Storage(Storage):
         return file
 
     def delete(self, key):
-        self.client.remove_object(self.bucket, self.name(key))  # S3 answers a missing key alike
+        with self.reaching(key):
+            self.client.remove_object(self.bucket, self.name(key))  # S3 answers a missing key alike
 
     def exists(self, key):
-        from minio.error import S3Error
-
         try:
-            self.client.stat_object(self.bucket, self.name(key))
-        except S3Error as error:
-            if error.code == "NoSuchKey":
-                return False
-            raise
+            with self.reaching(key):
+                self.client.stat_object(self.bucket, self.name(key))
+        except FileNotFoundError:
+            return False
         return True
 
     def send(self, key, mimetype, max_age, download_name):
@@ -211,8 +225,14 @@ def from_config(config):
     )
 
 
+def unavailable(error):
+    current_app.logger.warning("storage unavailable: %s", error)
+    return error_response(503, "storage_unavailable", "Pictures cannot be stored or read right now; try again.", 30)
+
+
 def init_app(app):
     app.extensions["storage"] = from_config(app.config)
+    app.register_error_handler(StorageUnavailable, unavailable)
 
 
 def storage():

@@ -238,3 +238,9 @@ class S3Server:
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
             self.process.wait(20)
+
+    def restart(self, down_seconds=0.0):
+        """Stops the server (its objects stay), waits, starts it again on the same port."""
+        self.stop()
+        time.sleep(down_seconds)
+        self.start()

@@ -11,9 +11,10 @@ from PIL import Image
 
 from backend import create_app
 from backend.extensions import db
-from backend.models import Result, utcnow
+from backend.models import Job, Result, utcnow
 from backend.storage import send_picture
-from tests.backend.helpers import dev_login, finished_job, image_bytes
+from tests.backend.helpers import LONG_JOB, dev_login, finished_job, image_bytes, long_photo, submit, wait_job
+from tests.backend.services import S3Server, free_port
 from tests.backend.test_backend_gifs import described, frames, pillow_gif
 from tests.backend.test_backend_pictures import upload
 
@@ -80,6 +81,35 @@ def test_readiness_reports_a_missing_bucket(make_app, s3_server, s3_settings):
     client = make_app(**{**s3_settings, "STORAGE_URL": "s3://no-such-bucket/x"}).test_client()
     answer = client.get("/readyz")
     assert answer.status_code == 503 and "storage: no bucket 'no-such-bucket'" in answer.get_json()["problems"]
+
+
+def test_an_unreachable_bucket_answers_503(make_app, s3_settings):
+    app = make_app(**{**s3_settings, "S3_ENDPOINT_URL": f"http://127.0.0.1:{free_port()}"})  # nothing there
+    client = app.test_client()
+    alice = dev_login(client)
+    answer = submit(client, alice)
+    assert answer.status_code == 503 and answer.get_json()["error"]["code"] == "storage_unavailable"
+    assert answer.headers["Retry-After"] == "30"
+
+
+def test_a_job_waits_for_a_bucket_that_went_down(make_app, tmp_path):
+    """The bucket stops while a job runs: the job is tried again with backoff, as when the database
+    cannot be reached, and finishes once the bucket is back."""
+    server = S3Server(tmp_path / "s3").start()
+    try:
+        app = make_app(**server.settings("down"), **LONG_JOB, JOB_MAX_ATTEMPTS=10)
+        client = app.test_client()
+        alice = dev_login(client)
+        answer = submit(client, alice, data=long_photo(), long_side="original")
+        assert answer.status_code == 202, answer.get_json()
+        server.restart(down_seconds=8)  # longer than the S3 client's own retries (about 6 s)
+        job = wait_job(client, alice, answer.get_json()["id"], timeout=120)
+        assert job["status"] == "done", job
+        with app.app_context():
+            assert db.session.get(Job, job["id"]).attempts >= 2  # the run the stop broke, then more
+        assert client.get(job["result"]["url"], headers=alice).status_code == 200
+    finally:
+        server.stop()
 
 
 def test_bad_storage_url_is_refused(base_settings):
