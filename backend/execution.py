@@ -6,7 +6,8 @@ context. It is idempotent: a job that has finished is never run again, so a mess
 does no harm. A job that was already `running` (its worker died mid-job and the broker delivered it
 again) is run again, at most JOB_MAX_ATTEMPTS times in all, then it fails with `interrupted`.
 A database or a storage bucket that cannot be reached raises `TransientError`: the caller tries
-again later, with backoff. Any other failure ends the job as `failed` with a reason; it never stays `running`.
+again later, with backoff. Any other failure ends the job as `failed` with a reason; it never stays
+`running`.
 """
 
 import logging
