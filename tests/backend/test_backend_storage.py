@@ -13,7 +13,7 @@ from PIL import Image
 from backend import create_app
 from backend.extensions import db
 from backend.models import Job, Result, utcnow
-from backend.storage import send_picture
+from backend.storage import LocalStorage, send_picture
 from tests.backend.helpers import LONG_JOB, dev_login, finished_job, image_bytes, long_photo, submit, wait_job
 from tests.backend.services import S3Server, free_port, wait_until
 from tests.backend.test_backend_gifs import described, frames, pillow_gif
@@ -57,6 +57,16 @@ def test_a_failed_write_stores_nothing_and_large_objects_pass(storage_app):
     large = bytes(range(256)) * (40 * 1024)  # 10 MiB: past what is held in memory on the way
     files.put("results/large.png", large)
     assert files.read("results/large.png") == large
+
+
+def test_the_folder_storage_reads_rows_from_before_keys(tmp_path):
+    files = LocalStorage(tmp_path / "results")
+    old = tmp_path / "old-results" / "r.png"  # a row written before keys holds the absolute path
+    old.parent.mkdir()
+    old.write_bytes(b"picture")
+    assert files.exists(str(old)) and files.read(str(old)) == b"picture"
+    files.delete(str(old))
+    assert not old.exists()
 
 
 def test_send_answers_like_a_file(storage_app):
