@@ -104,6 +104,7 @@ def test_an_unreachable_bucket_answers_503(make_app, s3_settings):
     assert answer.headers["Retry-After"] == "30"
 
 
+@pytest.mark.slow
 def test_a_job_waits_for_a_bucket_that_went_down(make_app, tmp_path):
     """The bucket stops while a job runs: the job is tried again with backoff, as when the database
     cannot be reached, and finishes once the bucket is back."""
