@@ -14,8 +14,9 @@ the object through the web process with the same status codes, Content-Type, Con
 caching headers, ETag and Range handling. A redirect to a presigned URL would have changed the
 status codes, and every client (WeChat's domain lists included) would have to reach the bucket.
 
-S3 client: `minio`, whose signing (SigV4), retries and multipart uploads are proven against AWS,
-MinIO, Tencent COS and the others; boto3 cannot be installed next to the pinned python-dateutil.
+S3 client: `minio`, a maintained client of any S3-compatible server that does the signing (SigV4),
+retries and multipart uploads, rather than our own signing code over requests; boto3 cannot be
+installed next to the pinned python-dateutil.
 """
 
 import os
