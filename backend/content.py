@@ -25,6 +25,7 @@ from backend.extensions import db, limiter
 from backend.gifs import media_type
 from backend.models import Job, User
 from backend.urls import public_url
+from backend.validation import validated
 
 log = logging.getLogger(__name__)
 bp = Blueprint("wechat", __name__)
@@ -106,6 +107,7 @@ def signature_ok(token):
 
 @bp.route("/api/v1/wechat/events", methods=["GET", "POST"])
 @limiter.exempt
+@validated
 def events():
     """WeChat's message push: GET verifies the URL, POST brings `wxa_media_check` verdicts."""
     token = current_app.config["WECHAT_PUSH_TOKEN"]
