@@ -102,7 +102,7 @@ def media(token):
 def signature_ok(token):
     parts = sorted([token, request.args.get("timestamp", ""), request.args.get("nonce", "")])
     expected = hashlib.sha1("".join(parts).encode()).hexdigest()
-    return hmac.compare_digest(expected, request.args.get("signature", ""))
+    return hmac.compare_digest(expected.encode(), request.args.get("signature", "").encode())  # any characters
 
 
 @bp.route("/api/v1/wechat/events", methods=["GET", "POST"])
