@@ -6,8 +6,8 @@ of every route, its request and its answers.
   schema's) `x-error-code` extension, and its `x-error-message` when it has one.
 - tests/backend/conformance.py checks every answer the backend tests receive against it, and
   tests/backend/test_backend_ops.py that its paths and methods are exactly the app's routes.
-- docs/openapi.json is it as generated for the default settings in development mode (`python -m
-  backend.openapi > docs/openapi.json`; a test keeps it identical).
+- docs/openapi.json is it for the default settings in development mode, written by
+  `python -c 'import backend.openapi as o; o.main()' > docs/openapi.json` (a test keeps it identical).
 """
 
 import json
@@ -674,16 +674,16 @@ def description(app):
     return app.extensions["openapi"]
 
 
-def main():
-    """Prints the description for the default settings in development mode (docs/openapi.json)."""
+def default_description():
+    """The description for the default settings in development mode: docs/openapi.json."""
     from flask import Flask
 
     from backend.config import DEFAULTS
 
     app = Flask(__name__)
     app.config.update(DEFAULTS, DEVELOPMENT=True)
-    print(json.dumps(spec(app), indent=2, ensure_ascii=False))
+    return spec(app)
 
 
-if __name__ == "__main__":
-    main()
+def main():
+    print(json.dumps(default_description(), indent=2, ensure_ascii=False))
