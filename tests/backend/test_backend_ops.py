@@ -5,6 +5,7 @@ import logging
 import re
 from urllib.parse import urlsplit
 
+from backend.openapi import path_of
 from tests.backend.helpers import dev_login, finished_job
 
 
@@ -48,8 +49,7 @@ def test_openapi_matches_the_routes(app, client):
     documented = {(path, method.upper()) for path, item in spec["paths"].items() for method in item}
     routes = set()
     for rule in app.url_map.iter_rules():
-        path = re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", r"{\1}", rule.rule)
-        routes.update((path, method) for method in rule.methods - {"HEAD", "OPTIONS"})
+        routes.update((path_of(rule.rule), method) for method in rule.methods - {"HEAD", "OPTIONS"})
     assert documented == routes
     for path, item in spec["paths"].items():  # every path parameter is declared
         for operation in item.values():
