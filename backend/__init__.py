@@ -17,7 +17,23 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from backend import auth, cli, content, errors, jobs, ops, pictures, plan, results, storage, styles, uploads, urls, web
+from backend import (
+    auth,
+    cli,
+    content,
+    errors,
+    jobs,
+    ops,
+    pictures,
+    plan,
+    results,
+    storage,
+    styles,
+    uploads,
+    urls,
+    validation,
+    web,
+)
 from backend.config import (
     DEFAULTS,
     LISTEN_VARIABLE,
@@ -108,6 +124,7 @@ def create_app(test_config=None):
         app.register_blueprint(module.bp)
     content.init_app(app)
     cli.init_app(app)
+    validation.init_app(app)  # checks that every view with input is @validated
 
     app.extensions["zoo"] = ModelZoo(app.config["MODELZOO_DIR"])
     app.extensions["zoo"].refresh(force=True)

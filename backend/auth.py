@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from backend.errors import ApiError
 from backend.extensions import db, limiter, remote_address
 from backend.models import User, utcnow
+from backend.validation import validated
 
 log = logging.getLogger(__name__)
 bp = Blueprint("auth", __name__, url_prefix="/api/v1/auth")
@@ -79,19 +80,11 @@ def _login_limit():
     return current_app.config["RATELIMIT_LOGIN"]
 
 
-def json_body():
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise ApiError(400, "bad_request", "Send a JSON object body.")
-    return body
-
-
 @bp.post("/login")
 @limiter.limit(_login_limit, key_func=remote_address)
+@validated
 def login():
-    code = json_body().get("code")
-    if not isinstance(code, str) or not code.strip() or len(code) > 256:
-        raise ApiError(400, "missing_code", 'Send {"code": "<the code from wx.login>"}.')
+    code = request.get_json()["code"]  # checked against the description (backend/openapi.py)
     openid = current_app.extensions["wechat"].code_to_openid(code.strip())
     return jsonify(issue_token(login_user(openid)))
 
@@ -108,9 +101,7 @@ def anonymous():
 
 def dev_login():
     """Development mode only: log in as any openid, no WeChat account needed."""
-    openid = json_body().get("openid")
-    if not isinstance(openid, str) or not 1 <= len(openid) <= 64:
-        raise ApiError(400, "bad_request", 'Send {"openid": "<1 to 64 characters>"}.')
+    openid = request.get_json()["openid"]  # checked against the description (backend/openapi.py)
     answer = issue_token(login_user(f"dev:{openid}"))
     answer["development"] = "This login exists only because the server runs in development mode."
     return jsonify(answer)
@@ -122,7 +113,7 @@ def init_app(app):
     app.before_request(load_user)
     if app.config["DEVELOPMENT"]:
         bp_dev = Blueprint("dev_auth", __name__, url_prefix="/api/v1/auth")
-        bp_dev.post("/dev-login")(limiter.limit(_login_limit, key_func=remote_address)(dev_login))
+        bp_dev.post("/dev-login")(limiter.limit(_login_limit, key_func=remote_address)(validated(dev_login)))
         app.register_blueprint(bp_dev)
         log.warning(
             "development login is on because %s: POST /api/v1/auth/dev-login logs anyone in without WeChat "

@@ -25,6 +25,7 @@ from backend.extensions import db, limiter
 from backend.models import Job, User
 from backend.storage import send_picture
 from backend.urls import public_url
+from backend.validation import validated
 
 log = logging.getLogger(__name__)
 bp = Blueprint("wechat", __name__)
@@ -100,11 +101,12 @@ def media(token):
 def signature_ok(token):
     parts = sorted([token, request.args.get("timestamp", ""), request.args.get("nonce", "")])
     expected = hashlib.sha1("".join(parts).encode()).hexdigest()
-    return hmac.compare_digest(expected, request.args.get("signature", ""))
+    return hmac.compare_digest(expected.encode(), request.args.get("signature", "").encode())  # any characters
 
 
 @bp.route("/api/v1/wechat/events", methods=["GET", "POST"])
 @limiter.exempt
+@validated
 def events():
     """WeChat's message push: GET verifies the URL, POST brings `wxa_media_check` verdicts."""
     token = current_app.config["WECHAT_PUSH_TOKEN"]

@@ -1,7 +1,6 @@
 """Server-side stylization jobs: upload a photo, then poll the job until it is done."""
 
 import logging
-import re
 from datetime import datetime, time
 
 from flask import Blueprint, current_app, g, jsonify, request
@@ -10,13 +9,14 @@ from backend import content, gifs
 from backend.auth import is_anonymous, login_required
 from backend.errors import ApiError
 from backend.extensions import db, limiter, remote_address, user_or_address
-from backend.inference import MODELS, max_long_side, model_used, network_for
+from backend.inference import max_long_side, model_used, network_for
 from backend.metrics import JOBS
 from backend.models import Job, User, new_id, utcnow
 from backend.storage import storage, upload_key
 from backend.styles import get_style
 from backend.uploads import decoding_slot, fit_long_side
 from backend.urls import public_url
+from backend.validation import validated
 
 log = logging.getLogger(__name__)
 bp = Blueprint("jobs", __name__, url_prefix="/api/v1/jobs")
@@ -63,30 +63,15 @@ ORIGINAL = "original"  # long_side: the photo's own size
 
 def long_side_of(value):
     """The requested long side: a number of pixels, or `ORIGINAL` (the photo's own size)."""
-    config = current_app.config
     if value in (None, ""):
-        return config["JOB_DEFAULT_LONG_SIDE"]
-    if value == ORIGINAL:
-        return ORIGINAL
-    long_side = int(value) if re.fullmatch(r"[0-9]{1,5}", value) else 0  # no signs, spaces or other digits
-    if not config["JOB_MIN_LONG_SIDE"] <= long_side <= config["JOB_MAX_LONG_SIDE"]:
-        raise ApiError(
-            400,
-            "bad_long_side",
-            f"long_side must be a whole number from {config['JOB_MIN_LONG_SIDE']} to "
-            f'{config["JOB_MAX_LONG_SIDE"]}, or "{ORIGINAL}".',
-        )
-    return long_side
+        return current_app.config["JOB_DEFAULT_LONG_SIDE"]
+    return ORIGINAL if value == ORIGINAL else int(value)  # checked against the description (backend/openapi.py)
 
 
 def model_of(value):
     """The requested model: "fast" (the style's student) or "best" (its generator); SERVER_MODEL
     when the client does not say."""
-    if value in (None, ""):
-        return current_app.config["SERVER_MODEL"]
-    if value not in MODELS:
-        raise ApiError(400, "bad_model", 'model must be "fast" (the style\'s student) or "best" (its generator).')
-    return value
+    return value or current_app.config["SERVER_MODEL"]  # checked against the description (backend/openapi.py)
 
 
 def fit_for_style(picture, long_side, style, model, notes):
@@ -142,15 +127,14 @@ def queue_full():
 @limiter.limit(lambda: current_app.config["RATELIMIT_JOBS_USER"], key_func=user_or_address)
 @limiter.limit(lambda: current_app.config["RATELIMIT_JOBS_IP"], key_func=remote_address)
 @login_required
+@validated
 def create():
     jobs = runner()
-    style = get_style(request.form.get("style", ""))
+    style = get_style(request.form["style"])  # the form is checked against the description (backend/openapi.py)
     long_side = long_side_of(request.form.get("long_side"))
     requested = model_of(request.form.get("model"))
     model = model_used(style, requested)
-    upload = request.files.get("image")
-    if upload is None:
-        raise ApiError(400, "missing_image", "Send the photo as the multipart field 'image'.")
+    upload = request.files["image"]
     check_quota(g.user)  # refused early, before reading the upload; counted exactly below
     if not jobs.has_room():
         raise queue_full()

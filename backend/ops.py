@@ -14,7 +14,7 @@ from sqlalchemy import text
 from backend import metrics
 from backend.extensions import db, limiter
 from backend.models import Job
-from backend.openapi import spec
+from backend.openapi import description
 
 log = logging.getLogger("backend.requests")
 bp = Blueprint("ops", __name__)
@@ -59,7 +59,7 @@ def prometheus():
 
 @bp.get("/api/v1/openapi.json")
 def openapi():
-    return jsonify(spec(current_app))
+    return jsonify(description(current_app))
 
 
 def start_timer():

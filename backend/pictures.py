@@ -15,7 +15,6 @@ from flask import Blueprint, current_app, g, jsonify, request
 
 from backend import content, gifs
 from backend.auth import login_required
-from backend.errors import ApiError
 from backend.extensions import db, limiter, remote_address, user_or_address
 from backend.jobs import check_quota, lock_user, store_picture
 from backend.models import Job, Result, new_id, utcnow
@@ -23,6 +22,7 @@ from backend.storage import result_key, upload_key
 from backend.styles import get_style
 from backend.uploads import decoding_slot
 from backend.urls import public_url
+from backend.validation import validated
 
 bp = Blueprint("pictures", __name__)
 
@@ -31,11 +31,10 @@ bp = Blueprint("pictures", __name__)
 @limiter.limit(lambda: current_app.config["RATELIMIT_JOBS_USER"], key_func=user_or_address)
 @limiter.limit(lambda: current_app.config["RATELIMIT_JOBS_IP"], key_func=remote_address)
 @login_required
+@validated
 def create():
-    style = get_style(request.form.get("style", ""))
-    upload = request.files.get("image")
-    if upload is None:
-        raise ApiError(400, "missing_image", "Send the picture as the multipart field 'image'.")
+    style = get_style(request.form["style"])  # the form is checked against the description (backend/openapi.py)
+    upload = request.files["image"]
     check_quota(g.user)  # refused early, before reading the upload; counted exactly below
     with decoding_slot():
         data = upload.read()

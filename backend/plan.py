@@ -14,13 +14,12 @@ decides where and at what size; the answer carries everything the client needs t
 and the client falls back to the server only when that fails.
 """
 
-from flask import Blueprint, current_app, jsonify
+from flask import Blueprint, current_app, jsonify, request
 
-from backend.auth import json_body
-from backend.errors import ApiError
 from backend.inference import max_long_side, network_for
 from backend.styles import get_style
 from backend.urls import public_url
+from backend.validation import validated
 from backend.zoo import STUDENT, TEACHER
 
 bp = Blueprint("plan", __name__, url_prefix="/api/v1")
@@ -56,15 +55,6 @@ DEFAULT_POLICY = {
 
 def policy():
     return {**DEFAULT_POLICY, **(current_app.config["PLAN_POLICY"] or {})}
-
-
-def _number(body, key, default=None, kind=float):
-    value = body.get(key, default)
-    if value is None:
-        return default
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ApiError(400, "bad_request", f"{key} must be a number.")
-    return kind(value)
 
 
 def texture_need(variant, size, settings, beyond_profile=False, max_texture=None):
@@ -203,24 +193,17 @@ def wechat_plan(style, name, variant, network, long_side, rules):
 
 
 @bp.post("/plan")
+@validated
 def plan():
-    body = json_body()
-    style_id = body.get("style")
-    if not isinstance(style_id, str):
-        raise ApiError(400, "bad_request", "style (a style id) is required.")
-    style = get_style(style_id)
-    photo = body.get("photo")
-    if not isinstance(photo, dict):
-        raise ApiError(400, "bad_request", "photo {width, height} is required.")
+    body = request.get_json()  # checked against the description (backend/openapi.py)
+    style = get_style(body["style"])
     facts = {
-        "width": _number(photo, "width", kind=int),
-        "height": _number(photo, "height", kind=int),
-        "memory_mb": _number(body, "memorySize"),
-        "benchmark_level": _number(body, "benchmarkLevel", kind=int),
-        "max_texture": _number(body, "maxTextureSize", kind=int),
-        "platform": str(body.get("platform") or "").lower(),
+        "width": int(body["photo"]["width"]),
+        "height": int(body["photo"]["height"]),
+        "memory_mb": body.get("memorySize"),
+        "benchmark_level": body.get("benchmarkLevel"),
+        "max_texture": body.get("maxTextureSize"),
+        "platform": (body.get("platform") or "").lower(),
         "inference_engine": body.get("inferenceEngine") is True,
     }
-    if not facts["width"] or not facts["height"] or facts["width"] < 1 or facts["height"] < 1:
-        raise ApiError(400, "bad_request", "photo width and height must be positive numbers.")
     return jsonify(decide(style, facts, policy()))

@@ -4,13 +4,11 @@ from flask import Blueprint, current_app, jsonify, request, send_from_directory
 
 from backend.errors import ApiError
 from backend.urls import model_file_url
-from backend.zoo import STUDENT_PREFIX, TEACHER
+from backend.validation import validated
+from backend.zoo import CLIENT_VARIANTS, TEACHER
 
 bp = Blueprint("styles", __name__)
 
-PHONE_VARIANTS = ("uint8", "float16", "onnx", "wechat")
-# The teacher's and the student's (docs/modelzoo-format.md, "Teacher and student").
-CLIENT_VARIANTS = PHONE_VARIANTS + tuple(STUDENT_PREFIX + name for name in PHONE_VARIANTS)
 IMMUTABLE = 365 * 24 * 3600
 MANIFEST_FILE_MAX_AGE = 60  # manifest.json gains its profile when measured after the build
 
@@ -65,11 +63,10 @@ def list_styles():
 
 
 @bp.get("/api/v1/styles/<style_id>/manifest")
+@validated
 def manifest(style_id):
     style = get_style(style_id)
-    name = request.args.get("variant", "uint8")
-    if name not in CLIENT_VARIANTS:
-        raise ApiError(400, "bad_variant", f"variant must be one of {', '.join(CLIENT_VARIANTS)}.")
+    name = request.args.get("variant", "uint8")  # checked against the description (backend/openapi.py)
     variant = style.variant(name)
     if not variant:
         raise ApiError(404, "variant_unavailable", f"The style {style.id!r} has no {name} variant.")

@@ -30,6 +30,9 @@ CHECK_SECONDS = 2.0
 # and the small student distilled from it for phones, whose variants are named STUDENT_PREFIX + name.
 TEACHER, STUDENT = "teacher", "student"
 STUDENT_PREFIX = "student_"
+PHONE_VARIANTS = ("uint8", "float16", "onnx", "wechat")
+# The variants clients download: the teacher's and the student's.
+CLIENT_VARIANTS = PHONE_VARIANTS + tuple(STUDENT_PREFIX + name for name in PHONE_VARIANTS)
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ import pytest
 
 from backend import create_app
 from modelzoo.tinyzoo import build_tiny_zoo
+from tests.backend.conformance import ConformingClient
 from tests.backend.fakewechat import FakeWeChat
 from tests.backend.services import CeleryWorker, RedisServer, S3Server, free_port
 
@@ -47,12 +48,14 @@ def base_settings(tmp_path, zoo_dir, wechat):
 
 @pytest.fixture
 def make_app(base_settings):
-    """`make_app(**settings)`: an app on this test's database and folders (`base_settings`); its
-    job runner is stopped after the test."""
+    """`make_app(**settings)`: an app on this test's database and folders (`base_settings`), whose
+    test clients check every answer against the OpenAPI description; its job runner is stopped
+    after the test."""
     apps = []
 
     def make(**settings):
         app = create_app({**base_settings, **settings})
+        app.test_client_class = ConformingClient
         apps.append(app)
         return app
 

@@ -5,6 +5,7 @@ import logging
 import re
 from urllib.parse import urlsplit
 
+from backend.openapi import path_of
 from tests.backend.helpers import dev_login, finished_job
 
 
@@ -48,8 +49,7 @@ def test_openapi_matches_the_routes(app, client):
     documented = {(path, method.upper()) for path, item in spec["paths"].items() for method in item}
     routes = set()
     for rule in app.url_map.iter_rules():
-        path = re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", r"{\1}", rule.rule)
-        routes.update((path, method) for method in rule.methods - {"HEAD", "OPTIONS"})
+        routes.update((path_of(rule.rule), method) for method in rule.methods - {"HEAD", "OPTIONS"})
     assert documented == routes
     for path, item in spec["paths"].items():  # every path parameter is declared
         for operation in item.values():
@@ -64,17 +64,8 @@ def test_openapi_in_production_has_no_dev_login(make_app):
     assert not any(rule.rule == "/api/v1/auth/dev-login" for rule in app.url_map.iter_rules())
 
 
-def documented(spec, rule, method, response):
-    """Asserts that the answer's status, and its media type, are in the OpenAPI description."""
-    path = re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", r"{\1}", rule)
-    responses = spec["paths"][path][method.lower()]["responses"]
-    assert str(response.status_code) in responses, (method, path, response.status_code)
-    content = responses[str(response.status_code)].get("content")
-    if content and response.data:
-        assert response.mimetype in content, (method, path, response.mimetype)
-
-
 def test_answers_to_odd_requests_are_documented(make_app, zoo_dir):
+    """(Each answer is checked against the description by the test client: tests/backend/conformance.py.)"""
     import io
 
     from itsdangerous import URLSafeTimedSerializer
@@ -83,19 +74,16 @@ def test_answers_to_odd_requests_are_documented(make_app, zoo_dir):
 
     app = make_app()
     client = app.test_client()
-    spec = client.get("/api/v1/openapi.json").get_json()
     alice = dev_login(client)
 
     unknown = client.post(
         "/api/v1/jobs", data={"style": "nope", "image": (io.BytesIO(image_bytes()), "a.png")}, headers=alice
     )
     assert unknown.status_code == 404 and unknown.get_json()["error"]["code"] == "unknown_style"
-    documented(spec, "/api/v1/jobs", "POST", unknown)
 
     for body in ({"openid": False}, {}, [], {"openid": []}, {"openid": ""}, {"openid": "x" * 65}):
         response = client.post("/api/v1/auth/dev-login", json=body)
         assert response.status_code == 400, body
-        documented(spec, "/api/v1/auth/dev-login", "POST", response)
 
     for long_side in ("５１２", "+512", " 512", "512.0", "0x200"):
         form = {"style": "tiny", "long_side": long_side, "image": (io.BytesIO(image_bytes()), "a.png")}
@@ -113,7 +101,6 @@ def test_answers_to_odd_requests_are_documented(make_app, zoo_dir):
     for url in [f["url"] for f in manifest["files"]] + [preview]:
         response = client.get(url)
         assert response.status_code == 200
-        documented(spec, "/models/<style_id>/<version>/<path:path>", "GET", response)
 
 
 def test_every_rate_limited_route_documents_429(make_app):
@@ -129,6 +116,5 @@ def test_every_rate_limited_route_documents_429(make_app):
         for method in rule.methods - {"HEAD", "OPTIONS"}:
             url = re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", "x", rule.rule)
             second = [client.open(url, method=method) for _ in range(2)][1]
-            documented(spec, rule.rule, method, second)
-            path = re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", r"{\1}", rule.rule)
-            assert ("429" in spec["paths"][path][method.lower()]["responses"]) == (second.status_code == 429), url
+            responses = spec["paths"][path_of(rule.rule)][method.lower()]["responses"]
+            assert ("429" in responses) == (second.status_code == 429), url
