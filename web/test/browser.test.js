@@ -77,6 +77,29 @@ before(async () => {
   browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS });
 });
 
+// An animated GIF written by Pillow: `frames` frames of width x height, each a different colour
+// with a square that moves, `delays` (ms, multiples of 10) and `loop` (0: forever).
+async function makeGif(file, { frames, width, height, delays, loop }) {
+  await P.python(['-c', 'import sys, json; from PIL import Image, ImageDraw\n'
+    + 'n, w, h, delays, loop = json.loads(sys.argv[2])\n'
+    + 'pictures = []\n'
+    + 'for i in range(n):\n'
+    + '    p = Image.new("RGB", (w, h), ((60 * i) % 256, 255 - (40 * i) % 256, (90 + 25 * i) % 256))\n'
+    + '    ImageDraw.Draw(p).rectangle([i % (w - 8), 4, i % (w - 8) + 8, 12], fill=(255, 255, 255))\n'
+    + '    pictures.append(p)\n'
+    + 'pictures[0].save(sys.argv[1], save_all=True, append_images=pictures[1:], duration=[delays[i % len(delays)] for i in range(n)], loop=loop)',
+  file, JSON.stringify([frames, width, height, delays, loop])]);
+}
+
+// What Pillow reads in a GIF: { width, height, frames, delays, loop }.
+function readGifFile(file) {
+  const script = 'import sys, json; from PIL import Image, ImageSequence; i = Image.open(sys.argv[1]); '
+    + 'print(json.dumps({"format": i.format, "width": i.width, "height": i.height, "loop": i.info.get("loop"), '
+    + '"delays": [f.info.get("duration") for f in ImageSequence.Iterator(i)]}))';
+  const gif = JSON.parse(execFileSync(P.PYTHON, ['-c', script, file]).toString());
+  return { ...gif, frames: gif.delays.length };
+}
+
 after(async () => {
   if (browser) await browser.close();
   await P.stop(backend);
@@ -103,8 +126,8 @@ async function openPage(viewport = PHONE, locale = 'en-US') {
   return { context, page, errors };
 }
 
-async function choosePhoto(page, file) {
-  await page.setInputFiles('#choose', file);
+async function choosePhoto(page, file, input = '#choose') {
+  await page.setInputFiles(input, file);
   await page.waitForFunction(() => {
     const sizes = [...document.querySelectorAll('.style .size')];
     return sizes.length > 0 && sizes.every((e) => e.textContent);
@@ -296,5 +319,66 @@ test('installable and offline: manifest, service worker shell, model files cache
   await context.setOffline(true);
   await page.reload();
   assert.equal(await page.textContent('h1'), 'Cartoon camera');
+  await context.close();
+});
+
+test('an animated GIF gives an animated cartoon GIF with the same frames, timing and loop, in the browser and on the server', async (t) => {
+  const source = { frames: 4, width: 96, height: 72, delays: [100, 200, 300, 150], loop: 0 };
+  const gifFile = path.join(work, 'animated.gif');
+  await makeGif(gifFile, source);
+  assert.deepEqual(readGifFile(gifFile), { format: 'GIF', width: 96, height: 72, loop: 0, delays: source.delays, frames: 4 });
+
+  async function roundTrip(page, where) {
+    await choosePhoto(page, gifFile);
+    assert.equal(await stylize(page, STYLES[0]), where);
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#save')]);
+    assert.equal(download.suggestedFilename(), `cartoon-${STYLES[0]}.gif`);
+    const saved = path.join(work, `cartoon-${where}.gif`);
+    await download.saveAs(saved);
+    const shown = await page.$eval('#after', (img) => [img.naturalWidth, img.naturalHeight]);
+    const gif = readGifFile(saved);
+    t.diagnostic(`${where}: ${JSON.stringify(gif)}`);
+    assert.deepEqual(gif, { ...source, format: 'GIF', width: shown[0], height: shown[1] });
+    assert.deepEqual(shown, [source.width, source.height]);
+  }
+
+  const { context, page, errors } = await openPage();
+  await roundTrip(page, 'device');
+  await page.click('#share'); // a GIF made in the browser is shared as a GIF
+  await page.waitForSelector('#share-link:not([hidden])', { timeout: 60000 });
+  const shared = await page.request.get(`${await page.inputValue('#share-link')}/image`);
+  assert.equal(shared.headers()['content-type'], 'image/gif');
+  assert.deepEqual(errors, []);
+  await context.close();
+
+  const server = await openPage();
+  await server.context.route('**/web/worker.js', (route) => route.fulfill({ status: 404, body: 'gone' }));
+  await server.page.reload();
+  await roundTrip(server.page, 'server');
+  await server.context.close();
+});
+
+test('a GIF past the frame limit is refused with a clear message when it is picked', async () => {
+  const tooLong = path.join(work, 'too-long.gif');
+  await makeGif(tooLong, { frames: 101, width: 16, height: 16, delays: [50], loop: 0 });
+  assert.equal(readGifFile(tooLong).frames, 101);
+  const { context, page, errors } = await openPage();
+  await page.setInputFiles('#choose', tooLong);
+  await page.waitForFunction(() => document.getElementById('message').textContent);
+  assert.match(await page.textContent('#message'), /too many frames \(at most 100\)/);
+  assert.equal(await page.$$eval('.style .size', (list) => list.filter((e) => e.textContent).length), 0);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('the camera: the page offers taking a photo, and a photo taken goes the same way', async () => {
+  const { context, page, errors } = await openPage();
+  const take = await page.$eval('#take', (input) => ({
+    type: input.type, accept: input.accept, capture: input.getAttribute('capture'), label: input.closest('label').textContent.trim(),
+  }));
+  assert.deepEqual(take, { type: 'file', accept: 'image/*', capture: 'environment', label: 'Take a photo' });
+  await choosePhoto(page, parityPhoto, '#take');
+  assert.equal(await page.$eval('#photo-preview', (img) => !img.hidden && img.src.startsWith('blob:')), true);
+  assert.deepEqual(errors, []);
   await context.close();
 });
