@@ -2,7 +2,10 @@
 // The web app in a real browser: Debian's Chromium (headless, WebGL through SwiftShader) driven
 // by playwright-core, against the real backend (flask on a free localhost port) serving a model
 // zoo built here from two tiny random generators (modelzoo.testing; seconds to package) and the
-// web app built here by build.js. Screenshots go to test/artifacts/ (phone 390x844, desktop).
+// committed hayao student (training/students/hayao.keras, a real style: about 40 s to package),
+// and the web app built here by build.js. Screenshots go to test/artifacts/ (phone 390x844,
+// desktop); the phone result is the real style's, a real cartoon (the README's
+// docs/images/web-phone.png is a copy of artifacts/phone-result.png).
 //
 //   npm test --prefix web        (node --test; about two minutes on the 2-core machine)
 
@@ -11,7 +14,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { execFileSync } = require('node:child_process');
-const { before, after, test } = require('node:test');
+const { before, after, afterEach, test } = require('node:test');
 const { chromium } = require('playwright-core');
 const P = require('../../miniprogram/test/integration/processes');
 const { psnr } = require('../../miniprogram/test/support/psnr');
@@ -23,6 +26,7 @@ const CHROMIUM_FLAGS = [
 ];
 const ARTIFACTS = path.join(__dirname, 'artifacts');
 const STYLES = ['tiny', 'tiny_b'];
+const REAL_STYLE = 'hayao'; // the committed student, packaged as the style's generator
 const LONG_SIDE = 256; // what the plan gives an unmeasured style; the parity photo is this size
 const PHONE = { width: 390, height: 844 };
 
@@ -31,6 +35,7 @@ let backend;
 let base;
 let browser;
 let parityPhoto; // a PNG at LONG_SIDE: neither side resizes, so pictures compare pixel for pixel
+const contexts = new Set(); // closed after each test, also a failed one (its worker would go on)
 
 function readPngPixels(file) {
   const script = 'import sys, json; from PIL import Image; i = Image.open(sys.argv[1]).convert("RGBA"); '
@@ -53,6 +58,8 @@ before(async () => {
     await P.python(['-m', 'modelzoo', 'build', '--keras', path.join(work, `${style}.keras`), '--output', zoo,
       '--profile-sizes', '', '--parity-photos', '1']);
   }
+  await P.python(['-m', 'modelzoo', 'build', '--keras', path.join(P.REPO, `training/students/${REAL_STYLE}.keras`),
+    '--output', zoo, '--profile-sizes', '', '--parity-photos', '1']);
   execFileSync(process.execPath, [path.join(__dirname, '../build.js'), '--out', path.join(work, 'dist')]);
 
   const photos = fs.readdirSync(P.PHOTOS).filter((f) => /\.jpe?g$/i.test(f)).sort();
@@ -72,6 +79,7 @@ before(async () => {
     RATELIMIT_STORAGE_URI: `sqlite:///${path.join(work, 'ratelimits.sqlite')}`,
     MODELZOO_DIR: zoo,
     WEB_DIR: path.join(work, 'dist'),
+    RATELIMIT_ANONYMOUS: '100/hour', // each test's fresh browser profile gets a new anonymous token (default 10/hour)
   });
   await P.waitForHttp(`${base}/readyz`, backend);
   browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS });
@@ -106,10 +114,16 @@ after(async () => {
   if (work) fs.rmSync(work, { recursive: true, force: true });
 });
 
+afterEach(async () => {
+  await Promise.all([...contexts].map((context) => context.close().catch(() => {})));
+  contexts.clear();
+});
+
 // A fresh browser profile on the page, with every long main-thread task and the times of the
 // page's progress steps recorded from the start.
 async function openPage(viewport = PHONE, locale = 'en-US') {
   const context = await browser.newContext({ viewport, locale, acceptDownloads: true });
+  contexts.add(context);
   await context.addInitScript(() => {
     window.longTasks = [];
     new PerformanceObserver((list) => {
@@ -160,14 +174,13 @@ test('the whole path: open /, pick a photo, style it, download it, share it and 
   const photo = path.join(P.PHOTOS, fs.readdirSync(P.PHOTOS).filter((f) => /\.jpe?g$/i.test(f)).sort()[1]);
   await choosePhoto(page, photo);
   const sizes = await page.$$eval('.style .size', (list) => list.map((e) => e.textContent));
-  assert.equal(sizes.length, STYLES.length);
+  assert.equal(sizes.length, STYLES.length + 1);
   for (const size of sizes) assert.match(size, /^\d+(\.\d)? (KB|MB) download$/);
   await page.screenshot({ path: path.join(ARTIFACTS, 'phone-styles.png') });
   mark('styles listed');
 
   assert.equal(await stylize(page, STYLES[0]), 'device');
   assert.match(await page.textContent('#made-on'), /browser/);
-  await page.screenshot({ path: path.join(ARTIFACTS, 'phone-result.png') });
   mark('stylized');
 
   const [download] = await Promise.all([page.waitForEvent('download'), page.click('#save')]);
@@ -262,6 +275,24 @@ test('on the device in the worker: the page stays responsive, and the picture ma
   assert.deepEqual([browserPicture.width, browserPicture.height], [server.width, server.height]);
   const db = psnr(Uint8ClampedArray.from(browserPicture.rgba), server.rgba);
   console.log(`browser (WebGL) vs server picture: ${db.toFixed(2)} dB PSNR`);
+  assert.ok(db >= 40, `PSNR ${db.toFixed(2)} dB`);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('a real style (the committed hayao student): the phone screenshot, and the same picture as the server\'s', async () => {
+  const { context, page, errors } = await openPage();
+  await choosePhoto(page, parityPhoto); // 256 pixels: one tile of the student; a full photo is 2048 in tiles, minutes on SwiftShader
+  assert.equal(await stylize(page, REAL_STYLE), 'device');
+  await page.screenshot({ path: path.join(ARTIFACTS, 'phone-result.png') });
+  const serverPicture = path.join(work, 'server-real.png');
+  await P.python([path.join(P.REPO, 'miniprogram/test/integration/server_stylize.py'), path.join(work, 'zoo'), REAL_STYLE,
+    parityPhoto, String(LONG_SIDE), path.join(work, 'server-real-input.png'), serverPicture]);
+  const server = readPngPixels(serverPicture);
+  const browserPicture = await pixelsOf(page, '#after');
+  assert.deepEqual([browserPicture.width, browserPicture.height], [server.width, server.height]);
+  const db = psnr(Uint8ClampedArray.from(browserPicture.rgba), server.rgba);
+  console.log(`real style: browser (WebGL) vs server picture: ${db.toFixed(2)} dB PSNR`);
   assert.ok(db >= 40, `PSNR ${db.toFixed(2)} dB`);
   assert.deepEqual(errors, []);
   await context.close();
