@@ -63,7 +63,8 @@ function createServices() {
       return maxTexture;
     },
   });
-  // The variant this phone downloads (what the style picker shows); the plan has the last word.
+  // This phone's engine's variant: the style picker shows the download of that variant (the
+  // student's when the style has one: core/plan.js styleDownload); the plan has the last word.
   const phoneVariant = engines.wechat ? 'wechat' : 'uint8';
   return { api, cache, session, phoneVariant };
 }

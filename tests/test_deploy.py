@@ -61,7 +61,37 @@ def test_the_files_named_exist():
     dockerfile = (ROOT / "deploy" / "Dockerfile").read_text()
     for role in ("server", "worker"):
         assert (ROOT / "requirements" / f"{role}.txt").is_file()
-    for source in re.findall(r"^COPY (.+) \S+$", dockerfile, re.MULTILINE):
+    for source in re.findall(r"^COPY (?!--from=)(.+) \S+$", dockerfile, re.MULTILINE):
         for path in source.split():
             assert (ROOT / path).exists(), path
     assert "requirements/${ROLE}.txt" in dockerfile
+
+
+def test_the_image_builds_and_serves_the_web_app():
+    """A Node stage builds web/ as `make install` does; the image gets web/dist, where WEB_DIR
+    points by default, so the container serves `/`."""
+    dockerfile = (ROOT / "deploy" / "Dockerfile").read_text()
+    stage = re.search(r"^FROM node:\S+ AS (\w+)$(.*?)^FROM ", dockerfile, re.MULTILINE | re.DOTALL)
+    assert stage, "no Node stage before the Python one"
+    name, steps = stage.groups()
+    assert "npm ci --prefix web" in steps and "npm ci --prefix miniprogram" in steps
+    assert "npm run build --prefix web" in steps
+    for package in ("web", "miniprogram"):  # npm ci needs the lock files
+        assert f"COPY {package}/package.json {package}/package-lock.json {package}/" in steps
+    assert f"COPY --from={name} /src/web/dist/ web/dist/" in dockerfile
+    assert DEFAULTS["WEB_DIR"] == str(ROOT / "web" / "dist")  # in the image: /app/web/dist
+    # Every local module the build reads is in what the stage copies.
+    lines = re.findall(r"^COPY (?!--from=)(.+) \S+$", steps, re.MULTILINE)
+    copied = [(ROOT / path).resolve() for line in lines for path in line.split()]
+    sources = [ROOT / "web" / "build.js", *(ROOT / "web" / "src").glob("*.js")]
+    seen = set(sources)
+    while sources:
+        source = sources.pop()
+        for target in re.findall(r"(?:require\(|from )'(\.{1,2}/[^']+)'", source.read_text()):
+            module = (source.parent / target).resolve()
+            module = module if module.suffix == ".js" else module.with_suffix(".js")
+            assert any(module.is_relative_to(folder) or module == folder for folder in copied), (source, target)
+            if module not in seen:
+                seen.add(module)
+                sources.append(module)
+    assert ROOT / "miniprogram" / "core" / "gif.js" in seen

@@ -109,6 +109,35 @@ function nchwToRgba(values, shape, width, height, { colorOrder = 'RGB', range = 
   return out;
 }
 
+// RGBA bytes of width×height scaled to outWidth×outHeight, each output pixel the average of the
+// source pixels it covers (a box filter: no aliasing when shrinking; nearest when enlarging).
+// For the frames of an animated GIF, which are decoded in JavaScript rather than by an image.
+function resizeRgba(rgba, width, height, outWidth, outHeight) {
+  if (width === outWidth && height === outHeight) return rgba;
+  const out = new Uint8ClampedArray(outWidth * outHeight * 4);
+  const span = (i, size, outSize) => {
+    const start = Math.floor((i * size) / outSize);
+    return [start, Math.max(start + 1, Math.floor(((i + 1) * size) / outSize))];
+  };
+  for (let y = 0; y < outHeight; y++) {
+    const [y0, y1] = span(y, height, outHeight);
+    for (let x = 0; x < outWidth; x++) {
+      const [x0, x1] = span(x, width, outWidth);
+      const sum = [0, 0, 0, 0];
+      for (let sy = y0; sy < y1; sy++) {
+        for (let sx = x0; sx < x1; sx++) {
+          const i = (sy * width + sx) * 4;
+          for (let c = 0; c < 4; c++) sum[c] += rgba[i + c];
+        }
+      }
+      const n = (y1 - y0) * (x1 - x0);
+      const o = (y * outWidth + x) * 4;
+      for (let c = 0; c < 4; c++) out[o + c] = sum[c] / n;
+    }
+  }
+  return out;
+}
+
 // Decodes a local picture and scales it to width×height; returns RGBA bytes.
 async function readPixels(wx, path, width, height) {
   const canvas = wx.createOffscreenCanvas({ type: '2d', width, height });
@@ -125,21 +154,36 @@ async function readPixels(wx, path, width, height) {
 
 const PICTURES_KEPT = 3;
 
-// Writes RGBA bytes as a PNG file in the user data folder (`pictures/`, the last few kept) and
-// resolves with its path, usable by <image>, wx.saveImageToPhotosAlbum, wx.showShareImageMenu
-// and wx.uploadFile.
-async function writePicture(wx, rgba, width, height, { now = Date.now } = {}) {
+// Writes a picture's bytes into the user data folder (`pictures/`, the last few kept) and
+// resolves with its path.
+async function writeToPictures(wx, bytes, suffix, now) {
   const files = fsp(wx.getFileSystemManager());
   const dir = `${wx.env.USER_DATA_PATH}/pictures`;
   await files.mkdir(dir);
-  const old = (await files.readdir(dir)).filter((f) => /\.png$/.test(f)).sort();
+  const old = (await files.readdir(dir)).filter((f) => /\.(png|gif)$/.test(f)).sort();
   for (const name of old.slice(0, Math.max(0, old.length - (PICTURES_KEPT - 1)))) await files.unlink(`${dir}/${name}`);
-  const path = `${dir}/${now()}.png`;
-  const png = encodePng(rgba, width, height);
-  await files.writeFile(path, png.buffer.slice(png.byteOffset, png.byteOffset + png.byteLength));
+  const path = `${dir}/${now()}.${suffix}`;
+  await files.writeFile(path, bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
   return path;
 }
 
+// Writes RGBA bytes as a PNG file (writeToPictures) and resolves with its path, usable by
+// <image>, wx.saveImageToPhotosAlbum, wx.showShareImageMenu and wx.uploadFile.
+async function writePicture(wx, rgba, width, height, { now = Date.now } = {}) {
+  return writeToPictures(wx, encodePng(rgba, width, height), 'png', now);
+}
+
+// Writes a GIF's bytes (core/gif.js) as a file (writeToPictures) and resolves with its path.
+async function writeGif(wx, bytes, { now = Date.now } = {}) {
+  return writeToPictures(wx, bytes, 'gif', now);
+}
+
+// A local file's bytes (an ArrayBuffer): the animated GIF that core/gif.js decodes.
+async function readBytes(wx, path) {
+  return fsp(wx.getFileSystemManager()).readFile(path);
+}
+
 module.exports = {
-  fitSize, padding, rgbaToInput, outputToRgba, rgbaToNchw, nchwToRgba, readPixels, writePicture,
+  fitSize, padding, rgbaToInput, outputToRgba, rgbaToNchw, nchwToRgba, resizeRgba, readPixels, writePicture, writeGif,
+  readBytes,
 };

@@ -39,6 +39,22 @@ function planRequest(facts, styleId, photo, maxTextureSize, inferenceEngine = fa
   };
 }
 
+// What a client downloads for a style (GET /api/v1/styles entry): `{ variant, bytes }`, the
+// variant the plan sends and its download size; null when the catalogue has none. A device plan
+// (`plan`) names its variant; before one is asked, the rule of backend/plan.py: the style's
+// student when it has one (its variants `student_*`), else its teacher, in the engine's variant
+// (`engineVariant`: 'wechat' for WeChat's engine, 'uint8' for TF.js) when the style has it, else
+// uint8. Both clients' style pickers show this size.
+function styleDownload(style, { engineVariant = 'uint8', plan = null } = {}) {
+  const variants = (style && style.variants) || {};
+  const student = Object.values(variants).some((v) => v && v.network === 'student');
+  const prefix = student ? 'student_' : '';
+  const planned = plan && plan.where === 'device' ? [plan.variant] : [];
+  const variant = [...planned, prefix + engineVariant, `${prefix}uint8`].find((name) => variants[name]);
+  if (!variant) return null;
+  return { variant, bytes: variants[variant].download_bytes || variants[variant].bytes || 0 };
+}
+
 // The largest texture side of the phone's WebGL (what the TF.js fallback can use), read from a
 // throwaway offscreen WebGL canvas without loading TF.js; null when there is no WebGL.
 function readMaxTextureSize(wx) {
@@ -50,4 +66,4 @@ function readMaxTextureSize(wx) {
   }
 }
 
-module.exports = { readDeviceFacts, planRequest, readMaxTextureSize };
+module.exports = { readDeviceFacts, planRequest, styleDownload, readMaxTextureSize };

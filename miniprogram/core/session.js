@@ -20,6 +20,9 @@ const { createCancel, cancellableSleep } = require('./cancel');
 const { createMemoryGuard } = require('./memory');
 const image = require('./image');
 const { stylizeTiled } = require('./tiling');
+const { stylizeGif } = require('./gif');
+
+const GIF_LIMIT_ERRORS = ['gif_too_many_frames', 'gif_too_large'];
 
 const MB = 1024 * 1024;
 
@@ -34,7 +37,7 @@ function tilingFor(manifest, plan) {
 function createSession({
   wx, api, cache, engines, memory = createMemoryGuard(), maxTextureSize = () => null,
   mobileNoticeBytes = 5 * MB, readPixels = image.readPixels, writePicture = image.writePicture,
-  sleep = cancellableSleep, log = () => {},
+  readBytes = image.readBytes, writeGif = image.writeGif, sleep = cancellableSleep, log = () => {},
 }) {
   let facts = null;
   let current = null; // { cancel, settled } of the run under way
@@ -99,20 +102,43 @@ function createSession({
 
     onState({ step: 'stylizing' });
     const size = image.fitSize(photo.width, photo.height, longSide);
-    const rgba = await readPixels(wx, photo.path, size.width, size.height);
-    cancel.check();
     const tiled = tiles.tile && Math.max(size.width, size.height) > tiles.tile;
-    const out = tiled
-      ? await stylizeTiled(rgba, size.width, size.height, {
+    // RGBA at `size` → the stylized RGBA, whole or in tiles.
+    const stylizePixels = (rgba) => (tiled
+      ? stylizeTiled(rgba, size.width, size.height, {
         ...tiles,
         multiple: manifest.input.size_multiple,
         runTile: (pixels, width, height) => { cancel.check(); return engine.stylize(pixels, width, height); },
       })
-      : await engine.stylize(rgba, size.width, size.height);
+      : engine.stylize(rgba, size.width, size.height));
+    const done = { width: size.width, height: size.height, where: 'device', engine: name };
+    if (photo.animated) return Object.assign(await onDeviceGif(photo, size, stylizePixels, onState, cancel), done);
+
+    const rgba = await readPixels(wx, photo.path, size.width, size.height);
+    cancel.check();
+    const out = await stylizePixels(rgba);
     cancel.check();
     checkMemory();
     const path = await writePicture(wx, out, size.width, size.height);
-    return { path, width: size.width, height: size.height, where: 'device', engine: name };
+    return { path, mediaType: 'image/png', ...done };
+  }
+
+  // An animated GIF, frame by frame (core/gif.js): each frame fitted to `size` and stylized
+  // before the next is decoded; progress is the share of frames done.
+  async function onDeviceGif(photo, size, stylizePixels, onState, cancel) {
+    const bytes = await readBytes(wx, photo.path);
+    cancel.check();
+    const gif = await stylizeGif(bytes, async ({ data, width, height }) => {
+      const out = await stylizePixels(image.resizeRgba(data, width, height, size.width, size.height));
+      cancel.check();
+      checkMemory();
+      return { data: out, width: size.width, height: size.height };
+    }, {
+      onFrame: (index, count) => onState({ step: 'stylizing', percent: Math.round((100 * index) / count) }),
+      isCancelled: () => cancel.cancelled,
+    });
+    const path = await writeGif(wx, gif.bytes);
+    return { path, mediaType: 'image/gif', frameCount: gif.frameCount };
   }
 
   async function onServer({ photo, style, plan, onState }, cancel) {
@@ -125,7 +151,8 @@ function createSession({
     onState({ step: 'fetching' });
     const path = await api.downloadResult(done.result.url, { cancel });
     cancel.check();
-    return { path, where: 'server', resultId: done.result.id, jobId: job.id };
+    const mediaType = done.result.media_type || 'image/png';
+    return { path, mediaType, where: 'server', resultId: done.result.id, jobId: job.id };
   }
 
   async function stylize(args, cancel) {
@@ -147,7 +174,7 @@ function createSession({
       try {
         return Object.assign(await onDevice(Object.assign({ plan, longSide }, args), cancel), { plan });
       } catch (err) {
-        if (err.code === 'cancelled') throw err;
+        if (err.code === 'cancelled' || GIF_LIMIT_ERRORS.includes(err.code)) throw err; // the server has the same limits
         reason = err.code === 'download_declined' ? 'download declined' : `device failed: ${err.message}`;
         log(reason);
         const warnedDuring = memory.steps > stepsBefore;
@@ -159,7 +186,8 @@ function createSession({
     return Object.assign(await onServer(Object.assign({ plan }, args), cancel), { plan, fallbackReason: reason });
   }
 
-  // photo: { path, width, height }; style: an entry of GET /api/v1/styles; page: the page
+  // photo: { path, width, height, animated } (animated: an animated GIF, stylized frame by frame
+  // into an animated GIF, result.mediaType 'image/gif'); style: an entry of GET /api/v1/styles; page: the page
   // instance (the TF.js plugin is set up once per page); confirmDownload({ bytes, networkType })
   // resolves true or false.
   async function run({ photo, style, onState = () => {}, confirmDownload, page } = {}) {

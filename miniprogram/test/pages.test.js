@@ -52,6 +52,19 @@ describe('home page', () => {
     expect(page.data.styles.map((s) => [s.download_bytes, s.downloaded])).toEqual([[2e6, false], [0, true]]);
   });
 
+  test('a style with a student shows the student\'s download, the one the plan sends', async () => {
+    const student = {
+      id: 'hosoda', name: 'Hosoda', preview_url: '/p.jpg',
+      variants: { uint8: { bytes: 11e6, network: 'teacher' }, student_uint8: { bytes: 1.2e6, download_bytes: 1e6, network: 'student' } },
+    };
+    const app = appDouble({ api: { styles: jest.fn(async () => [student]) } });
+    const page = loadPage(INDEX, { app, wx: createPageWx() });
+    page.onLoad();
+    await flush();
+    expect(page.data.styles.map((s) => [s.download_bytes, s.downloaded])).toEqual([[1e6, false]]);
+    expect(app.services.cache.has).toHaveBeenCalledWith({ id: 'hosoda', version: undefined, variant: 'student_uint8' });
+  });
+
   test('a failed catalogue shows a message and retries', async () => {
     const app = appDouble({ api: { styles: jest.fn().mockRejectedValueOnce(new AppError('network')).mockResolvedValue(styles) } });
     const page = loadPage(INDEX, { app, wx: createPageWx() });

@@ -55,3 +55,37 @@ test('the phone runs the planned student variant in tiles at the planned size', 
   expect(Math.max(...t.tiles.flat())).toBeLessThanOrEqual(512);
   expect(t.api.createJob).not.toHaveBeenCalled();
 });
+
+describe('styleDownload: the size a style picker shows is that of the variant the plan sends', () => {
+  const { styleDownload } = require('../core/plan');
+  const teacher = { bytes: 11e6, download_bytes: 9.5e6, network: 'teacher' };
+  const withStudent = {
+    id: 'hayao',
+    variants: {
+      uint8: teacher, float16: { bytes: 22e6, network: 'teacher' }, wechat: { bytes: 44e6, network: 'teacher' },
+      student_uint8: { bytes: 1.2e6, download_bytes: 1e6, network: 'student' },
+      student_float16: { bytes: 2.3e6, network: 'student' },
+      student_wechat: { bytes: 4.6e6, download_bytes: 4e6, network: 'student' },
+    },
+  };
+  const teacherOnly = { id: 'paprika', variants: { uint8: teacher, wechat: { bytes: 44e6, network: 'teacher' } } };
+
+  test('the student when the style has one, in the engine\'s variant', () => {
+    expect(styleDownload(withStudent)).toEqual({ variant: 'student_uint8', bytes: 1e6 });
+    expect(styleDownload(withStudent, { engineVariant: 'wechat' })).toEqual({ variant: 'student_wechat', bytes: 4e6 });
+    const noStudentWechat = { variants: { ...withStudent.variants, student_wechat: undefined } };
+    expect(styleDownload(noStudentWechat, { engineVariant: 'wechat' })).toEqual({ variant: 'student_uint8', bytes: 1e6 });
+  });
+
+  test('the teacher for a style without a student; nothing for an empty catalogue entry', () => {
+    expect(styleDownload(teacherOnly)).toEqual({ variant: 'uint8', bytes: 9.5e6 });
+    expect(styleDownload(teacherOnly, { engineVariant: 'wechat' })).toEqual({ variant: 'wechat', bytes: 44e6 });
+    expect(styleDownload({ id: 'x', variants: {} })).toBeNull();
+  });
+
+  test('a device plan has the last word (float16 for a large phone); a server plan changes nothing', () => {
+    expect(styleDownload(withStudent, { plan: { where: 'device', variant: 'student_float16' } }))
+      .toEqual({ variant: 'student_float16', bytes: 2.3e6 });
+    expect(styleDownload(withStudent, { plan: { where: 'server', variant: null } })).toEqual({ variant: 'student_uint8', bytes: 1e6 });
+  });
+});

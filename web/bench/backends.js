@@ -3,27 +3,49 @@
 // Which engine the web app should stylize with, measured in Debian's Chromium (headless; WebGL
 // through SwiftShader, so the GPU is this machine's CPU): the web app's own inference worker
 // (web/dist/web/worker.js, TF.js) on WebGL and on WASM, and ONNX Runtime Web (WASM) on the
-// package's ONNX variant. Prints the first run (shader compilation, warm-up) and the median of
-// the next runs per size, in ms, and whether WebGPU has an adapter. docs/web.md quotes the figures.
+// package's ONNX variant; and TF.js on WebGPU (the same worker bundled here with
+// @tensorflow/tfjs-backend-webgpu, a dev dependency: the app does not ship it), which needs
+// Chromium's --enable-unsafe-webgpu on Linux (here a SwiftShader Vulkan adapter, the CPU again).
+// Prints the first run (shader compilation, warm-up) and the median of the next runs per size, in
+// ms, and the WebGPU adapter. docs/web.md quotes the figures.
 //
 //   npm run build --prefix web
 //   node web/bench/backends.js --package modelzoo-build/hayao/<version> [--size 256 --size 512] [--runs 3]
-//     [--engine webgl --engine wasm --engine ort]   (default: all three)
+//     [--engine webgl --engine wasm --engine ort --engine webgpu]   (default: all four)
+//     [--variant uint8]   (TF.js: the variant timed; default float16, and uint8 on WebGL too)
 
 const fs = require('fs');
 const http = require('http');
 const path = require('path');
 const { parseArgs } = require('util');
+const os = require('os');
+const esbuild = require('esbuild');
 const { chromium } = require('playwright-core');
 
 const WEB = path.join(__dirname, '..');
 const ORT = path.join(WEB, '../miniprogram/node_modules/onnxruntime-web/dist');
-const CHROMIUM_FLAGS = ['--no-sandbox', '--use-angle=swiftshader', '--enable-unsafe-swiftshader', '--ignore-gpu-blocklist'];
+const CHROMIUM_FLAGS = [
+  '--no-sandbox', '--use-angle=swiftshader', '--enable-unsafe-swiftshader', '--ignore-gpu-blocklist', '--enable-unsafe-webgpu',
+];
 const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.json': 'application/json', '.wasm': 'application/wasm' };
 
-// / is an empty page; /web/ the built web app's files, /ort/ ONNX Runtime Web, /model/ the package.
-function serve(packageDir) {
-  const roots = { '/web/': path.join(WEB, 'dist/web'), '/ort/': ORT, '/model/': packageDir };
+// The app's worker with TF.js's WebGPU backend added, into `folder` (worker-webgpu.js).
+async function buildWebgpuWorker(folder) {
+  const entry = path.join(WEB, 'src', '.bench-webgpu-entry.js');
+  fs.writeFileSync(entry, "import '@tensorflow/tfjs-backend-webgpu';\nimport './worker.js';\n");
+  try {
+    await esbuild.build({
+      entryPoints: [entry], bundle: true, minify: true, format: 'iife', logLevel: 'warning', outfile: path.join(folder, 'worker-webgpu.js'),
+    });
+  } finally {
+    fs.rmSync(entry);
+  }
+}
+
+// / is an empty page; /web/ the built web app's files, /bench/ the WebGPU worker, /ort/ ONNX
+// Runtime Web, /model/ the package.
+function serve(packageDir, benchDir) {
+  const roots = { '/web/': path.join(WEB, 'dist/web'), '/bench/': benchDir, '/ort/': ORT, '/model/': packageDir };
   const server = http.createServer((request, response) => {
     const url = decodeURIComponent(new URL(request.url, 'http://127.0.0.1').pathname);
     if (url === '/') return response.writeHead(200, { 'Content-Type': 'text/html' }).end('<!doctype html><title>bench</title>');
@@ -40,7 +62,7 @@ function serve(packageDir) {
 
 // In the page: the web app's worker with one TF.js backend; [{ size, first, median }].
 async function timeWorker({ backend, manifest, variant, sizes, runs }) {
-  const worker = new Worker('/web/worker.js');
+  const worker = new Worker(backend === 'webgpu' ? '/bench/worker-webgpu.js' : '/web/worker.js');
   let nextId = 1;
   const pending = new Map();
   worker.onmessage = ({ data }) => {
@@ -113,7 +135,8 @@ async function main() {
       package: { type: 'string' },
       size: { type: 'string', multiple: true, default: ['256', '512'] },
       runs: { type: 'string', default: '3' },
-      engine: { type: 'string', multiple: true, default: ['webgl', 'wasm', 'ort'] },
+      engine: { type: 'string', multiple: true, default: ['webgl', 'wasm', 'ort', 'webgpu'] },
+      variant: { type: 'string', multiple: true, default: ['float16', 'uint8'] },
       chromium: { type: 'string', default: '/usr/bin/chromium' },
     },
   });
@@ -122,18 +145,28 @@ async function main() {
   const manifest = JSON.parse(fs.readFileSync(path.join(values.package, 'manifest.json'), 'utf8'));
   const sizes = values.size.map(Number);
   const runs = Number(values.runs);
-  const server = await serve(path.resolve(values.package));
+  const benchDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cartoon-bench-'));
+  await buildWebgpuWorker(benchDir);
+  const server = await serve(path.resolve(values.package), benchDir);
   const browser = await chromium.launch({ executablePath: values.chromium, args: CHROMIUM_FLAGS });
   try {
     const page = await browser.newPage();
     await page.goto(`http://127.0.0.1:${server.address().port}/`);
     console.log(`${manifest.id} ${manifest.version}, ${sizes.join(', ')} px wide (4:3), median of ${runs} runs after the first; `
-      + `WebGPU adapter: ${await page.evaluate(async () => Boolean(navigator.gpu && await navigator.gpu.requestAdapter()))}`);
+      + `WebGPU adapter: ${await page.evaluate(async () => {
+        const adapter = navigator.gpu && await navigator.gpu.requestAdapter();
+        return adapter ? JSON.stringify({ vendor: adapter.info.vendor, architecture: adapter.info.architecture }) : 'none';
+      })}`);
     const rows = [];
-    const engines = [['webgl', 'float16'], ['webgl', 'uint8'], ['wasm', 'float16']];
+    const [first, ...others] = values.variant;
+    const engines = [['webgl', first], ...others.map((v) => ['webgl', v]), ['wasm', first], ['webgpu', first]];
     for (const [engine, variant] of engines.filter(([name]) => values.engine.includes(name))) {
-      const results = await page.evaluate(timeWorker, { backend: engine, manifest, variant, sizes, runs });
-      rows.push([`TF.js ${engine} (worker), ${variant}`, results]);
+      try {
+        const results = await page.evaluate(timeWorker, { backend: engine, manifest, variant, sizes, runs });
+        rows.push([`TF.js ${engine} (worker), ${variant}`, results]);
+      } catch (err) {
+        console.log(`TF.js ${engine} (worker), ${variant}: failed: ${err.message.split('\n')[0]}`);
+      }
     }
     if (values.engine.includes('ort')) {
       await page.addScriptTag({ url: '/ort/ort.wasm.min.js' });
@@ -145,6 +178,7 @@ async function main() {
   } finally {
     await browser.close();
     server.close();
+    fs.rmSync(benchDir, { recursive: true, force: true });
   }
 }
 

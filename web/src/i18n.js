@@ -1,5 +1,7 @@
 // The page's words in Chinese and English, chosen by the browser's language.
 
+const { GIF_LIMITS } = require('../../miniprogram/core/gif');
+
 const WORDS = {
   en: {
     title: 'Cartoon camera',
@@ -39,6 +41,9 @@ const WORDS = {
       content_rejected: 'This picture did not pass the content check and cannot be shared.',
       bad_photo: 'This photo cannot be used; please try another one.',
       photo_too_large: 'This photo is too large; please pick a smaller one.',
+      gif_too_many_frames: `This GIF has too many frames (at most ${GIF_LIMITS.maxFrames}); please pick a shorter one.`,
+      gif_too_large: `This GIF is too large (at most ${GIF_LIMITS.maxPixels / 1e6} million pixels in all its frames); `
+        + 'please pick a smaller or shorter one.',
       not_found: 'Not found, or expired.',
       job_failed: 'The server could not make the picture; please try again.',
       cancelled: 'Cancelled.',

@@ -3,15 +3,17 @@
 // the mini-program (../../miniprogram/core), on the browser adapter (./platform.js); the model
 // runs in a Web Worker (./worker.js through ./engine.js).
 //
-// Animated GIFs (issue 12 §4) branch off in stylizePhoto: a GIF module of the client core turns
-// one into frames for the same session and back.
+// An animated GIF picked gives an animated cartoon GIF: the session (core/session.js) stylizes
+// it frame by frame through core/gif.js and the worker, or sends it to the server job, as the plan
+// says; its frame and pixel limits are checked when it is picked.
 
 const { createApi } = require('../../miniprogram/core/api');
 const { createModelCache } = require('../../miniprogram/core/model-cache');
 const { createSession } = require('../../miniprogram/core/session');
-const { readDeviceFacts, planRequest } = require('../../miniprogram/core/plan');
+const { readDeviceFacts, planRequest, styleDownload } = require('../../miniprogram/core/plan');
 const { formatBytes } = require('../../miniprogram/core/format');
 const { MESSAGES } = require('../../miniprogram/core/errors');
+const { isGif, readGif } = require('../../miniprogram/core/gif');
 const { createBrowserWx, createDownloader, sha256, readMaxTextureSize } = require('./platform');
 const { createWorkerEngine } = require('./engine');
 const { WORDS, pickLanguage } = require('./i18n');
@@ -51,6 +53,17 @@ async function writePicture(wx, rgba, width, height) {
   return URL.createObjectURL(await canvas.convertToBlob({ type: 'image/png' }));
 }
 
+// The bytes of a photo (an object URL), and a GIF's bytes as an object URL: for animated GIFs.
+const readBytes = async (wx, path) => (await fetch(path)).arrayBuffer();
+const writeGif = async (wx, bytes) => URL.createObjectURL(new Blob([bytes], { type: 'image/gif' }));
+
+// Whether a picked file is an animated GIF (more than one frame); throws the AppError of a GIF
+// past the server's frame or pixel limits (core/gif.js), or of a damaged one.
+async function isAnimatedGif(file) {
+  if (!isGif(await file.slice(0, 6).arrayBuffer())) return false;
+  return readGif(await file.arrayBuffer()).frameCount > 1;
+}
+
 function start() {
   document.documentElement.lang = language === 'zh' ? 'zh-CN' : 'en';
   for (const element of document.querySelectorAll('[data-words]')) element.textContent = words[element.dataset.words];
@@ -64,7 +77,7 @@ function start() {
   const maxTexture = readMaxTextureSize();
   const session = createSession({
     wx, api, cache, engines: { tfjs: engine, wechat: null }, maxTextureSize: () => maxTexture,
-    readPixels, writePicture, log: (m) => console.info(m),
+    readPixels, writePicture, readBytes, writeGif, log: (m) => console.info(m),
   });
   window.cartoon = { session, engine, api }; // for the browser console (and the browser tests)
 
@@ -75,9 +88,18 @@ function start() {
 
   async function pickPhoto(file) {
     if (!file) return;
+    $('message').textContent = '';
+    let animated;
+    let bitmap;
+    try {
+      animated = await isAnimatedGif(file);
+      bitmap = await createImageBitmap(file, { imageOrientation: 'from-image' });
+    } catch (err) {
+      $('message').textContent = errorText(err.code ? err : { code: 'bad_photo' });
+      return;
+    }
     if (photo) URL.revokeObjectURL(photo.path);
-    const bitmap = await createImageBitmap(file, { imageOrientation: 'from-image' });
-    photo = { path: URL.createObjectURL(file), width: bitmap.width, height: bitmap.height, name: file.name };
+    photo = { path: URL.createObjectURL(file), width: bitmap.width, height: bitmap.height, name: file.name, animated };
     bitmap.close();
     $('before').src = photo.path;
     $('photo-preview').src = photo.path;
@@ -120,9 +142,9 @@ function start() {
       if (plan.where !== 'device') {
         element.textContent = words.onServer;
       } else {
-        const variant = { id: s.id, version: s.version, variant: plan.variant };
-        const bytes = (s.variants[plan.variant] || {}).download_bytes || (s.variants[plan.variant] || {}).bytes;
-        element.textContent = await cache.has(variant) ? words.downloaded : words.download(formatBytes(bytes));
+        const { variant, bytes } = styleDownload(s, { plan }) || {};
+        const cached = await cache.has({ id: s.id, version: s.version, variant });
+        element.textContent = cached ? words.downloaded : words.download(formatBytes(bytes));
       }
     } catch (err) {
       element.textContent = '';
@@ -163,7 +185,7 @@ function start() {
   function showResult() {
     $('after').src = result.path;
     $('save').href = result.path;
-    $('save').download = `cartoon-${style.id}.png`;
+    $('save').download = `cartoon-${style.id}.${result.mediaType === 'image/gif' ? 'gif' : 'png'}`;
     $('made-on').textContent = words.madeOn(result.where);
     $('share-link').hidden = true;
     $('share-status').textContent = words.shareNote;

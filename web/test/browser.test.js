@@ -2,7 +2,10 @@
 // The web app in a real browser: Debian's Chromium (headless, WebGL through SwiftShader) driven
 // by playwright-core, against the real backend (flask on a free localhost port) serving a model
 // zoo built here from two tiny random generators (modelzoo.testing; seconds to package) and the
-// web app built here by build.js. Screenshots go to test/artifacts/ (phone 390x844, desktop).
+// committed hayao student (training/students/hayao.keras, a real style: about 40 s to package),
+// and the web app built here by build.js. Screenshots go to test/artifacts/ (phone 390x844,
+// desktop); the phone result is the real style's, a real cartoon (the README's
+// docs/images/web-phone.png is a copy of artifacts/phone-result.png).
 //
 //   npm test --prefix web        (node --test; about two minutes on the 2-core machine)
 
@@ -11,7 +14,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { execFileSync } = require('node:child_process');
-const { before, after, test } = require('node:test');
+const { before, after, afterEach, test } = require('node:test');
 const { chromium } = require('playwright-core');
 const P = require('../../miniprogram/test/integration/processes');
 const { psnr } = require('../../miniprogram/test/support/psnr');
@@ -23,6 +26,7 @@ const CHROMIUM_FLAGS = [
 ];
 const ARTIFACTS = path.join(__dirname, 'artifacts');
 const STYLES = ['tiny', 'tiny_b'];
+const REAL_STYLE = 'hayao'; // the committed student, packaged as the style's generator
 const LONG_SIDE = 256; // what the plan gives an unmeasured style; the parity photo is this size
 const PHONE = { width: 390, height: 844 };
 
@@ -31,6 +35,7 @@ let backend;
 let base;
 let browser;
 let parityPhoto; // a PNG at LONG_SIDE: neither side resizes, so pictures compare pixel for pixel
+const contexts = new Set(); // closed after each test, also a failed one (its worker would go on)
 
 function readPngPixels(file) {
   const script = 'import sys, json; from PIL import Image; i = Image.open(sys.argv[1]).convert("RGBA"); '
@@ -53,6 +58,8 @@ before(async () => {
     await P.python(['-m', 'modelzoo', 'build', '--keras', path.join(work, `${style}.keras`), '--output', zoo,
       '--profile-sizes', '', '--parity-photos', '1']);
   }
+  await P.python(['-m', 'modelzoo', 'build', '--keras', path.join(P.REPO, `training/students/${REAL_STYLE}.keras`),
+    '--output', zoo, '--profile-sizes', '', '--parity-photos', '1']);
   execFileSync(process.execPath, [path.join(__dirname, '../build.js'), '--out', path.join(work, 'dist')]);
 
   const photos = fs.readdirSync(P.PHOTOS).filter((f) => /\.jpe?g$/i.test(f)).sort();
@@ -72,10 +79,34 @@ before(async () => {
     RATELIMIT_STORAGE_URI: `sqlite:///${path.join(work, 'ratelimits.sqlite')}`,
     MODELZOO_DIR: zoo,
     WEB_DIR: path.join(work, 'dist'),
+    RATELIMIT_ANONYMOUS: '100/hour', // each test's fresh browser profile gets a new anonymous token (default 10/hour)
   });
   await P.waitForHttp(`${base}/readyz`, backend);
   browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS });
 });
+
+// An animated GIF written by Pillow: `frames` frames of width x height, each a different colour
+// with a square that moves, `delays` (ms, multiples of 10) and `loop` (0: forever).
+async function makeGif(file, { frames, width, height, delays, loop }) {
+  await P.python(['-c', 'import sys, json; from PIL import Image, ImageDraw\n'
+    + 'n, w, h, delays, loop = json.loads(sys.argv[2])\n'
+    + 'pictures = []\n'
+    + 'for i in range(n):\n'
+    + '    p = Image.new("RGB", (w, h), ((60 * i) % 256, 255 - (40 * i) % 256, (90 + 25 * i) % 256))\n'
+    + '    ImageDraw.Draw(p).rectangle([i % (w - 8), 4, i % (w - 8) + 8, 12], fill=(255, 255, 255))\n'
+    + '    pictures.append(p)\n'
+    + 'pictures[0].save(sys.argv[1], save_all=True, append_images=pictures[1:], duration=[delays[i % len(delays)] for i in range(n)], loop=loop)',
+  file, JSON.stringify([frames, width, height, delays, loop])]);
+}
+
+// What Pillow reads in a GIF: { width, height, frames, delays, loop }.
+function readGifFile(file) {
+  const script = 'import sys, json; from PIL import Image, ImageSequence; i = Image.open(sys.argv[1]); '
+    + 'print(json.dumps({"format": i.format, "width": i.width, "height": i.height, "loop": i.info.get("loop"), '
+    + '"delays": [f.info.get("duration") for f in ImageSequence.Iterator(i)]}))';
+  const gif = JSON.parse(execFileSync(P.PYTHON, ['-c', script, file]).toString());
+  return { ...gif, frames: gif.delays.length };
+}
 
 after(async () => {
   if (browser) await browser.close();
@@ -83,10 +114,16 @@ after(async () => {
   if (work) fs.rmSync(work, { recursive: true, force: true });
 });
 
+afterEach(async () => {
+  await Promise.all([...contexts].map((context) => context.close().catch(() => {})));
+  contexts.clear();
+});
+
 // A fresh browser profile on the page, with every long main-thread task and the times of the
 // page's progress steps recorded from the start.
 async function openPage(viewport = PHONE, locale = 'en-US') {
   const context = await browser.newContext({ viewport, locale, acceptDownloads: true });
+  contexts.add(context);
   await context.addInitScript(() => {
     window.longTasks = [];
     new PerformanceObserver((list) => {
@@ -103,8 +140,8 @@ async function openPage(viewport = PHONE, locale = 'en-US') {
   return { context, page, errors };
 }
 
-async function choosePhoto(page, file) {
-  await page.setInputFiles('#choose', file);
+async function choosePhoto(page, file, input = '#choose') {
+  await page.setInputFiles(input, file);
   await page.waitForFunction(() => {
     const sizes = [...document.querySelectorAll('.style .size')];
     return sizes.length > 0 && sizes.every((e) => e.textContent);
@@ -137,14 +174,13 @@ test('the whole path: open /, pick a photo, style it, download it, share it and 
   const photo = path.join(P.PHOTOS, fs.readdirSync(P.PHOTOS).filter((f) => /\.jpe?g$/i.test(f)).sort()[1]);
   await choosePhoto(page, photo);
   const sizes = await page.$$eval('.style .size', (list) => list.map((e) => e.textContent));
-  assert.equal(sizes.length, STYLES.length);
+  assert.equal(sizes.length, STYLES.length + 1);
   for (const size of sizes) assert.match(size, /^\d+(\.\d)? (KB|MB) download$/);
   await page.screenshot({ path: path.join(ARTIFACTS, 'phone-styles.png') });
   mark('styles listed');
 
   assert.equal(await stylize(page, STYLES[0]), 'device');
   assert.match(await page.textContent('#made-on'), /browser/);
-  await page.screenshot({ path: path.join(ARTIFACTS, 'phone-result.png') });
   mark('stylized');
 
   const [download] = await Promise.all([page.waitForEvent('download'), page.click('#save')]);
@@ -244,6 +280,24 @@ test('on the device in the worker: the page stays responsive, and the picture ma
   await context.close();
 });
 
+test('a real style (the committed hayao student): the phone screenshot, and the same picture as the server\'s', async () => {
+  const { context, page, errors } = await openPage();
+  await choosePhoto(page, parityPhoto); // 256 pixels: one tile of the student; a full photo is 2048 in tiles, minutes on SwiftShader
+  assert.equal(await stylize(page, REAL_STYLE), 'device');
+  await page.screenshot({ path: path.join(ARTIFACTS, 'phone-result.png') });
+  const serverPicture = path.join(work, 'server-real.png');
+  await P.python([path.join(P.REPO, 'miniprogram/test/integration/server_stylize.py'), path.join(work, 'zoo'), REAL_STYLE,
+    parityPhoto, String(LONG_SIDE), path.join(work, 'server-real-input.png'), serverPicture]);
+  const server = readPngPixels(serverPicture);
+  const browserPicture = await pixelsOf(page, '#after');
+  assert.deepEqual([browserPicture.width, browserPicture.height], [server.width, server.height]);
+  const db = psnr(Uint8ClampedArray.from(browserPicture.rgba), server.rgba);
+  console.log(`real style: browser (WebGL) vs server picture: ${db.toFixed(2)} dB PSNR`);
+  assert.ok(db >= 40, `PSNR ${db.toFixed(2)} dB`);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
 test('ten runs with style switches leave tensors and texture bytes at their baseline', async () => {
   const { context, page, errors } = await openPage();
   await choosePhoto(page, parityPhoto);
@@ -296,5 +350,66 @@ test('installable and offline: manifest, service worker shell, model files cache
   await context.setOffline(true);
   await page.reload();
   assert.equal(await page.textContent('h1'), 'Cartoon camera');
+  await context.close();
+});
+
+test('an animated GIF gives an animated cartoon GIF with the same frames, timing and loop, in the browser and on the server', async (t) => {
+  const source = { frames: 4, width: 96, height: 72, delays: [100, 200, 300, 150], loop: 0 };
+  const gifFile = path.join(work, 'animated.gif');
+  await makeGif(gifFile, source);
+  assert.deepEqual(readGifFile(gifFile), { format: 'GIF', width: 96, height: 72, loop: 0, delays: source.delays, frames: 4 });
+
+  async function roundTrip(page, where) {
+    await choosePhoto(page, gifFile);
+    assert.equal(await stylize(page, STYLES[0]), where);
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#save')]);
+    assert.equal(download.suggestedFilename(), `cartoon-${STYLES[0]}.gif`);
+    const saved = path.join(work, `cartoon-${where}.gif`);
+    await download.saveAs(saved);
+    const shown = await page.$eval('#after', (img) => [img.naturalWidth, img.naturalHeight]);
+    const gif = readGifFile(saved);
+    t.diagnostic(`${where}: ${JSON.stringify(gif)}`);
+    assert.deepEqual(gif, { ...source, format: 'GIF', width: shown[0], height: shown[1] });
+    assert.deepEqual(shown, [source.width, source.height]);
+  }
+
+  const { context, page, errors } = await openPage();
+  await roundTrip(page, 'device');
+  await page.click('#share'); // a GIF made in the browser is shared as a GIF
+  await page.waitForSelector('#share-link:not([hidden])', { timeout: 60000 });
+  const shared = await page.request.get(`${await page.inputValue('#share-link')}/image`);
+  assert.equal(shared.headers()['content-type'], 'image/gif');
+  assert.deepEqual(errors, []);
+  await context.close();
+
+  const server = await openPage();
+  await server.context.route('**/web/worker.js', (route) => route.fulfill({ status: 404, body: 'gone' }));
+  await server.page.reload();
+  await roundTrip(server.page, 'server');
+  await server.context.close();
+});
+
+test('a GIF past the frame limit is refused with a clear message when it is picked', async () => {
+  const tooLong = path.join(work, 'too-long.gif');
+  await makeGif(tooLong, { frames: 101, width: 16, height: 16, delays: [50], loop: 0 });
+  assert.equal(readGifFile(tooLong).frames, 101);
+  const { context, page, errors } = await openPage();
+  await page.setInputFiles('#choose', tooLong);
+  await page.waitForFunction(() => document.getElementById('message').textContent);
+  assert.match(await page.textContent('#message'), /too many frames \(at most 100\)/);
+  assert.equal(await page.$$eval('.style .size', (list) => list.filter((e) => e.textContent).length), 0);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('the camera: the page offers taking a photo, and a photo taken goes the same way', async () => {
+  const { context, page, errors } = await openPage();
+  const take = await page.$eval('#take', (input) => ({
+    type: input.type, accept: input.accept, capture: input.getAttribute('capture'), label: input.closest('label').textContent.trim(),
+  }));
+  assert.deepEqual(take, { type: 'file', accept: 'image/*', capture: 'environment', label: 'Take a photo' });
+  await choosePhoto(page, parityPhoto, '#take');
+  assert.equal(await page.$eval('#photo-preview', (img) => !img.hidden && img.src.startsWith('blob:')), true);
+  assert.deepEqual(errors, []);
   await context.close();
 });

@@ -2,6 +2,7 @@
 
 const { promisify } = require('../../core/wxp');
 const { AppError, fromWx } = require('../../core/errors');
+const { styleDownload } = require('../../core/plan');
 
 const app = getApp();
 
@@ -18,8 +19,9 @@ Page({
     this.loadStyles();
   },
 
-  // The styles, each with the download this phone would make for it: its engine's variant
-  // (WeChat's engine: `wechat`; the TF.js fallback: `uint8`), nothing when already downloaded.
+  // The styles, each with the download this phone would make for it (core/plan.js
+  // styleDownload: the student's variant when the style has one, in this phone's engine),
+  // nothing when already downloaded.
   async loadStyles() {
     this.setData({ loadingStyles: true, error: '' });
     try {
@@ -27,12 +29,11 @@ Page({
       const styles = await api.styles();
       if (!styles.length) throw new AppError('unknown', { message: '暂时没有可用的风格，请稍后重试。' });
       const entries = await Promise.all(styles.map(async (s) => {
-        const variant = s.variants && (s.variants[phoneVariant] ? phoneVariant : 'uint8');
-        const size = variant && s.variants[variant];
-        const downloaded = Boolean(variant && await cache.has({ id: s.id, version: s.version, variant }));
+        const download = styleDownload(s, { engineVariant: phoneVariant });
+        const downloaded = Boolean(download && await cache.has({ id: s.id, version: s.version, variant: download.variant }));
         return Object.assign({}, s, {
           preview_url: s.preview_url && api.url(s.preview_url),
-          download_bytes: downloaded || !size ? 0 : size.download_bytes || size.bytes,
+          download_bytes: downloaded || !download ? 0 : download.bytes,
           downloaded,
         });
       }));

@@ -1,0 +1,113 @@
+/**
+ * @jest-environment node
+ */
+// An animated GIF through the session (core/session.js): on the device, frame by frame through
+// core/gif.js and the engine, each frame fitted to the plan's size, a GIF written with the same
+// frames, delays and loop; on the server, the GIF uploaded and a GIF result; limits never fall
+// back to the server, which has the same ones.
+const { createSession } = require('../core/session');
+const { createGifWriter, readGif } = require('../core/gif');
+const { resizeRgba } = require('../core/image');
+
+const WIDTH = 64;
+const HEIGHT = 48;
+const COLORS = [[255, 0, 0], [0, 0, 255], [0, 160, 0]];
+const DELAYS = [100, 250, 70];
+
+function solid([r, g, b], width = WIDTH, height = HEIGHT) {
+  const data = new Uint8ClampedArray(width * height * 4);
+  for (let i = 0; i < data.length; i += 4) data.set([r, g, b, 255], i);
+  return { data, width, height };
+}
+
+function animatedGif(frames = COLORS.length, loop = 0) {
+  const writer = createGifWriter({ loop });
+  for (let i = 0; i < frames; i++) writer.add(solid(COLORS[i % COLORS.length]), DELAYS[i % DELAYS.length]);
+  return writer.finish();
+}
+
+const photo = { path: 'blob:photo.gif', width: WIDTH, height: HEIGHT, animated: true };
+const style = { id: 'hayao' };
+const manifest = {
+  id: 'hayao', version: 'v1', variant: 'student_uint8', files: [], bytes: 1024,
+  input: { color_order: 'RGB', value_range: [-1, 1], size_multiple: 4 },
+  tiling: { receptive_field: 10, overlap: 12, statistics: false },
+};
+
+function setup({ plan = { where: 'device', variant: 'student_uint8', long_side: 32 }, bytes = animatedGif() } = {}) {
+  const api = {
+    plan: jest.fn(async () => plan),
+    manifest: jest.fn(async () => manifest),
+    createJob: jest.fn(async () => ({ id: 'j1', status: 'queued' })),
+    waitForJob: jest.fn(async (id) => ({ id, status: 'done', result: { id: 'r1', url: '/r1', media_type: 'image/gif' } })),
+    downloadResult: jest.fn(async () => 'blob:server.gif'),
+  };
+  const cache = { load: jest.fn(async () => ({ modelJson: { modelTopology: {}, weightsManifest: [] }, weights: {} })) };
+  const frames = [];
+  const engine = {
+    use: jest.fn(async (key, load) => { await load(); }),
+    // inverts the colours, as a stand-in for a style
+    stylize: jest.fn(async (rgba, width, height) => {
+      frames.push([width, height, rgba[0], rgba[1], rgba[2]]);
+      return rgba.map((v, i) => (i % 4 === 3 ? 255 : 255 - v));
+    }),
+    unload: jest.fn(),
+  };
+  const written = {};
+  const session = createSession({
+    wx: { getDeviceInfo: () => ({ platform: 'web', memorySize: 8192, benchmarkLevel: -1 }) },
+    api, cache, engines: { tfjs: engine, wechat: null },
+    readPixels: jest.fn(), writePicture: jest.fn(),
+    readBytes: jest.fn(async () => bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength)),
+    writeGif: jest.fn(async (wx, gif) => { written.bytes = gif; return 'blob:cartoon.gif'; }),
+  });
+  const states = [];
+  const run = () => session.run({ photo, style, onState: (s) => states.push(`${s.step}${s.percent === undefined ? '' : `:${s.percent}`}`) });
+  return { api, engine, frames, written, states, run };
+}
+
+test('on the device: each frame fitted to the planned size, stylized, and written as a GIF with its timing', async () => {
+  const t = setup();
+  const result = await t.run();
+  expect(result).toMatchObject({ where: 'device', path: 'blob:cartoon.gif', mediaType: 'image/gif', width: 32, height: 24, frameCount: 3 });
+  expect(t.frames).toEqual([[32, 24, 255, 0, 0], [32, 24, 0, 0, 255], [32, 24, 0, 160, 0]]);
+  expect(t.states.filter((s) => s.startsWith('stylizing'))).toEqual(['stylizing', 'stylizing:33', 'stylizing:67', 'stylizing:100']);
+  const out = readGif(t.written.bytes);
+  const frames = [...out.frames()];
+  expect([out.width, out.height, out.frameCount, out.loop]).toEqual([32, 24, 3, 0]);
+  expect(frames.map((f) => f.delay)).toEqual(DELAYS);
+  expect(Array.from(frames[0].imageData.data.slice(0, 3))).toEqual([0, 255, 255]);
+  expect(t.api.createJob).not.toHaveBeenCalled();
+});
+
+test('larger than a tile: each frame is stylized in tiles', async () => {
+  const t = setup({ plan: { where: 'device', variant: 'student_uint8', long_side: 64, tile: 32, overlap: 12 } });
+  const result = await t.run();
+  expect(result).toMatchObject({ where: 'device', width: 64, height: 48, frameCount: 3 });
+  expect(t.frames.length).toBeGreaterThan(3);
+  expect(Math.max(...t.frames.map(([w, h]) => Math.max(w, h)))).toBeLessThanOrEqual(32);
+});
+
+test('on the server: the GIF is uploaded and the result is a GIF', async () => {
+  const t = setup({ plan: { where: 'server', variant: null, long_side: 48 } });
+  const result = await t.run();
+  expect(result).toMatchObject({ where: 'server', path: 'blob:server.gif', mediaType: 'image/gif' });
+  expect(t.api.createJob.mock.calls[0].slice(0, 3)).toEqual(['blob:photo.gif', 'hayao', 48]);
+});
+
+test('past the frame limit: a clear error, no server job (the server has the same limit)', async () => {
+  const t = setup({ bytes: animatedGif(101) });
+  await expect(t.run()).rejects.toMatchObject({ code: 'gif_too_many_frames' });
+  expect(t.engine.stylize).not.toHaveBeenCalled();
+  expect(t.api.createJob).not.toHaveBeenCalled();
+});
+
+test('resizeRgba averages the pixels each output pixel covers', () => {
+  const data = new Uint8ClampedArray([
+    0, 0, 0, 255, 100, 100, 100, 255, 10, 20, 30, 255, 10, 20, 30, 255,
+    200, 200, 200, 255, 100, 100, 100, 255, 10, 20, 30, 255, 10, 20, 30, 255,
+  ]);
+  expect(Array.from(resizeRgba(data, 4, 2, 2, 1))).toEqual([100, 100, 100, 255, 10, 20, 30, 255]);
+  expect(resizeRgba(data, 4, 2, 4, 2)).toBe(data);
+  expect(Array.from(resizeRgba(new Uint8ClampedArray([7, 8, 9, 255]), 1, 1, 2, 1))).toEqual([7, 8, 9, 255, 7, 8, 9, 255]);
+});
