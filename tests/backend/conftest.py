@@ -1,12 +1,27 @@
-"""Fixtures of the backend tests: a tiny model zoo, a fake WeChat server, the app and its client
-(pytest-flask's `client` fixture uses `app`)."""
+"""Fixtures of the backend tests: a tiny model zoo, a fake WeChat server, the test's database, the
+app and its client (pytest-flask's `client` fixture uses `app`).
+
+The tests run on SQLite; `@pytest.mark.databases("sqlite", "postgresql")` on a test (or
+`pytestmark = ...` on a module) runs it once on each database: on PostgreSQL in a fresh database,
+made by the migrations, on a server that the session starts."""
+
+import itertools
 
 import pytest
 
-from backend import create_app
+from backend import create_app, schema
+from backend.extensions import db
 from modelzoo.tinyzoo import build_tiny_zoo
 from tests.backend.fakewechat import FakeWeChat
-from tests.backend.services import CeleryWorker, RedisServer, free_port
+from tests.backend.services import CeleryWorker, PostgresServer, RedisServer, free_port
+
+MIGRATED = "migrated"  # the PostgreSQL database that the migrations made, copied for each test
+
+
+def pytest_generate_tests(metafunc):
+    marker = metafunc.definition.get_closest_marker("databases")
+    if marker is not None and "database" in metafunc.fixturenames:
+        metafunc.parametrize("database", marker.args, indirect=True)
 
 
 @pytest.fixture(scope="session")
@@ -27,15 +42,46 @@ def wechat(wechat_server):
     return wechat_server
 
 
+@pytest.fixture(scope="session")
+def postgres(tmp_path_factory, zoo_dir):
+    """A PostgreSQL server for the session, with the database MIGRATED upgraded by the migrations."""
+    server = PostgresServer().start()
+    folder = tmp_path_factory.mktemp("postgres-migrations")
+    url = server.create_database(MIGRATED)
+    settings = {"SECRET_KEY": "k", "DATABASE_URL": url, "RESULTS_DIR": str(folder), "MODELZOO_DIR": str(zoo_dir)}
+    app = create_app({**settings, "RATELIMIT_STORAGE_URI": "memory://", "JOBS_ENABLED": False})
+    with app.app_context():
+        schema.upgrade()
+        db.engine.dispose()  # a database being copied has no connection
+    yield server
+    server.remove()
+
+
+DATABASE_NUMBERS = itertools.count()
+
+
 @pytest.fixture
-def base_settings(tmp_path, zoo_dir, wechat):
+def database(request, tmp_path):
+    """This test's DATABASE_URL: a SQLite file, or with the `databases` marker (the parameter
+    "postgresql") a fresh PostgreSQL database, dropped after the test."""
+    if getattr(request, "param", "sqlite") == "sqlite":
+        yield f"sqlite:///{tmp_path / 'backend.sqlite'}"
+        return
+    postgres = request.getfixturevalue("postgres")
+    name = f"test_{next(DATABASE_NUMBERS)}"
+    yield postgres.create_database(name, template=MIGRATED)
+    postgres.drop_database(name)
+
+
+@pytest.fixture
+def base_settings(tmp_path, zoo_dir, wechat, database):
     """The settings of this test's apps and workers: its database and folders, development mode,
     WeChat not configured."""
     return {
         "TESTING": True,
         "APP_ENV": "development",
         "SECRET_KEY": "test-secret-key",
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'backend.sqlite'}",
+        "DATABASE_URL": database,
         "RESULTS_DIR": str(tmp_path / "results"),
         "RATELIMIT_STORAGE_URI": f"sqlite:///{tmp_path / 'ratelimits.sqlite'}",
         "MODELZOO_DIR": str(zoo_dir),
