@@ -2,12 +2,12 @@
 app and its client (pytest-flask's `client` fixture uses `app`).
 
 The tests run on SQLite; `@pytest.mark.databases("sqlite", "postgresql")` on a test (or
-`pytestmark = ...` on a module) runs it once on each database: on PostgreSQL in a fresh database,
-made by the migrations, on a server that the session starts."""
-
-import itertools
+`pytestmark = ...` on a module) runs it once on each database: on PostgreSQL in an empty database
+made by the migrations, on a server that the session starts (`postgres`)."""
 
 import pytest
+import sqlalchemy
+from alembic.runtime.migration import MigrationContext
 
 from backend import create_app, schema
 from backend.extensions import db
@@ -15,12 +15,13 @@ from modelzoo.tinyzoo import build_tiny_zoo
 from tests.backend.fakewechat import FakeWeChat
 from tests.backend.services import CeleryWorker, PostgresServer, RedisServer, free_port
 
-MIGRATED = "migrated"  # the PostgreSQL database that the migrations made, copied for each test
+MIGRATED, TESTS = "migrated", "tests"  # PostgreSQL databases: the one the migrations made, its copy for tests
 
 
 def pytest_generate_tests(metafunc):
     marker = metafunc.definition.get_closest_marker("databases")
-    if marker is not None and "database" in metafunc.fixturenames:
+    if marker is not None:
+        assert "database" in metafunc.fixturenames, f"{metafunc.function.__name__} uses no database"
         metafunc.parametrize("database", marker.args, indirect=True)
 
 
@@ -44,7 +45,8 @@ def wechat(wechat_server):
 
 @pytest.fixture(scope="session")
 def postgres(tmp_path_factory, zoo_dir):
-    """A PostgreSQL server for the session, with the database MIGRATED upgraded by the migrations."""
+    """A PostgreSQL server for the session, with the database MIGRATED made by the migrations and
+    TESTS, its copy, which the tests use."""
     server = PostgresServer().start()
     folder = tmp_path_factory.mktemp("postgres-migrations")
     url = server.create_database(MIGRATED)
@@ -53,24 +55,42 @@ def postgres(tmp_path_factory, zoo_dir):
     with app.app_context():
         schema.upgrade()
         db.engine.dispose()  # a database being copied has no connection
+    server.create_database(TESTS, template=MIGRATED)
     yield server
     server.remove()
 
 
-DATABASE_NUMBERS = itertools.count()
+def reset(postgres):
+    """TESTS as the migrations made it, for the next test: its tables emptied (far quicker than a
+    new database), or a new copy of MIGRATED when the test changed the schema (the migrations'
+    tests) or left a connection holding a table."""
+    engine = sqlalchemy.create_engine(postgres.database_url(TESTS), poolclass=sqlalchemy.NullPool)
+    try:
+        with engine.begin() as connection:
+            connection.exec_driver_sql("SET LOCAL lock_timeout = '2s'")
+            tables = set(sqlalchemy.inspect(connection).get_table_names())
+            revision = MigrationContext.configure(connection).get_current_revision()
+            intact = tables == {*db.metadata.tables, "alembic_version"} and revision == schema.head()
+            if intact:
+                connection.exec_driver_sql(f"TRUNCATE {', '.join(db.metadata.tables)} RESTART IDENTITY")
+    except sqlalchemy.exc.OperationalError:  # lock_timeout
+        intact = False
+    finally:
+        engine.dispose()
+    if not intact:
+        postgres.create_database(TESTS, template=MIGRATED)  # the old one dropped, its connections ended
 
 
 @pytest.fixture
 def database(request, tmp_path):
-    """This test's DATABASE_URL: a SQLite file, or with the `databases` marker (the parameter
-    "postgresql") a fresh PostgreSQL database, dropped after the test."""
+    """This test's DATABASE_URL: a new SQLite file, or with the `databases` marker's "postgresql"
+    the session's PostgreSQL database TESTS, empty, made by the migrations."""
     if getattr(request, "param", "sqlite") == "sqlite":
         yield f"sqlite:///{tmp_path / 'backend.sqlite'}"
         return
     postgres = request.getfixturevalue("postgres")
-    name = f"test_{next(DATABASE_NUMBERS)}"
-    yield postgres.create_database(name, template=MIGRATED)
-    postgres.drop_database(name)
+    yield postgres.database_url(TESTS)
+    reset(postgres)
 
 
 @pytest.fixture
@@ -154,9 +174,9 @@ def celery_app(make_app, workers, redis_server):
 
 
 @pytest.fixture(params=["in_process", "celery"])
-def job_app(request):
+def job_app(request, base_settings):
     """`job_app(**settings)`: an app whose jobs run on the in-process runner, or on a Celery worker:
-    a test using it runs once on each path."""
+    a test using it runs once on each path (on the test's database, `base_settings`)."""
     return request.getfixturevalue("make_app" if request.param == "in_process" else "celery_app")
 
 

@@ -4,9 +4,13 @@ from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import pytest
+
 from backend.extensions import db
 from backend.models import Result, utcnow
 from tests.backend.helpers import dev_login, finished_job
+
+pytestmark = pytest.mark.databases("sqlite", "postgresql")
 
 
 def shared_result(client, headers):
