@@ -201,7 +201,10 @@ def spec(app):
                         "GIF_MAX_FRAMES frames (gif_too_many_frames) or GIF_MAX_PIXELS pixels in all (gif_too_large)"
                     ),
                     "429": _error("queue full or rate limited (Retry-After)"),
-                    "503": _error("server jobs switched off, or busy reading other uploads (Retry-After)"),
+                    "503": _error(
+                        "server jobs switched off, busy reading other uploads, or the database not yet "
+                        "upgraded (database_outdated) (Retry-After)"
+                    ),
                 },
                 auth=True,
                 body={
@@ -244,7 +247,11 @@ def spec(app):
         "/api/v1/jobs/{job_id}": {
             "get": _op(
                 "A job's state",
-                {"200": _json("the job", JOB), "404": _error("no such job of yours")},
+                {
+                    "200": _json("the job", JOB),
+                    "404": _error("no such job of yours"),
+                    "503": _error("the database not yet upgraded (database_outdated) (Retry-After)"),
+                },
                 auth=True,
                 parameters=[_path_param("job_id", "job id")],
             )

@@ -1,7 +1,9 @@
 """The tables of the first release with migrations: users, jobs, results, shares, workers.
 
 A table that already exists is kept as it is: the databases that `create_all` (the app before
-migrations, `flask init-db`) made hold exactly these tables, and are adopted by this revision.
+migrations, `flask init-db`) made hold exactly these tables, and are adopted by this revision (with
+the constraint names PostgreSQL gave them, which are the models' names; SQLite's unique
+constraints stay unnamed there).
 
 Revision ID: 0001
 Revises:
