@@ -62,7 +62,7 @@ def behind():
     code still runs on it."""
     revision = current_revision()
     if revision is None:
-        return f"the database has no tables: {UPGRADE}"
+        return f"the database has no revision (no tables, or tables older than the migrations): {UPGRADE}"
     if revision != head() and revision in revisions():
         return f"the database is at revision {revision}, the code needs {head()}: {UPGRADE}"
     return None
