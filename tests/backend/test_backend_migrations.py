@@ -80,59 +80,77 @@ def test_init_db_upgrades_and_drop_starts_afresh(make_app):
 @pytest.mark.databases("postgresql")
 def test_postgresql_behind_the_code_serves_no_job(make_app):
     """A PostgreSQL database is never upgraded by the app: until `flask db upgrade`, it is not
-    ready and refuses jobs (here: a database with no revision)."""
-    app = make_app()
-    app.test_cli_runner().invoke(args=["db", "downgrade", "base"])
+    ready and refuses jobs, and says why (no revision, then an older one)."""
+    cli = make_app().test_cli_runner()
+    assert cli.invoke(args=["db", "downgrade", "base"]).exit_code == 0
     app = make_app()  # a process started on the database as it is now
     client = app.test_client()
-    ready = client.get("/readyz")
-    assert ready.status_code == 503 and ready.headers["Retry-After"]
-    problems = ready.get_json()["problems"]
-    assert problems == [f"database: the database has no revision {NO_TABLES}: run `flask --app backend db upgrade`"]
-    refused = client.get("/api/v1/jobs/any")
-    assert refused.status_code == 503 and refused.get_json()["error"]["code"] == "database_outdated"
-    assert refused.headers["Retry-After"] == "60"
-    assert not app.extensions["jobs"].started  # the job runner waits for the upgrade too
-
-    upgraded = app.test_cli_runner().invoke(args=["db", "upgrade"])
-    assert upgraded.exit_code == 0, upgraded.output
+    upgrade = "run `flask --app backend db upgrade`"
+    for problem, step in [
+        (f"the database has no revision {NO_TABLES}: {upgrade}", "0001"),
+        (f"the database is at revision 0001, the code needs {schema.head()}: {upgrade}", "head"),
+    ]:
+        ready = client.get("/readyz")
+        assert ready.status_code == 503 and ready.headers["Retry-After"]
+        assert ready.get_json()["problems"] == [f"database: {problem}"]
+        refused = client.get("/api/v1/jobs/any")
+        assert refused.status_code == 503 and refused.get_json()["error"]["code"] == "database_outdated"
+        assert refused.headers["Retry-After"] == "60"
+        assert not app.extensions["jobs"].started  # the job runner waits for the upgrade too
+        upgraded = cli.invoke(args=["db", "upgrade", step])
+        assert upgraded.exit_code == 0, upgraded.output
     assert client.get("/readyz").status_code == 200  # asked again, no restart needed
     assert finished_job(client, dev_login(client))["status"] == "done"  # the runner started
 
 
 @pytest.mark.databases("sqlite")
-def test_a_database_at_an_older_revision_is_named(app, monkeypatch):
-    first = schema.head()
-    monkeypatch.setattr(schema, "revisions", lambda: ["0002", first])  # as if the code had a second one
-    with app.app_context():
-        assert schema.behind() == f"the database is at revision {first}, the code needs 0002: " + schema.UPGRADE
-    monkeypatch.setattr(schema, "revisions", lambda: ["0000"])  # a newer release's revision: still served
+def test_a_database_newer_than_the_code_is_served(app, monkeypatch):
+    """A revision the code does not know is a newer release's: its database was upgraded before its
+    code came, and the older code still serves on it."""
+    monkeypatch.setattr(schema, "revisions", lambda: ["0000"])
     with app.app_context():
         assert schema.behind() is None
 
 
-@pytest.mark.databases("sqlite")
-def test_sqlite_is_upgraded_at_start_by_one_process_at_a_time(base_settings):
-    """Processes starting together on a new SQLite file (gunicorn's workers) take turns: one makes
-    the tables, the others find them made."""
-    apps, errors = [], []
+def test_notes_of_any_length(app):
+    """Revision 0002: a job's notes are text of any length (they were 300 characters, which
+    PostgreSQL enforced: several notes naming a long style id did not fit)."""
+    notes = "\n".join([f"The style {'x' * 60!r} has no fast model; its best model is used."] * 6)
+    with app.app_context():
+        db.session.add(User(id=5, openid="notes"))
+        db.session.flush()
+        db.session.add(Job(id="long-notes", user_id=5, style="tiny", long_side=512, notes=notes))
+        db.session.commit()
+    with app.app_context():
+        assert db.session.get(Job, "long-notes").notes == notes
 
-    def start():
+
+@pytest.mark.databases("sqlite")
+def test_sqlite_is_upgraded_by_one_process_at_a_time(make_app):
+    """Processes starting together on a new SQLite file (gunicorn's workers) take turns: one makes
+    the tables, the others find them made. Threads stand for the processes here, each upgrading as
+    `create_app` does."""
+    apps = [make_app(JOBS_ENABLED=False) for _ in range(4)]
+    with apps[0].app_context():
+        schema.downgrade()  # a new database again: no table, no revision
+    errors = []
+
+    def start(app):
         try:
-            apps.append(create_app({**base_settings, "JOBS_ENABLED": False}))
-        except Exception as error:  # noqa: BLE001 (reported below)
+            with app.app_context():
+                schema.upgrade_sqlite()
+        except Exception as error:  # reported below
             errors.append(error)
 
-    threads = [threading.Thread(target=start) for _ in range(4)]
+    threads = [threading.Thread(target=start, args=(app,)) for app in apps]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(60)
-    assert errors == [] and len(apps) == 4
+    assert errors == []
     with apps[0].app_context():
-        assert db.session.execute(sqlalchemy.text("SELECT version_num FROM alembic_version")).scalars().all() == [
-            schema.head()
-        ]
+        versions = db.session.execute(sqlalchemy.text("SELECT version_num FROM alembic_version")).scalars().all()
+    assert versions == [schema.head()]
     assert differences(apps[0]) == []
 
 
