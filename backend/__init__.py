@@ -3,7 +3,8 @@ where-to-stylize plans, server-side stylization jobs, results and share links.
 
     flask --app backend run --debug          # development server (development login enabled)
     gunicorn -c backend/gunicorn.conf.py 'backend:create_app()'
-    flask --app backend init-db | cleanup
+    flask --app backend db upgrade           # the database's tables (SQLite: done at start)
+    flask --app backend cleanup
 """
 
 import logging
@@ -14,7 +15,6 @@ import threading
 from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import OperationalError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from backend import (
@@ -27,6 +27,7 @@ from backend import (
     pictures,
     plan,
     results,
+    schema,
     storage,
     styles,
     uploads,
@@ -114,6 +115,7 @@ def create_app(test_config=None):
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
     db.init_app(app)
+    schema.init_app(app)  # migrations; SQLite is upgraded here
     storage.init_app(app)
     auth.init_app(app)  # before the limiter: per-user limits need g.user
     limiter.init_app(app)
@@ -129,11 +131,6 @@ def create_app(test_config=None):
     app.extensions["zoo"] = ModelZoo(app.config["MODELZOO_DIR"])
     app.extensions["zoo"].refresh(force=True)
     app.extensions["wechat"] = WeChat.from_config(app.config)
-    with app.app_context():
-        try:
-            db.create_all()
-        except OperationalError:  # another process created them at the same moment
-            db.session.rollback()
     if app.config["JOBS_ENABLED"] and app.config["CELERY_BROKER_URL"]:
         from backend.worker import CeleryQueue
 

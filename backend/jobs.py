@@ -22,6 +22,15 @@ log = logging.getLogger(__name__)
 bp = Blueprint("jobs", __name__, url_prefix="/api/v1/jobs")
 
 
+@bp.before_request
+def database_upgraded():
+    """No job on a database behind the code's migrations (PostgreSQL before `flask db upgrade`)."""
+    problem = current_app.extensions["schema"].problem()
+    if problem:
+        log.warning("jobs refused: %s", problem)
+        raise ApiError(503, "database_outdated", "The server's database is being upgraded; try again later.", 60)
+
+
 def runner():
     runner = current_app.extensions.get("jobs")
     if runner is None:

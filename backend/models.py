@@ -3,7 +3,7 @@
 import secrets
 from datetime import UTC, datetime
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backend.extensions import db
@@ -39,7 +39,7 @@ class Job(db.Model):
     worker_id: Mapped[str | None] = mapped_column(String(96), index=True)
     error_code: Mapped[str | None] = mapped_column(String(64))
     error_message: Mapped[str | None] = mapped_column(String(300))
-    notes: Mapped[str | None] = mapped_column(String(300))
+    notes: Mapped[str | None] = mapped_column(Text)  # the notes of the job, one a line (any number)
     source_path: Mapped[str | None] = mapped_column(String(300))
     # WeChat content check of the uploaded picture: none (not configured), pending, pass, risky, review, error.
     check_status: Mapped[str] = mapped_column(String(16), default="none")

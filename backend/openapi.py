@@ -425,8 +425,8 @@ def spec(app):
                     **UPLOAD_ERRORS,
                     "503": _error(
                         "server jobs switched off (jobs_disabled), busy reading other uploads (busy), the "
-                        "catalogue not loaded (catalogue_unavailable), or the pictures' storage unreachable "
-                        "(storage_unavailable)",
+                        "catalogue not loaded (catalogue_unavailable), the pictures' storage unreachable "
+                        "(storage_unavailable), or the database not yet upgraded (database_outdated)",
                         retry_after=True,
                     ),
                 },
@@ -473,6 +473,7 @@ def spec(app):
                 {
                     "200": _json("the job", {"$ref": "#/components/schemas/Job"}),
                     "404": _error("no such job of yours (not_found)"),
+                    "503": _error("the database not yet upgraded (database_outdated)", retry_after=True),
                 },
                 auth=True,
                 parameters=[_path_param("job_id", "job id")],

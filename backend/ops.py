@@ -35,6 +35,9 @@ def readyz():
         problems.append(f"catalogue not loaded: {zoo.error}")
     try:
         db.session.execute(text("SELECT 1"))
+        schema = current_app.extensions["schema"].problem()  # PostgreSQL not yet upgraded
+        if schema:
+            problems.append(f"database: {schema}")
     except Exception as error:  # any database failure means not ready
         problems.append(f"database: {type(error).__name__}")
     storage = current_app.extensions["storage"].problem()

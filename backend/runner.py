@@ -47,9 +47,15 @@ class JobRunner:
     # Starting and stopping.
 
     def start(self):
-        self.started = True
-        atexit.register(self.shutdown)
+        """Starts the threads, unless the database lacks the code's migrations (then the next
+        request tries again)."""
         with self.app.app_context():
+            problem = self.app.extensions["schema"].problem()
+            if problem:
+                log.warning("jobs not started: %s", problem)
+                return
+            self.started = True
+            atexit.register(self.shutdown)
             db.session.merge(Worker(id=self.worker_id))
             db.session.commit()
             self.recover()

@@ -1,13 +1,29 @@
-"""Fixtures of the backend tests: a tiny model zoo, a fake WeChat server, the app and its client
-(pytest-flask's `client` fixture uses `app`)."""
+"""Fixtures of the backend tests: a tiny model zoo, a fake WeChat server, the test's database, the
+app and its client (pytest-flask's `client` fixture uses `app`).
+
+The tests run on SQLite; `@pytest.mark.databases("sqlite", "postgresql")` on a test (or
+`pytestmark = ...` on a module) runs it once on each database: on PostgreSQL in an empty database
+made by the migrations, on a server that the session starts (`postgres`)."""
 
 import pytest
+import sqlalchemy
+from alembic.runtime.migration import MigrationContext
 
-from backend import create_app
+from backend import create_app, schema
+from backend.extensions import db
 from modelzoo.tinyzoo import build_tiny_zoo
 from tests.backend.conformance import ConformingClient
 from tests.backend.fakewechat import FakeWeChat
-from tests.backend.services import CeleryWorker, RedisServer, S3Server, free_port
+from tests.backend.services import CeleryWorker, PostgresServer, RedisServer, S3Server, free_port
+
+MIGRATED, TESTS = "migrated", "tests"  # PostgreSQL databases: the one the migrations made, its copy for tests
+
+
+def pytest_generate_tests(metafunc):
+    marker = metafunc.definition.get_closest_marker("databases")
+    if marker is not None:
+        assert "database" in metafunc.fixturenames, f"{metafunc.function.__name__} uses no database"
+        metafunc.parametrize("database", marker.args, indirect=True)
 
 
 @pytest.fixture(scope="session")
@@ -28,15 +44,65 @@ def wechat(wechat_server):
     return wechat_server
 
 
+@pytest.fixture(scope="session")
+def postgres(tmp_path_factory, zoo_dir):
+    """A PostgreSQL server for the session, with the database MIGRATED made by the migrations and
+    TESTS, its copy, which the tests use."""
+    server = PostgresServer().start()
+    folder = tmp_path_factory.mktemp("postgres-migrations")
+    url = server.create_database(MIGRATED)
+    settings = {"SECRET_KEY": "k", "DATABASE_URL": url, "RESULTS_DIR": str(folder), "MODELZOO_DIR": str(zoo_dir)}
+    app = create_app({**settings, "RATELIMIT_STORAGE_URI": "memory://", "JOBS_ENABLED": False})
+    with app.app_context():
+        schema.upgrade()
+        db.engine.dispose()  # a database being copied has no connection
+    server.create_database(TESTS, template=MIGRATED)
+    yield server
+    server.remove()
+
+
+def reset(postgres):
+    """TESTS as the migrations made it, for the next test: its tables emptied (far quicker than a
+    new database), or a new copy of MIGRATED when the test changed the schema (the migrations'
+    tests) or left a connection holding a table."""
+    engine = sqlalchemy.create_engine(postgres.database_url(TESTS), poolclass=sqlalchemy.NullPool)
+    try:
+        with engine.begin() as connection:
+            connection.exec_driver_sql("SET LOCAL lock_timeout = '2s'")
+            tables = set(sqlalchemy.inspect(connection).get_table_names())
+            revision = MigrationContext.configure(connection).get_current_revision()
+            intact = tables == {*db.metadata.tables, "alembic_version"} and revision == schema.head()
+            if intact:
+                connection.exec_driver_sql(f"TRUNCATE {', '.join(db.metadata.tables)} RESTART IDENTITY")
+    except sqlalchemy.exc.OperationalError:  # lock_timeout
+        intact = False
+    finally:
+        engine.dispose()
+    if not intact:
+        postgres.create_database(TESTS, template=MIGRATED)  # the old one dropped, its connections ended
+
+
 @pytest.fixture
-def base_settings(tmp_path, zoo_dir, wechat):
+def database(request, tmp_path):
+    """This test's DATABASE_URL: a new SQLite file, or with the `databases` marker's "postgresql"
+    the session's PostgreSQL database TESTS, empty, made by the migrations."""
+    if getattr(request, "param", "sqlite") == "sqlite":
+        yield f"sqlite:///{tmp_path / 'backend.sqlite'}"
+        return
+    postgres = request.getfixturevalue("postgres")
+    yield postgres.database_url(TESTS)
+    reset(postgres)
+
+
+@pytest.fixture
+def base_settings(tmp_path, zoo_dir, wechat, database):
     """The settings of this test's apps and workers: its database and folders, development mode,
     WeChat not configured."""
     return {
         "TESTING": True,
         "APP_ENV": "development",
         "SECRET_KEY": "test-secret-key",
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'backend.sqlite'}",
+        "DATABASE_URL": database,
         "RESULTS_DIR": str(tmp_path / "results"),
         "RATELIMIT_STORAGE_URI": f"sqlite:///{tmp_path / 'ratelimits.sqlite'}",
         "MODELZOO_DIR": str(zoo_dir),
@@ -124,9 +190,9 @@ def celery_app(make_app, workers, redis_server):
 
 
 @pytest.fixture(params=["in_process", "celery"])
-def job_app(request):
+def job_app(request, base_settings):
     """`job_app(**settings)`: an app whose jobs run on the in-process runner, or on a Celery worker:
-    a test using it runs once on each path."""
+    a test using it runs once on each path (on the test's database, `base_settings`)."""
     return request.getfixturevalue("make_app" if request.param == "in_process" else "celery_app")
 
 

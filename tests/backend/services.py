@@ -151,7 +151,28 @@ class PostgresServer:
 
     @property
     def url(self):
-        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
+        return self.database_url("postgres")
+
+    def database_url(self, name):
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{name}"
+
+    def sql(self, *statements):
+        """Runs statements outside a transaction (CREATE and DROP DATABASE need that)."""
+        import sqlalchemy
+
+        engine = sqlalchemy.create_engine(self.url, isolation_level="AUTOCOMMIT", poolclass=sqlalchemy.NullPool)
+        with engine.connect() as connection:
+            for statement in statements:
+                connection.execute(sqlalchemy.text(statement))
+        engine.dispose()
+
+    def create_database(self, name, template="template1"):
+        """A new database `name`, a copy of `template` (which nobody may be connected to)."""
+        self.sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+        return self.database_url(name)
+
+    def drop_database(self, name):
+        self.sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')  # its connections are ended
 
     def _run(self, program, *arguments):
         command = [str(self.bin / program), *arguments]

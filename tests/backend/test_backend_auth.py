@@ -8,6 +8,8 @@ import pytest
 
 from backend.config import LISTEN_VARIABLE
 
+pytestmark = pytest.mark.databases("sqlite", "postgresql")
+
 SECRET = "APP-SECRET-VALUE"
 SESSION_KEY = "SESSION-KEY-SECRET"
 

@@ -1,6 +1,7 @@
 """How a server job runs, on both paths: the in-process runner (no broker) and Celery workers over
 redis-server (`job_app` runs each test once per path), plus the load suite: ten times the queue's
-capacity submitted at once."""
+capacity submitted at once. The tests where several processes meet in the database run on SQLite
+and on PostgreSQL."""
 
 import io
 import re
@@ -14,7 +15,7 @@ from PIL import Image
 from backend.extensions import db
 from backend.models import Job, Result
 from tests.backend.helpers import LONG_JOB, dev_login, finished_job, image_bytes, long_photo, submit, wait_job
-from tests.backend.services import PostgresServer, wait_until
+from tests.backend.services import wait_until
 
 
 def job_row(app, job_id):
@@ -58,6 +59,7 @@ def test_a_broken_model_fails_the_job_with_a_reason(job_app, tmp_path, zoo_dir):
     assert finished_job(client, alice, style="tiny_rgb")["status"] == "done"  # the other style still works
 
 
+@pytest.mark.databases("sqlite", "postgresql")
 def test_a_finished_job_delivered_again_is_not_run_again(job_app):
     app = job_app()
     client = app.test_client()
@@ -95,6 +97,7 @@ def test_metrics_count_queue_depth_wait_and_run_time(job_app):
     assert "\njobs_queued 0.0\n" in client.get("/metrics").get_data(as_text=True)  # counted by the web
 
 
+@pytest.mark.databases("sqlite", "postgresql")
 def test_ten_times_the_queue_capacity_at_once(job_app):
     """Every accepted job finishes, every refused one got 429 with Retry-After, none is lost or stuck."""
     capacity, clients = 3, 30
@@ -154,25 +157,11 @@ def test_wechat_timing_out_during_the_content_check(job_app, wechat):
     assert len(wechat.calls("/wxa/media_check_async")) == 1
 
 
-@pytest.fixture(scope="module")
-def postgres():
-    server = PostgresServer().start()
-    yield server
-    server.remove()
-
-
-def test_the_database_dropped_during_a_job(job_app, postgres, request):
+@pytest.mark.databases("postgresql")
+def test_the_database_dropped_during_a_job(job_app, postgres):
     """PostgreSQL stopped (every connection dropped) for 2 s while a job runs: the job is tried again
     with backoff and finishes, with one result; the web answers again once the database is back."""
-    import sqlalchemy
-
-    database = "test_" + re.sub(r"\W", "_", request.node.callspec.id)
-    engine = sqlalchemy.create_engine(postgres.url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as connection:
-        connection.execute(sqlalchemy.text(f"DROP DATABASE IF EXISTS {database}"))
-        connection.execute(sqlalchemy.text(f"CREATE DATABASE {database}"))
-    engine.dispose()
-    app = job_app(DATABASE_URL=postgres.url.rsplit("/", 1)[0] + f"/{database}", **LONG_JOB)
+    app = job_app(**LONG_JOB)
     client = app.test_client()
     alice = dev_login(client)
     job_id = submit(client, alice, data=long_photo(), long_side="original").get_json()["id"]

@@ -4,9 +4,12 @@ import io
 import shutil
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from tests.backend.helpers import dev_login, finished_job, image_bytes, submit, wait_job
+
+pytestmark = pytest.mark.databases("sqlite", "postgresql")
 
 
 def test_job_result_share_path(client):

@@ -3,9 +3,13 @@
 import time
 from datetime import timedelta
 
+import pytest
+
 from backend.extensions import db
 from backend.models import Job, Worker, utcnow
 from tests.backend.helpers import dev_login, submit, wait_job
+
+pytestmark = pytest.mark.databases("sqlite", "postgresql")
 
 
 def accepted_jobs(make_app, count):

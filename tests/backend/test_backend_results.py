@@ -1,11 +1,15 @@
-"""Results: deletion, expiry, the cleanup and init-db commands, and share links dying with them."""
+"""Results: deletion, expiry, the cleanup command, and share links dying with them."""
 
 from datetime import timedelta
 from urllib.parse import urlsplit
 
+import pytest
+
 from backend.extensions import db
-from backend.models import Job, Result, User, utcnow
+from backend.models import Result, utcnow
 from tests.backend.helpers import dev_login, finished_job
+
+pytestmark = pytest.mark.databases("sqlite", "postgresql")
 
 
 def shared_result(client, headers):
@@ -53,23 +57,6 @@ def test_expired_result_and_cleanup_command(app, client):
     assert output.exit_code == 0 and "removed 1 expired results" in output.output
     assert not files.exists(picture) and not files.exists(source)
     assert client.get(kept).status_code == 200  # the other result is untouched
-
-
-def test_init_db_command(app):
-    runner = app.test_cli_runner()
-    result = runner.invoke(args=["init-db"])
-    assert result.exit_code == 0 and "database ready" in result.output
-    with app.app_context():
-        db.session.add(User(id=7, openid="someone"))
-        db.session.flush()
-        db.session.add(Job(id="j1", user_id=7, style="tiny", long_side=512, status="failed"))
-        db.session.commit()
-    runner.invoke(args=["init-db"])
-    with app.app_context():
-        assert db.session.get(Job, "j1") is not None  # kept
-    runner.invoke(args=["init-db", "--drop"])
-    with app.app_context():
-        assert db.session.get(Job, "j1") is None
 
 
 def test_unknown_share_token(client):
