@@ -14,10 +14,12 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from modelzoo import manifest as zoo_format
 from modelzoo.constants import LIGHT_COLOR_ORDER, LIGHT_STYLES
 from training.conventions import SIZE_MULTIPLE, TANH_RANGE, check_color_order
 
-STYLE_ID = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+# Style ids as the model zoo's schema allows them (at most 64 characters; they are folder names).
+STYLE_ID = re.compile(zoo_format.schema("catalogue")["$defs"]["id"]["pattern"])
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,9 @@ import shutil
 
 import pytest
 
+from backend.models import Job
+from backend.zoo import ID_PATTERN
+from modelzoo import sources
 from tests.backend.helpers import rewrite_manifest
 
 
@@ -171,3 +174,11 @@ def test_what_the_model_zoo_schemas_refuse_is_refused_with_a_clear_log_line(make
     (copy / "catalogue.json").write_text(good)
     rewrite_manifest(copy, {**manifest, "files": []})
     assert zoo.refresh(force=True) and zoo.error is None
+
+
+def test_a_style_id_fits_the_jobs_table():
+    """The schema caps style ids at the length of `jobs.style` (PostgreSQL refuses longer values,
+    SQLite would keep them), so a catalogue the backend loads never leads to a failing job."""
+    length = Job.__table__.c.style.type.length
+    assert ID_PATTERN.match("a" * length) and not ID_PATTERN.match("a" * (length + 1))
+    assert sources.STYLE_ID.pattern == ID_PATTERN.pattern
