@@ -5,7 +5,7 @@
 #                 the web app in Chromium)
 #   make test-fast - the same without the slow tests (pytest -m "not slow", no JS integration test):
 #                 the edit-test loop, a few minutes
-# Also: `make demo` (stylize sample photos with the four published styles), `make lint` (ruff and ESLint),
+# Also: `make demo` (stylize sample photos with the four published styles), `make lint` (ruff's checks and format, ESLint),
 # `make zoo` (package and measure every style, no server), `make profile` (measure what is not yet).
 # `make install` alone installs; each step is repeated only when its lock file changes.
 # ZOO (a path, relative to this folder or absolute) and STYLES (comma-separated ids) choose what
@@ -116,4 +116,5 @@ test-fast: install
 
 lint: install
 	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
 	npm run --silent lint

@@ -106,9 +106,7 @@ class OnnxTiles:
         self.statistics_session = onnxruntime.InferenceSession(
             str(folder / variant["statistics_model"]), options, providers=providers()
         )
-        self.tile_session = onnxruntime.InferenceSession(
-            str(folder / variant["model"]), options, providers=providers()
-        )
+        self.tile_session = onnxruntime.InferenceSession(str(folder / variant["model"]), options, providers=providers())
         self.names = variant.get("signature") or {"input": "image", "statistics": "statistics"}
 
     def statistics(self, batch):

@@ -135,23 +135,37 @@ def main(argv=None):
     Path(args.work).mkdir(parents=True, exist_ok=True)
     stylizer = f"{args.style} (ONNX)" if args.zoo else "identity (GIF machinery alone)"
     print(f"stylization: {stylizer}; long side {args.long_side}")
-    print(f"{'input':>10} {'frames':>6} {'in KB':>7} {'output':>9} {'out KB':>7} {'wall s':>7} {'CPU s':>6} "
-          f"{'CPU ms/frame':>12} {'peak MB':>8} {'growth MB':>9}")
+    print(
+        f"{'input':>10} {'frames':>6} {'in KB':>7} {'output':>9} {'out KB':>7} {'wall s':>7} {'CPU s':>6} "
+        f"{'CPU ms/frame':>12} {'peak MB':>8} {'growth MB':>9}"
+    )
     for size in args.sizes.split(","):
         width, height = (int(side) for side in size.split("x"))
         for frames in (int(count) for count in args.frames.split(",")):
             source = Path(args.work) / f"{width}x{height}-{frames}.gif"
             if not source.is_file():
                 write_gif(source, width, height, frames)
-            command = [sys.executable, __file__, "--child", str(source), "--long-side", str(args.long_side),
-                       "--work", args.work, "--style", args.style] + (["--zoo", args.zoo] if args.zoo else [])
+            command = [
+                sys.executable,
+                __file__,
+                "--child",
+                str(source),
+                "--long-side",
+                str(args.long_side),
+                "--work",
+                args.work,
+                "--style",
+                args.style,
+            ] + (["--zoo", args.zoo] if args.zoo else [])
             result = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, env=os.environ)
             if result.returncode:
                 raise SystemExit(result.stderr)
             row = json.loads(result.stdout.strip().splitlines()[-1])
-            print(f"{size:>10} {row['frames']:>6} {source.stat().st_size / 1024:>7.0f} {row['output']:>9} "
-                  f"{row['output_bytes'] / 1024:>7.0f} {row['wall_s']:>7.2f} {row['cpu_s']:>6.2f} "
-                  f"{1000 * row['cpu_s'] / row['frames']:>12.1f} {row['peak_mb']:>8.0f} {row['growth_mb']:>9.1f}")
+            print(
+                f"{size:>10} {row['frames']:>6} {source.stat().st_size / 1024:>7.0f} {row['output']:>9} "
+                f"{row['output_bytes'] / 1024:>7.0f} {row['wall_s']:>7.2f} {row['cpu_s']:>6.2f} "
+                f"{1000 * row['cpu_s'] / row['frames']:>12.1f} {row['peak_mb']:>8.0f} {row['growth_mb']:>9.1f}"
+            )
 
 
 if __name__ == "__main__":

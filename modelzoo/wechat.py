@@ -78,9 +78,21 @@ def export(saved_model_dir, path, opset, signature="serving_default"):
     input_name, output_name = convert.signature_names(saved_model_dir, signature)
     path = Path(path)
     command = [
-        convert.tf2onnx_python(), "-m", "tf2onnx.convert", "--saved-model", str(saved_model_dir),
-        "--signature_def", signature, "--opset", str(int(opset)), "--output", str(path),
-        "--inputs-as-nchw", input_name, "--outputs-as-nchw", output_name,
+        convert.tf2onnx_python(),
+        "-m",
+        "tf2onnx.convert",
+        "--saved-model",
+        str(saved_model_dir),
+        "--signature_def",
+        signature,
+        "--opset",
+        str(int(opset)),
+        "--output",
+        str(path),
+        "--inputs-as-nchw",
+        input_name,
+        "--outputs-as-nchw",
+        output_name,
     ]
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": ""}
     result = subprocess.run(command, capture_output=True, text=True, env=env)

@@ -18,8 +18,14 @@ from training.imaging import (
 def gradient(width=40, height=30):
     x = np.linspace(0, 255, width, dtype=np.float64)[None, :, None]
     y = np.linspace(0, 255, height, dtype=np.float64)[:, None, None]
-    return np.concatenate([np.broadcast_to(x, (height, width, 1)), np.broadcast_to(y, (height, width, 1)),
-                           np.full((height, width, 1), 128.0)], axis=2).astype(np.uint8)
+    return np.concatenate(
+        [
+            np.broadcast_to(x, (height, width, 1)),
+            np.broadcast_to(y, (height, width, 1)),
+            np.full((height, width, 1), 128.0),
+        ],
+        axis=2,
+    ).astype(np.uint8)
 
 
 def test_exif_orientation_is_applied(tmp_path):
@@ -36,8 +42,11 @@ def test_exif_orientation_is_applied(tmp_path):
 )
 def test_unusual_modes_become_rgb(tmp_path, mode, save_kwargs):
     source = Image.fromarray(gradient())
-    image = source.convert(mode) if mode != "I;16" else Image.fromarray(
-        (np.asarray(source.convert("L"), np.uint16) * 257), "I;16")
+    image = (
+        source.convert(mode)
+        if mode != "I;16"
+        else Image.fromarray((np.asarray(source.convert("L"), np.uint16) * 257), "I;16")
+    )
     path = tmp_path / ("photo.jpg" if save_kwargs.get("format") == "JPEG" else "photo.png")
     image.save(path, **save_kwargs)
     photo = load_photo(path)
@@ -83,8 +92,13 @@ def test_pixel_limit_is_checked_before_decoding(tmp_path):
 
 @pytest.mark.parametrize(
     "size, long_side, expected",
-    [((1024, 768), 450, (450, 337)), ((768, 1024), 450, (337, 450)), ((500, 500), 450, (450, 450)),
-     ((100, 30), 450, (450, 135)), ((1000, 333), 450, (450, 149))],
+    [
+        ((1024, 768), 450, (450, 337)),
+        ((768, 1024), 450, (337, 450)),
+        ((500, 500), 450, (450, 450)),
+        ((100, 30), 450, (450, 135)),
+        ((1000, 333), 450, (450, 149)),
+    ],
 )
 def test_resize_long_side_matches_the_authors_preprocessing(size, long_side, expected):
     assert resize_long_side(Image.new("RGB", size), long_side).size == expected

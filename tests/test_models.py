@@ -57,8 +57,10 @@ def test_instance_normalization_normalizes_each_channel_of_each_image():
     layer.set_weights([np.array([1, 2, 3, 4], "float32"), np.array([0, 1, 0, -1], "float32")])
     got = np.asarray(layer(x))
     expected = np.stack(
-        [reference.instance_norm(image.transpose(2, 0, 1).astype(np.float64), *map(np.float64, layer.get_weights()))
-         for image in x]
+        [
+            reference.instance_norm(image.transpose(2, 0, 1).astype(np.float64), *map(np.float64, layer.get_weights()))
+            for image in x
+        ]
     ).transpose(0, 2, 3, 1)
     np.testing.assert_allclose(got, expected, atol=1e-4)
     assert layer.epsilon == 1e-9
@@ -76,8 +78,13 @@ def test_upsampling_reproduces_pytorch_conv_transpose(generator):
     torch_weight = rng.normal(size=(256, 128, 3, 3))  # PyTorch (in, out, kh, kw)
     bias = rng.normal(size=128)
     x = rng.normal(size=(1, 5, 7, 256)).astype("float32")
-    probe = keras.Sequential([keras.Input((None, None, 256)), layer.__class__.from_config(layer.get_config()),
-                              crop.__class__.from_config(crop.get_config())])
+    probe = keras.Sequential(
+        [
+            keras.Input((None, None, 256)),
+            layer.__class__.from_config(layer.get_config()),
+            crop.__class__.from_config(crop.get_config()),
+        ]
+    )
     probe.layers[0].set_weights([np.transpose(torch_weight, (2, 3, 1, 0)).astype("float32"), bias.astype("float32")])
     got = np.asarray(probe(x))[0]
     expected = reference.conv_transpose2d(x[0].transpose(2, 0, 1).astype(np.float64), torch_weight, bias)

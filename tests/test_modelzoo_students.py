@@ -20,9 +20,7 @@ from training import settings  # noqa: E402
 from training.pretrained import STYLES  # noqa: E402
 from training.saving import make_metadata  # noqa: E402
 
-OPTIONS = BuildOptions(
-    shard_bytes=4096, profile_sizes=(32,), webgl_sizes=(), parity_size=64, wasm_runs=1, onnx_runs=1
-)
+OPTIONS = BuildOptions(shard_bytes=4096, profile_sizes=(32,), webgl_sizes=(), parity_size=64, wasm_runs=1, onnx_runs=1)
 STUDENT_VARIANTS = {"student_float16", "student_uint8", "student_onnx", "student_wechat"}
 
 
@@ -143,10 +141,16 @@ def test_build_all_packages_each_published_style_with_its_committed_student(tmp_
         return {"version": "0" * 12}, output, False
 
     monkeypatch.setattr("modelzoo.build.build", recorded_build)
-    monkeypatch.setattr(sources, "from_published", lambda style, _: sources.from_keras(
-        tiny_generator(), tiny_metadata(style), origin="test"))
-    monkeypatch.setattr(sources, "light_sources", lambda _: [
-        sources.from_keras(tiny_generator(), tiny_metadata("light_paprika"), origin="test")])
+    monkeypatch.setattr(
+        sources,
+        "from_published",
+        lambda style, _: sources.from_keras(tiny_generator(), tiny_metadata(style), origin="test"),
+    )
+    monkeypatch.setattr(
+        sources,
+        "light_sources",
+        lambda _: [sources.from_keras(tiny_generator(), tiny_metadata("light_paprika"), origin="test")],
+    )
     assert cli.main(["build-all", "--output", str(tmp_path), "--styles", "hayao,light_paprika"]) == 0
     assert set(calls) == {"hayao", "light_paprika"}
     assert calls["light_paprika"] is None

@@ -89,8 +89,9 @@ def test_missing_or_misshapen_weights_are_named(tmp_path, hayao_weights_dir):
 
 def test_import_pretrained_command_saves_a_generator_with_its_convention(tmp_path, hayao_weights_dir, capsys):
     output = tmp_path / "styles" / "hayao.keras"
-    status = main(["import-pretrained", "--style", "hayao", "--weights-dir", str(hayao_weights_dir),
-                   "--output", str(output)])
+    status = main(
+        ["import-pretrained", "--style", "hayao", "--weights-dir", str(hayao_weights_dir), "--output", str(output)]
+    )
     assert status == 0 and "11,129,667 parameters" in capsys.readouterr().out
     metadata = read_metadata(output)
     assert metadata["input"]["color_order"] == "BGR" and metadata["parameters"] == 11_129_667
@@ -101,8 +102,17 @@ def test_import_pretrained_command_saves_a_generator_with_its_convention(tmp_pat
 
 
 def test_import_pretrained_command_reports_a_missing_folder(tmp_path, capsys):
-    status = main(["import-pretrained", "--style", "hayao", "--weights-dir", str(tmp_path / "nowhere"),
-                   "--output", str(tmp_path / "x.keras")])
+    status = main(
+        [
+            "import-pretrained",
+            "--style",
+            "hayao",
+            "--weights-dir",
+            str(tmp_path / "nowhere"),
+            "--output",
+            str(tmp_path / "x.keras"),
+        ]
+    )
     assert status == 2
     assert "no such folder" in capsys.readouterr().err
     assert not (tmp_path / "x.keras").exists()

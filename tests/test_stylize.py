@@ -42,8 +42,17 @@ def test_stylize_keeps_the_exact_size_of_odd_photos(hayao_generator_path, tmp_pa
     (tmp_path / "in").mkdir()
     for name, size in sizes.items():
         write_photo(tmp_path / "in" / name, size)
-    status = main(["stylize", "--model", str(hayao_generator_path), "--input", str(tmp_path / "in"),
-                   "--output", str(tmp_path / "out")])
+    status = main(
+        [
+            "stylize",
+            "--model",
+            str(hayao_generator_path),
+            "--input",
+            str(tmp_path / "in"),
+            "--output",
+            str(tmp_path / "out"),
+        ]
+    )
     assert status == 0
     for name, size in sizes.items():
         with Image.open(tmp_path / "out" / (name.rsplit(".", 1)[0] + ".png")) as picture:
@@ -62,8 +71,19 @@ def test_stylize_output_is_the_generator_output_cropped(hayao_generator_path, ph
 
 def test_long_side_resizes_like_the_authors(hayao_generator_path, tmp_path, capsys):
     write_photo(tmp_path / "landscape.jpg", size=(90, 67))
-    status = main(["stylize", "--model", str(hayao_generator_path), "--input", str(tmp_path / "landscape.jpg"),
-                   "--output", str(tmp_path / "out"), "--long-side", "45"])
+    status = main(
+        [
+            "stylize",
+            "--model",
+            str(hayao_generator_path),
+            "--input",
+            str(tmp_path / "landscape.jpg"),
+            "--output",
+            str(tmp_path / "out"),
+            "--long-side",
+            "45",
+        ]
+    )
     assert status == 0 and "1 stylized" in capsys.readouterr().out
     assert Image.open(tmp_path / "out" / "landscape.png").size == (45, 33)
 
@@ -81,29 +101,83 @@ def test_bad_files_fail_alone_with_a_message_naming_them(blue_probe, tmp_path, c
     (folder / "cut.jpg").write_bytes(buffer.getvalue()[:400])
     write_photo(folder / "sliver.png", size=(3, 40))
 
-    status = main(["stylize", "--model", str(blue_probe), "--input", str(folder), "--output",
-                   str(tmp_path / "out"), "--max-pixels", "100000"])
+    status = main(
+        [
+            "stylize",
+            "--model",
+            str(blue_probe),
+            "--input",
+            str(folder),
+            "--output",
+            str(tmp_path / "out"),
+            "--max-pixels",
+            "100000",
+        ]
+    )
     captured = capsys.readouterr()
     assert status == 1
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["good1.png", "good2.png"]
     errors = [line for line in captured.err.splitlines() if line.startswith("error:")]
     assert len(errors) == 5
-    for name, reason in [("empty.jpg", "empty"), ("notes.png", "not an image"), ("cut.jpg", "truncated"),
-                         ("huge.png", "over the limit"), ("sliver.png", "too small")]:
+    for name, reason in [
+        ("empty.jpg", "empty"),
+        ("notes.png", "not an image"),
+        ("cut.jpg", "truncated"),
+        ("huge.png", "over the limit"),
+        ("sliver.png", "too small"),
+    ]:
         assert any(name in line and reason in line for line in errors), (name, errors)
     assert "2 stylized" in captured.out and "5 failed" in captured.out
 
 
 def test_unusable_arguments_are_clear_errors(blue_probe, tmp_path, capsys):
-    assert main(["stylize", "--model", str(blue_probe), "--input", str(tmp_path / "nothing"),
-                 "--output", str(tmp_path / "out")]) == 2
+    assert (
+        main(
+            [
+                "stylize",
+                "--model",
+                str(blue_probe),
+                "--input",
+                str(tmp_path / "nothing"),
+                "--output",
+                str(tmp_path / "out"),
+            ]
+        )
+        == 2
+    )
     assert "no such file or folder" in capsys.readouterr().err
     write_photo(tmp_path / "a.png")
-    assert main(["stylize", "--model", str(tmp_path / "a.png"), "--input", str(tmp_path / "a.png"),
-                 "--output", str(tmp_path / "out")]) == 2
+    assert (
+        main(
+            [
+                "stylize",
+                "--model",
+                str(tmp_path / "a.png"),
+                "--input",
+                str(tmp_path / "a.png"),
+                "--output",
+                str(tmp_path / "out"),
+            ]
+        )
+        == 2
+    )
     assert "not a generator" in capsys.readouterr().err
-    assert main(["stylize", "--model", str(blue_probe), "--input", str(tmp_path / "a.png"),
-                 "--output", str(tmp_path / "out"), "--long-side", "0"]) == 2
+    assert (
+        main(
+            [
+                "stylize",
+                "--model",
+                str(blue_probe),
+                "--input",
+                str(tmp_path / "a.png"),
+                "--output",
+                str(tmp_path / "out"),
+                "--long-side",
+                "0",
+            ]
+        )
+        == 2
+    )
 
 
 def test_output_names_follow_the_inputs(tmp_path):

@@ -33,8 +33,13 @@ def ensure_imported(style, models_dir, weights_root):
 def comparison_grid(rows, labels, cell_height=GRID_CELL_HEIGHT):
     """A labelled grid image: `rows` is a list of lists of PIL images, `labels` the column titles."""
     label_height = 24
-    scaled = [[image.resize((max(1, round(image.width * cell_height / image.height)), cell_height), Image.LANCZOS)
-               for image in row] for row in rows]
+    scaled = [
+        [
+            image.resize((max(1, round(image.width * cell_height / image.height)), cell_height), Image.LANCZOS)
+            for image in row
+        ]
+        for row in rows
+    ]
     column_widths = [max(row[c].width for row in scaled) for c in range(len(labels))]
     grid = Image.new("RGB", (sum(column_widths), label_height + cell_height * len(rows)), "white")
     draw = ImageDraw.Draw(grid)

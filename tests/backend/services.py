@@ -82,6 +82,7 @@ class RedisServer:
 
 def as_environment(settings):
     """Settings of `create_app` as environment variables (backend.config reads them back)."""
+
     def text(value):
         if isinstance(value, bool):
             return "true" if value else "false"

@@ -142,7 +142,9 @@ def test_wechat_timing_out_during_the_content_check(job_app, wechat):
     """The check is sent off the request (a runner thread, or a worker): the upload answers at once,
     the job runs, and the check that timed out is marked `error` (retried when the result is shared)."""
     wechat.script("/wxa/media_check_async", {"errcode": 0, "trace_id": "too-late"}, delay=2.0)  # timeout 0.5 s
-    app = job_app(WECHAT_APPID="wx-test-app", WECHAT_SECRET="APP-SECRET-VALUE", PUBLIC_BASE_URL="https://cartoon.example")
+    app = job_app(
+        WECHAT_APPID="wx-test-app", WECHAT_SECRET="APP-SECRET-VALUE", PUBLIC_BASE_URL="https://cartoon.example"
+    )
     client = app.test_client()
     alice = dev_login(client)
     response = submit(client, alice)

@@ -107,7 +107,10 @@ def test_every_rate_limited_route_documents_429(make_app):
     """Each route is called twice under one-a-day limits: the second answer is 429 exactly where
     the description says it can be."""
     app = make_app(
-        RATELIMIT_DEFAULT="1/day", RATELIMIT_LOGIN="1/day", RATELIMIT_JOBS_USER="1/day", RATELIMIT_JOBS_IP="1/day",
+        RATELIMIT_DEFAULT="1/day",
+        RATELIMIT_LOGIN="1/day",
+        RATELIMIT_JOBS_USER="1/day",
+        RATELIMIT_JOBS_IP="1/day",
         RATELIMIT_ANONYMOUS="1/day",
     )
     client = app.test_client()

@@ -150,11 +150,25 @@ def test_runs_measured_under_the_device_texture_limit_decide(make_app, tmp_path,
     path = next(copy.glob("tiny/*/manifest.json"))
     manifest = json.loads(path.read_text())
     runs = []
-    for size, limit, side, ok in [(256, 4096, 2048, True), (256, 8192, 2048, True),
-                                  (512, 4096, 4112, False), (512, 8192, 4112, True)]:
-        runs.append({"size": size, "im2col": False, "delete_texture_threshold": 0, "max_texture_size": limit,
-                     "texture_bytes": 130_000_000 * (size // 256) ** 2, "max_texture_width": side,
-                     "max_texture_height": side // 2, "ok": ok, "error": None if ok else "texture too large"})
+    for size, limit, side, ok in [
+        (256, 4096, 2048, True),
+        (256, 8192, 2048, True),
+        (512, 4096, 4112, False),
+        (512, 8192, 4112, True),
+    ]:
+        runs.append(
+            {
+                "size": size,
+                "im2col": False,
+                "delete_texture_threshold": 0,
+                "max_texture_size": limit,
+                "texture_bytes": 130_000_000 * (size // 256) ** 2,
+                "max_texture_width": side,
+                "max_texture_height": side // 2,
+                "ok": ok,
+                "error": None if ok else "texture too large",
+            }
+        )
     for name in ("uint8", "float16"):
         manifest["variants"][name]["profile"]["webgl"] = runs
     rewrite_manifest(copy, manifest)
@@ -190,8 +204,14 @@ def with_wechat_variant(tmp_path, zoo_dir, precision_level=2):
 def test_phone_with_wechat_engine_gets_the_onnx_variant(make_app, tmp_path, zoo_dir):
     client = make_app(MODELZOO_DIR=str(with_wechat_variant(tmp_path, zoo_dir))).test_client()
     answer = plan(client, inferenceEngine=True, maxTextureSize=1024)  # no WebGL limit applies
-    assert answer == {**answer, "where": "device", "engine": "wechat", "variant": "wechat",
-                      "precision_level": 2, "long_side": 512}
+    assert answer == {
+        **answer,
+        "where": "device",
+        "engine": "wechat",
+        "variant": "wechat",
+        "precision_level": 2,
+        "long_side": 512,
+    }
     assert "engine" not in plan(client)  # older base library: the TF.js plugin, as before
     assert plan(client, inferenceEngine=True, memorySize=2048)["where"] == "server"  # same gates
     manifest = client.get("/api/v1/styles/tiny/manifest?variant=wechat").get_json()

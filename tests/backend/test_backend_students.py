@@ -224,5 +224,12 @@ def test_bad_model_is_refused(student_client, model):
 
 def test_bad_server_model_setting_stops_the_app(tmp_path, student_zoo):
     with pytest.raises(ValueError, match="SERVER_MODEL"):
-        create_app({"TESTING": True, "SERVER_MODEL": "fastest", "MODELZOO_DIR": str(student_zoo),
-                    "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite'}", "RESULTS_DIR": str(tmp_path)})
+        create_app(
+            {
+                "TESTING": True,
+                "SERVER_MODEL": "fastest",
+                "MODELZOO_DIR": str(student_zoo),
+                "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite'}",
+                "RESULTS_DIR": str(tmp_path),
+            }
+        )
