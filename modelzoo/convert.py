@@ -109,8 +109,10 @@ def tf2onnx_python():
     return os.environ.get("MODELZOO_TF2ONNX_PYTHON", sys.executable)
 
 
-def to_onnx(saved_model_dir, path, opset, signature="serving_default"):
-    """Converts a SavedModel to an ONNX model at `path` with tf2onnx; returns `path`."""
+def to_onnx(saved_model_dir, path, opset, signature="serving_default", nchw=None):
+    """Converts a SavedModel to an ONNX model at `path` with tf2onnx; returns `path`. `nchw`: the
+    signature's `(input name, output name)`, to have them in NCHW order (tf2onnx's --inputs-as-nchw
+    and --outputs-as-nchw)."""
     path = Path(path)
     command = [
         tf2onnx_python(),
@@ -125,11 +127,14 @@ def to_onnx(saved_model_dir, path, opset, signature="serving_default"):
         "--output",
         str(path),
     ]
+    if nchw:
+        command += ["--inputs-as-nchw", nchw[0], "--outputs-as-nchw", nchw[1]]
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": ""}
     result = subprocess.run(command, capture_output=True, text=True, env=env)
     if result.returncode != 0 or not path.is_file():
         tail = "\n".join((result.stderr or result.stdout).strip().splitlines()[-15:])
-        raise ConversionError(f"tf2onnx failed on {saved_model_dir} (exit {result.returncode}):\n{tail}")
+        layout = " (NCHW)" if nchw else ""
+        raise ConversionError(f"tf2onnx{layout} failed on {saved_model_dir} (exit {result.returncode}):\n{tail}")
     return path
 
 

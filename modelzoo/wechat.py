@@ -21,10 +21,7 @@ names, as far as the list could be read; an operator outside the map is listed i
 (`engine.unconfirmed_operators`) so that it is checked on a phone before the style is offered.
 """
 
-import os
-import subprocess
 from collections import Counter
-from pathlib import Path
 
 import numpy as np
 
@@ -75,30 +72,8 @@ def export(saved_model_dir, path, opset, signature="serving_default"):
     returns `(path, input name)`."""
     import onnx
 
-    input_name, output_name = convert.signature_names(saved_model_dir, signature)
-    path = Path(path)
-    command = [
-        convert.tf2onnx_python(),
-        "-m",
-        "tf2onnx.convert",
-        "--saved-model",
-        str(saved_model_dir),
-        "--signature_def",
-        signature,
-        "--opset",
-        str(int(opset)),
-        "--output",
-        str(path),
-        "--inputs-as-nchw",
-        input_name,
-        "--outputs-as-nchw",
-        output_name,
-    ]
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": ""}
-    result = subprocess.run(command, capture_output=True, text=True, env=env)
-    if result.returncode != 0 or not path.is_file():
-        tail = "\n".join((result.stderr or result.stdout).strip().splitlines()[-15:])
-        raise convert.ConversionError(f"tf2onnx (NCHW) failed on {saved_model_dir} (exit {result.returncode}):\n{tail}")
+    names = convert.signature_names(saved_model_dir, signature)
+    path = convert.to_onnx(saved_model_dir, path, opset, signature, nchw=names)
     model = onnx.load(str(path))
     old = model.graph.output[0].name
     for node in model.graph.node:
@@ -106,7 +81,7 @@ def export(saved_model_dir, path, opset, signature="serving_default"):
     model.graph.output[0].name = OUTPUT_NAME
     onnx.checker.check_model(model)
     onnx.save(model, str(path))
-    return path, input_name
+    return path, names[0]
 
 
 def operators(path):

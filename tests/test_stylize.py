@@ -131,53 +131,16 @@ def test_bad_files_fail_alone_with_a_message_naming_them(blue_probe, tmp_path, c
 
 
 def test_unusable_arguments_are_clear_errors(blue_probe, tmp_path, capsys):
-    assert (
-        main(
-            [
-                "stylize",
-                "--model",
-                str(blue_probe),
-                "--input",
-                str(tmp_path / "nothing"),
-                "--output",
-                str(tmp_path / "out"),
-            ]
-        )
-        == 2
-    )
+    def stylize(model, source, *more):
+        output = str(tmp_path / "out")
+        return main(["stylize", "--model", str(model), "--input", str(source), "--output", output, *more])
+
+    assert stylize(blue_probe, tmp_path / "nothing") == 2
     assert "no such file or folder" in capsys.readouterr().err
     write_photo(tmp_path / "a.png")
-    assert (
-        main(
-            [
-                "stylize",
-                "--model",
-                str(tmp_path / "a.png"),
-                "--input",
-                str(tmp_path / "a.png"),
-                "--output",
-                str(tmp_path / "out"),
-            ]
-        )
-        == 2
-    )
+    assert stylize(tmp_path / "a.png", tmp_path / "a.png") == 2
     assert "not a generator" in capsys.readouterr().err
-    assert (
-        main(
-            [
-                "stylize",
-                "--model",
-                str(blue_probe),
-                "--input",
-                str(tmp_path / "a.png"),
-                "--output",
-                str(tmp_path / "out"),
-                "--long-side",
-                "0",
-            ]
-        )
-        == 2
-    )
+    assert stylize(blue_probe, tmp_path / "a.png", "--long-side", "0") == 2
 
 
 def test_output_names_follow_the_inputs(tmp_path):
