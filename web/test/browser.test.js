@@ -401,6 +401,27 @@ test('an animated GIF gives an animated cartoon GIF with the same frames, timing
   await server.context.close();
 });
 
+test('cancel during an animated GIF: the worker stops between frames, and the next run goes on', async () => {
+  const gifFile = path.join(work, 'cancelled.gif');
+  await makeGif(gifFile, { frames: 6, width: 480, height: 360, delays: [100], loop: 0 });
+  const { context, page, errors } = await openPage();
+  await choosePhoto(page, gifFile);
+  await page.click(`.style[data-style="${STYLES[0]}"]`);
+  await page.waitForFunction(() => document.body.dataset.step === 'stylizing'
+    && document.getElementById('progress-bar').value > 0, null, { timeout: 60000 }); // a frame done
+  await page.click('#cancel');
+  await page.waitForFunction(() => !document.body.dataset.step, null, { timeout: 60000 });
+  assert.equal(await page.textContent('#message'), 'Cancelled.');
+  assert.equal(await page.isHidden('#result'), true);
+  // the worker answered at the next frame: had it gone on, the run would have ended at 100%
+  const percent = await page.$eval('#progress-bar', (bar) => bar.value);
+  assert.ok(percent > 0 && percent < 100, `cancelled at ${percent}%`);
+  assert.equal(await stylize(page, STYLES[0]), 'device');
+  assert.equal(await page.$eval('#save', (a) => a.download), `cartoon-${STYLES[0]}.gif`);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
 test('a GIF past the frame limit is refused with a clear message when it is picked', async () => {
   const tooLong = path.join(work, 'too-long.gif');
   await makeGif(tooLong, { frames: 101, width: 16, height: 16, delays: [50], loop: 0 });
