@@ -121,8 +121,10 @@ afterEach(async () => {
 
 // A fresh browser profile on the page, with every long main-thread task and the times of the
 // page's progress steps recorded from the start.
-async function openPage(viewport = PHONE, locale = 'en-US') {
-  const context = await browser.newContext({ viewport, locale, acceptDownloads: true });
+// serviceWorkers 'block': for tests that route the page's requests (a request the service worker
+// answers from its cache never reaches the route: the worker's script would come from there).
+async function openPage(viewport = PHONE, locale = 'en-US', { serviceWorkers = 'allow' } = {}) {
+  const context = await browser.newContext({ viewport, locale, acceptDownloads: true, serviceWorkers });
   contexts.add(context);
   await context.addInitScript(() => {
     window.longTasks = [];
@@ -230,7 +232,7 @@ test('the whole path: open /, pick a photo, style it, download it, share it and 
 });
 
 test('when the browser cannot stylize (no inference worker), the server job takes over', async () => {
-  const { context, page } = await openPage();
+  const { context, page } = await openPage(PHONE, 'en-US', { serviceWorkers: 'block' });
   await context.route('**/web/worker.js', (route) => route.fulfill({ status: 404, body: 'gone' }));
   await page.reload();
   await choosePhoto(page, parityPhoto);
@@ -394,7 +396,7 @@ test('an animated GIF gives an animated cartoon GIF with the same frames, timing
   assert.deepEqual(errors, []);
   await context.close();
 
-  const server = await openPage();
+  const server = await openPage(PHONE, 'en-US', { serviceWorkers: 'block' });
   await server.context.route('**/web/worker.js', (route) => route.fulfill({ status: 404, body: 'gone' }));
   await server.page.reload();
   await roundTrip(server.page, 'server');
