@@ -15,6 +15,7 @@
 const { parseGIF, decompressFrame } = require('gifuct-js');
 const { GIFEncoder, quantize, applyPalette } = require('gifenc');
 const { AppError } = require('./errors');
+const { resizeRgba } = require('./image');
 
 const GIF_LIMITS = { maxFrames: 100, maxPixels: 50000000 };
 const NETSCAPE_IDS = ['NETSCAPE2.0', 'ANIMEXTS1.0'];
@@ -186,4 +187,15 @@ async function stylizeGif(bytes, stylizeFrame, { limits = GIF_LIMITS, onFrame = 
   return { bytes: writer.finish(), width: output.width, height: output.height, frameCount: index, loop: gif.loop };
 }
 
-module.exports = { GIF_LIMITS, isGif, readGif, checkLimits, createGifWriter, stylizeGif };
+// stylizeGif with each frame first fitted to `size` ({ width, height }, core/image.js resizeRgba,
+// a box filter): `stylizePixels(rgba)` gets RGBA of that size and returns or resolves to RGBA of
+// the same size. What the session runs (mini-program), and the web page's worker.
+function stylizeGifAt(bytes, size, stylizePixels, options) {
+  return stylizeGif(bytes, async ({ data, width, height }) => ({
+    data: await stylizePixels(resizeRgba(data, width, height, size.width, size.height)),
+    width: size.width,
+    height: size.height,
+  }), options);
+}
+
+module.exports = { GIF_LIMITS, isGif, readGif, checkLimits, createGifWriter, stylizeGif, stylizeGifAt };

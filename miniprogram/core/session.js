@@ -19,8 +19,8 @@ const { graphModelArtifacts } = require('./pipeline');
 const { createCancel, cancellableSleep } = require('./cancel');
 const { createMemoryGuard } = require('./memory');
 const image = require('./image');
-const { stylizeTiled } = require('./tiling');
-const { stylizeGif } = require('./gif');
+const { pictureStylizer } = require('./tiling');
+const { stylizeGifAt } = require('./gif');
 
 const GIF_LIMIT_ERRORS = ['gif_too_many_frames', 'gif_too_large'];
 
@@ -102,41 +102,46 @@ function createSession({
 
     onState({ step: 'stylizing' });
     const size = image.fitSize(photo.width, photo.height, longSide);
-    const tiled = tiles.tile && Math.max(size.width, size.height) > tiles.tile;
-    // RGBA at `size` → the stylized RGBA, whole or in tiles.
-    const stylizePixels = (rgba) => (tiled
-      ? stylizeTiled(rgba, size.width, size.height, {
-        ...tiles,
-        multiple: manifest.input.size_multiple,
-        runTile: (pixels, width, height) => { cancel.check(); return engine.stylize(pixels, width, height); },
-      })
-      : engine.stylize(rgba, size.width, size.height));
+    const tiling = { ...tiles, multiple: manifest.input.size_multiple };
     const done = { width: size.width, height: size.height, where: 'device', engine: name };
-    if (photo.animated) return Object.assign(await onDeviceGif(photo, size, stylizePixels, onState, cancel), done);
+    if (photo.animated) return Object.assign(await onDeviceGif(photo, size, engine, tiling, onState, cancel), done);
 
     const rgba = await readPixels(wx, photo.path, size.width, size.height);
     cancel.check();
-    const out = await stylizePixels(rgba);
+    const out = await pixelStylizer(engine, size, tiling, cancel)(rgba);
     cancel.check();
     checkMemory();
     const path = await writePicture(wx, out, size.width, size.height);
     return { path, mediaType: 'image/png', ...done };
   }
 
-  // An animated GIF, frame by frame (core/gif.js): each frame fitted to `size` and stylized
-  // before the next is decoded; progress is the share of frames done.
-  async function onDeviceGif(photo, size, stylizePixels, onState, cancel) {
+  // RGBA at `size` → the stylized RGBA, whole or in tiles (core/tiling.js).
+  function pixelStylizer(engine, size, tiling, cancel) {
+    const stylize = (rgba, width, height) => engine.stylize(rgba, width, height);
+    return pictureStylizer(stylize, size.width, size.height, { ...tiling, check: () => cancel.check() });
+  }
+
+  // An animated GIF, frame by frame (core/gif.js stylizeGifAt): each frame fitted to `size` and
+  // stylized before the next is decoded; progress is the share of frames done. An engine with its
+  // own stylizeGif (the web page's worker) runs that whole loop off the page's main thread.
+  async function onDeviceGif(photo, size, engine, tiling, onState, cancel) {
     const bytes = await readBytes(wx, photo.path);
     cancel.check();
-    const gif = await stylizeGif(bytes, async ({ data, width, height }) => {
-      const out = await stylizePixels(image.resizeRgba(data, width, height, size.width, size.height));
-      cancel.check();
-      checkMemory();
-      return { data: out, width: size.width, height: size.height };
-    }, {
-      onFrame: (index, count) => onState({ step: 'stylizing', percent: Math.round((100 * index) / count) }),
-      isCancelled: () => cancel.cancelled,
-    });
+    const onFrame = (index, count) => onState({ step: 'stylizing', percent: Math.round((100 * index) / count) });
+    let gif;
+    if (engine.stylizeGif) {
+      gif = await engine.stylizeGif(bytes, { size, tiling, onFrame, cancel });
+    } else {
+      const stylizePixels = pixelStylizer(engine, size, tiling, cancel);
+      gif = await stylizeGifAt(bytes, size, async (rgba) => {
+        const out = await stylizePixels(rgba);
+        cancel.check();
+        checkMemory();
+        return out;
+      }, { onFrame, isCancelled: () => cancel.cancelled });
+    }
+    cancel.check();
+    checkMemory();
     const path = await writeGif(wx, gif.bytes);
     return { path, mediaType: 'image/gif', frameCount: gif.frameCount };
   }

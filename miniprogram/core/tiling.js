@@ -97,4 +97,14 @@ async function stylizeTiled(rgba, width, height, { tile, overlap, multiple = 4, 
   return output;
 }
 
-module.exports = { checkTiling, axisWindows, tileGrid, stylizeTiled };
+// stylize(rgba, width, height) as a function of the pixels of one width×height picture: the
+// picture whole, or in tiles when `tile` is given and the picture is larger; `check()` runs
+// before each tile (it throws to stop). The same rule for the session and the web page's worker.
+function pictureStylizer(stylize, width, height, { tile, overlap, multiple, check = () => {} } = {}) {
+  if (!tile || Math.max(width, height) <= tile) return (rgba) => stylize(rgba, width, height);
+  return (rgba) => stylizeTiled(rgba, width, height, {
+    tile, overlap, multiple, runTile: (pixels, w, h) => { check(); return stylize(pixels, w, h); },
+  });
+}
+
+module.exports = { checkTiling, axisWindows, tileGrid, stylizeTiled, pictureStylizer };

@@ -6,7 +6,7 @@
 // frames, delays and loop; on the server, the GIF uploaded and a GIF result; limits never fall
 // back to the server, which has the same ones.
 const { createSession } = require('../core/session');
-const { createGifWriter, readGif } = require('../core/gif');
+const { createGifWriter, readGif, stylizeGifAt } = require('../core/gif');
 const { resizeRgba } = require('../core/image');
 
 const WIDTH = 64;
@@ -25,6 +25,8 @@ function animatedGif(frames = COLORS.length, loop = 0) {
   for (let i = 0; i < frames; i++) writer.add(solid(COLORS[i % COLORS.length]), DELAYS[i % DELAYS.length]);
   return writer.finish();
 }
+
+const isGifBytes = (bytes) => String.fromCharCode(...new Uint8Array(bytes).subarray(0, 4)) === 'GIF8';
 
 const photo = { path: 'blob:photo.gif', width: WIDTH, height: HEIGHT, animated: true };
 const style = { id: 'hayao' };
@@ -63,7 +65,7 @@ function setup({ plan = { where: 'device', variant: 'student_uint8', long_side: 
   });
   const states = [];
   const run = () => session.run({ photo, style, onState: (s) => states.push(`${s.step}${s.percent === undefined ? '' : `:${s.percent}`}`) });
-  return { api, engine, frames, written, states, run };
+  return { api, engine, frames, written, states, run, session };
 }
 
 test('on the device: each frame fitted to the planned size, stylized, and written as a GIF with its timing', async () => {
@@ -86,6 +88,41 @@ test('larger than a tile: each frame is stylized in tiles', async () => {
   expect(result).toMatchObject({ where: 'device', width: 64, height: 48, frameCount: 3 });
   expect(t.frames.length).toBeGreaterThan(3);
   expect(Math.max(...t.frames.map(([w, h]) => Math.max(w, h)))).toBeLessThanOrEqual(32);
+});
+
+test('an engine with its own stylizeGif (the web page\'s worker) gets the whole GIF: bytes, planned size, tiling', async () => {
+  const t = setup({ plan: { where: 'device', variant: 'student_uint8', long_side: 64, tile: 32, overlap: 12 } });
+  // as web/src/worker.js: the core's frame loop, where the engine runs
+  t.engine.stylizeGif = jest.fn(async (bytes, { size, onFrame }) => stylizeGifAt(bytes, size,
+    (rgba) => rgba.map((v, i) => (i % 4 === 3 ? 255 : 255 - v)), { onFrame }));
+  const result = await t.run();
+  expect(result).toMatchObject({ where: 'device', mediaType: 'image/gif', width: 64, height: 48, frameCount: 3 });
+  const [bytes, options] = t.engine.stylizeGif.mock.calls[0];
+  expect(isGifBytes(bytes)).toBe(true);
+  expect(options.size).toEqual({ width: 64, height: 48 });
+  expect(options.tiling).toEqual({ tile: 32, overlap: 12, multiple: 4 });
+  expect(options.cancel.cancelled).toBe(false);
+  expect(t.engine.stylize).not.toHaveBeenCalled(); // no frame decoded or stylized by the session itself
+  expect(t.states.filter((s) => s.startsWith('stylizing'))).toEqual(['stylizing', 'stylizing:33', 'stylizing:67', 'stylizing:100']);
+  const out = readGif(t.written.bytes);
+  expect([out.width, out.height, out.frameCount, out.loop]).toEqual([64, 48, 3, 0]);
+  expect([...out.frames()].map((f) => f.delay)).toEqual(DELAYS);
+});
+
+test('cancel during an engine\'s own stylizeGif: the token reaches the engine, the run ends cancelled', async () => {
+  const t = setup();
+  let started;
+  const running = new Promise((resolve) => { started = resolve; });
+  t.engine.stylizeGif = jest.fn((bytes, { cancel }) => new Promise((resolve, reject) => {
+    cancel.onCancel(() => reject(Object.assign(new Error('cancelled'), { code: 'cancelled' })));
+    started();
+  }));
+  const run = t.run();
+  await running;
+  t.session.cancel();
+  await expect(run).rejects.toMatchObject({ code: 'cancelled' });
+  expect(t.written.bytes).toBeUndefined();
+  expect(t.api.createJob).not.toHaveBeenCalled();
 });
 
 test('on the server: the GIF is uploaded and the result is a GIF', async () => {

@@ -1,6 +1,9 @@
 // The page's side of the inference worker (./worker.js): an engine with the interface the client
-// core's session expects of the TF.js engine (use, stylize, unload), each call a message to the
-// worker. Pixels and weights are transferred, not copied.
+// core's session expects of the TF.js engine (use, stylize, unload, and stylizeGif: a whole
+// animated GIF in the worker), each call a message to the worker. Pixels, GIF bytes and weights
+// are transferred, not copied.
+
+const { AppError } = require('../../miniprogram/core/errors');
 
 function createWorkerEngine(worker, { log = () => {} } = {}) {
   const pending = new Map();
@@ -11,8 +14,9 @@ function createWorkerEngine(worker, { log = () => {} } = {}) {
     if (data.log) return log(data.log);
     const call = pending.get(data.id);
     if (!call) return undefined;
+    if (data.progress) return call.onProgress(data.progress);
     pending.delete(data.id);
-    if (data.error) call.reject(Object.assign(new Error(data.error.message), { name: data.error.name }));
+    if (data.error) call.reject(workerError(data.error));
     else call.resolve(data.result);
     return undefined;
   };
@@ -23,11 +27,15 @@ function createWorkerEngine(worker, { log = () => {} } = {}) {
     pending.clear();
   };
 
-  function call(method, args, transfer = []) {
+  // onProgress(progress): the worker's progress messages of this call; cancel: a core/cancel.js
+  // token, whose cancel is passed on to the worker (the call then rejects with its AppError).
+  function call(method, args, transfer = [], { onProgress = () => {}, cancel } = {}) {
     const id = nextId++;
     return new Promise((resolve, reject) => {
       if (failed) return reject(failed);
-      pending.set(id, { resolve, reject });
+      const off = cancel ? cancel.onCancel(() => worker.postMessage({ method: 'cancel', args: { id } })) : () => {};
+      const settle = (then) => (value) => { off(); then(value); };
+      pending.set(id, { resolve: settle(resolve), reject: settle(reject), onProgress });
       return worker.postMessage({ id, method, args }, transfer);
     });
   }
@@ -50,6 +58,11 @@ function createWorkerEngine(worker, { log = () => {} } = {}) {
       currentKey = key;
     },
     stylize: (rgba, width, height) => call('stylize', { rgba, width, height }, [rgba.buffer]),
+    // An animated GIF's bytes (an ArrayBuffer, transferred) decoded, each frame fitted to `size`,
+    // stylized (in tiles by `tiling`) and encoded, all in the worker (core/gif.js stylizeGifAt);
+    // resolves with { bytes, width, height, frameCount, loop }. onFrame(index, frameCount).
+    stylizeGif: (bytes, { size, tiling, onFrame = () => {}, cancel } = {}) => call('stylizeGif', { bytes, size, tiling },
+      [bytes], { onProgress: ({ index, count }) => onFrame(index, count), cancel }),
     unload() {
       currentKey = null;
       return call('unload');
@@ -57,6 +70,13 @@ function createWorkerEngine(worker, { log = () => {} } = {}) {
     memory: () => call('memory'),
     get key() { return currentKey; },
   };
+}
+
+// An error the worker sent: the client core's AppError when it had a code (cancelled, a GIF limit),
+// so the session tells them from a failed engine.
+function workerError({ message, name, code }) {
+  if (code) return new AppError(code, { message });
+  return Object.assign(new Error(message), { name });
 }
 
 module.exports = { createWorkerEngine };

@@ -3,9 +3,10 @@
 // the mini-program (../../miniprogram/core), on the browser adapter (./platform.js); the model
 // runs in a Web Worker (./worker.js through ./engine.js).
 //
-// An animated GIF picked gives an animated cartoon GIF: the session (core/session.js) stylizes
-// it frame by frame through core/gif.js and the worker, or sends it to the server job, as the plan
-// says; its frame and pixel limits are checked when it is picked.
+// An animated GIF picked gives an animated cartoon GIF: the session (core/session.js) hands its
+// bytes to the worker, which decodes, stylizes and encodes it frame by frame (core/gif.js), or
+// sends it to the server job, as the plan says; its frame and pixel limits are checked when it
+// is picked.
 
 const { createApi } = require('../../miniprogram/core/api');
 const { createModelCache } = require('../../miniprogram/core/model-cache');

@@ -2,8 +2,10 @@
 // settings), WASM when WebGL is missing or fails. The page never runs a model: it posts the model
 // artifacts and pixels here (lib: ./engine.js) and gets pixels back, so it stays responsive.
 //
-// Messages: { id, method, args } → { id, result } or { id, error }. Methods: init, use, stylize,
-// unload, memory.
+// Messages: { id, method, args } → { id, result } or { id, error }, and { id, progress } while an
+// animated GIF is stylized. Methods: init, use, stylize, stylizeGif, cancel (a stylizeGif under
+// way, by its id), unload, memory. An animated GIF is decoded, scaled, stylized and encoded here,
+// frame by frame, so the page's main thread does none of it.
 
 import * as tfCore from '@tensorflow/tfjs-core';
 import { loadGraphModel } from '@tensorflow/tfjs-converter';
@@ -12,10 +14,14 @@ import '@tensorflow/tfjs-backend-cpu';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 
 const { createStylizer } = require('../../miniprogram/core/pipeline');
+const { AppError } = require('../../miniprogram/core/errors');
+const { stylizeGifAt } = require('../../miniprogram/core/gif');
+const { pictureStylizer } = require('../../miniprogram/core/tiling');
 
 const tf = { ...tfCore, loadGraphModel };
 const log = (message) => self.postMessage({ log: message });
 let stylizer = null;
+const gifRuns = new Map(); // id of a stylizeGif under way → { cancelled }
 
 // The backend by preference: the first that initializes and runs a tiny op.
 async function init({ backends = ['webgl', 'wasm', 'cpu'], wasmPath = '/web/' } = {}) {
@@ -43,6 +49,28 @@ const methods = {
     const out = await stylizer.stylize(rgba, width, height);
     return { result: out, transfer: [out.buffer] };
   },
+  // An animated GIF (core/gif.js stylizeGifAt): progress after each frame; a cancel message stops
+  // it between frames or tiles with AppError('cancelled').
+  stylizeGif: async ({ bytes, size, tiling }, id) => {
+    const run = { cancelled: false };
+    const check = () => { if (run.cancelled) throw new AppError('cancelled'); };
+    gifRuns.set(id, run);
+    try {
+      const stylize = (rgba, width, height) => stylizer.stylize(rgba, width, height);
+      const stylizePixels = pictureStylizer(stylize, size.width, size.height, { ...tiling, check });
+      const gif = await stylizeGifAt(bytes, size, stylizePixels, {
+        onFrame: (index, count) => self.postMessage({ id, progress: { index, count } }),
+        isCancelled: () => run.cancelled,
+      });
+      return { result: gif, transfer: [gif.bytes.buffer] };
+    } finally {
+      gifRuns.delete(id);
+    }
+  },
+  cancel: ({ id }) => {
+    const run = gifRuns.get(id);
+    if (run) run.cancelled = true;
+  },
   unload: () => stylizer && stylizer.unload(),
   // What the engine holds: tensors and texture bytes (WebGL), for the tests and the page.
   memory: () => {
@@ -56,10 +84,11 @@ const methods = {
 
 self.onmessage = async ({ data: { id, method, args } }) => {
   try {
-    const answer = await methods[method](args || {});
+    const answer = await methods[method](args || {}, id);
+    if (id === undefined) return; // a message without an answer (cancel)
     if (answer && answer.transfer) self.postMessage({ id, result: answer.result }, answer.transfer);
     else self.postMessage({ id, result: answer });
   } catch (err) {
-    self.postMessage({ id, error: { message: err.message, name: err.name } });
+    self.postMessage({ id, error: { message: err.message, name: err.name, code: typeof err.code === 'string' ? err.code : undefined } });
   }
 };
