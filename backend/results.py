@@ -110,10 +110,14 @@ def remove(result, now=None):
     storage().delete(result.path)
     result.deleted_at = now or utcnow()
     db.session.execute(db.delete(Share).where(Share.result_id == result.id))
-    job = result.job
-    if job.source_path:
-        storage().delete(job.source_path)
-        job.source_path = job.media_token = None
+    if result.job.source_path:
+        remove_upload(result.job)
+
+
+def remove_upload(job):
+    """Deletes a job's uploaded source (WeChat's checker can no longer fetch it at /media/<token>)."""
+    storage().delete(job.source_path)
+    job.source_path = job.media_token = None
 
 
 def cleanup(now=None):
@@ -129,8 +133,7 @@ def cleanup(now=None):
         )
     ).all()
     for job in old_jobs:
-        storage().delete(job.source_path)
-        job.source_path = job.media_token = None
+        remove_upload(job)
     db.session.commit()
     log.info("cleanup: %d results, %d uploads removed", len(expired), len(old_jobs))
     return len(expired), len(old_jobs)
