@@ -146,9 +146,15 @@ def s3_server(tmp_path_factory):
 
 
 @pytest.fixture
-def s3_settings(s3_server, tmp_path):
-    """Settings that keep this test's uploads and results in s3rver's bucket, under a prefix of its own."""
-    return s3_server.settings(tmp_path.name)
+def s3_prefix(tmp_path):
+    """This test's own prefix in s3rver's bucket."""
+    return tmp_path.name
+
+
+@pytest.fixture
+def s3_settings(s3_server, s3_prefix):
+    """Settings that keep this test's uploads and results in s3rver's bucket, under its prefix."""
+    return s3_server.settings(s3_prefix)
 
 
 @pytest.fixture

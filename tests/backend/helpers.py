@@ -3,10 +3,13 @@ changing a package of the tiny model zoo."""
 
 import io
 import time
+from datetime import timedelta
 from pathlib import Path
 
 from PIL import Image
 
+from backend.extensions import db
+from backend.models import Result, utcnow
 from modelzoo import manifest
 
 # A capable phone asking where to stylize a 3000x4000 photo of the tiny style.
@@ -81,3 +84,14 @@ LONG_JOB = {"JOB_MAX_UNTILED_LONG_SIDE": 4096, "INFERENCE_TILE": 0}
 
 def long_photo():
     return image_bytes((4096, 4096))
+
+
+def expire(app, result_id, days=1):
+    """Makes a result expired `days` ago and its job 30 days old (past the uploads' horizon);
+    returns `(result key, upload key)`."""
+    with app.app_context():
+        result = db.session.get(Result, result_id)
+        result.expires_at = utcnow() - timedelta(days=days)
+        result.job.created_at = utcnow() - timedelta(days=30)
+        db.session.commit()
+        return result.path, result.job.source_path

@@ -172,9 +172,6 @@ class PostgresServer:
         self.sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
         return self.database_url(name)
 
-    def drop_database(self, name):
-        self.sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')  # its connections are ended
-
     def _run(self, program, *arguments):
         command = [str(self.bin / program), *arguments]
         if self.user:

@@ -3,15 +3,13 @@ answers checked against it (tests/backend/conformance.py), docs/openapi.json ide
 
 import io
 import json
-from pathlib import Path
 
 import pytest
 
 from backend import validation
 from backend.openapi import default_description
 from tests.backend.helpers import PHONE, dev_login, image_bytes
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.backend.services import ROOT
 
 
 def error_code(response, status=400):

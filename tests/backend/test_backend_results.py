@@ -1,13 +1,12 @@
 """Results: deletion, expiry, the cleanup command, and share links dying with them."""
 
-from datetime import timedelta
 from urllib.parse import urlsplit
 
 import pytest
 
 from backend.extensions import db
-from backend.models import Result, utcnow
-from tests.backend.helpers import dev_login, finished_job
+from backend.models import Result
+from tests.backend.helpers import dev_login, expire, finished_job
 
 pytestmark = pytest.mark.databases("sqlite", "postgresql")
 
@@ -32,15 +31,6 @@ def test_deleted_result_kills_its_link(app, client):
         result = db.session.get(Result, job["result"]["id"])
         assert result.path == f"results/{result.id}.png"  # a key of the storage, no absolute path
         assert not app.extensions["storage"].exists(result.path) and result.job.source_path is None
-
-
-def expire(app, result_id, days=1):
-    with app.app_context():
-        result = db.session.get(Result, result_id)
-        result.expires_at = utcnow() - timedelta(days=days)
-        result.job.created_at = utcnow() - timedelta(days=30)
-        db.session.commit()
-        return result.path, result.job.source_path
 
 
 def test_expired_result_and_cleanup_command(app, client):

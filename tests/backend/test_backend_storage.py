@@ -3,7 +3,6 @@ folder storage and on an S3-compatible server (s3rver, started by the tests), th
 path and the cleanup with the results in the bucket and nothing on the local disk."""
 
 import io
-from datetime import timedelta
 from urllib.parse import urlsplit
 
 import pytest
@@ -13,9 +12,9 @@ from PIL import Image
 
 from backend import create_app
 from backend.extensions import db
-from backend.models import Job, Result, utcnow
+from backend.models import Job
 from backend.storage import LocalStorage, send_picture
-from tests.backend.helpers import LONG_JOB, dev_login, finished_job, image_bytes, long_photo, submit, wait_job
+from tests.backend.helpers import LONG_JOB, dev_login, expire, finished_job, image_bytes, long_photo, submit, wait_job
 from tests.backend.services import S3Server, free_port, wait_until
 from tests.backend.test_backend_gifs import described, frames, pillow_gif
 from tests.backend.test_backend_gunicorn import gunicorn
@@ -89,7 +88,7 @@ def test_send_answers_like_a_file(storage_app):
     assert missing.status_code == 404 and missing.get_json()["error"]["code"] == "not_found"
 
 
-def test_readiness_reports_a_missing_bucket(make_app, s3_server, s3_settings):
+def test_readiness_reports_a_missing_bucket(make_app, s3_settings):
     client = make_app(**s3_settings).test_client()
     assert client.get("/readyz").status_code == 200
     client = make_app(**{**s3_settings, "STORAGE_URL": "s3://no-such-bucket/x"}).test_client()
@@ -132,18 +131,17 @@ def test_bad_storage_url_is_refused(base_settings):
         create_app({**base_settings, "STORAGE_URL": "ftp://host/folder"})
 
 
-def test_job_path_in_s3(job_app, s3_server, s3_settings, tmp_path):
+def test_job_path_in_s3(job_app, s3_server, s3_settings, s3_prefix, tmp_path):
     """Upload, job (on the in-process runner, or on a Celery worker), result image, share page and
     image, deletion: every picture is in the bucket, none on the disk of the web or worker."""
     folder = tmp_path / "no-results-here"
     app = job_app(**s3_settings, RESULTS_DIR=str(folder))
-    prefix = s3_settings["STORAGE_URL"].rsplit("/", 1)[1]
     client = app.test_client()
     alice = dev_login(client)
 
     job = finished_job(client, alice)
     result = job["result"]
-    assert s3_server.keys(prefix) == sorted([f"uploads/{job['id']}.png", f"results/{result['id']}.png"])
+    assert s3_server.keys(s3_prefix) == sorted([f"uploads/{job['id']}.png", f"results/{result['id']}.png"])
     image = client.get(result["url"], headers=alice)
     assert image.status_code == 200 and image.mimetype == "image/png" and image.cache_control.private
     assert Image.open(io.BytesIO(image.data)).size == (result["width"], result["height"])
@@ -160,41 +158,35 @@ def test_job_path_in_s3(job_app, s3_server, s3_settings, tmp_path):
 
     assert client.delete(f"/api/v1/results/{result['id']}", headers=alice).status_code == 204
     assert client.get(urlsplit(share["image_url"]).path).status_code == 404
-    assert s3_server.keys(prefix) == sorted(
+    assert s3_server.keys(s3_prefix) == sorted(
         [f"uploads/{animated['id']}.gif", f"results/{animated['result']['id']}.gif"]
     )
     assert not folder.exists()
 
 
-def test_phone_picture_in_s3(make_app, s3_server, s3_settings):
+def test_phone_picture_in_s3(make_app, s3_server, s3_settings, s3_prefix):
     app = make_app(**s3_settings)
     client = app.test_client()
     alice = dev_login(client)
     result = upload(client, alice).get_json()
-    prefix = s3_settings["STORAGE_URL"].rsplit("/", 1)[1]
-    assert [key.split("/")[0] for key in s3_server.keys(prefix)] == ["results", "uploads"]
+    assert [key.split("/")[0] for key in s3_server.keys(s3_prefix)] == ["results", "uploads"]
     picture = client.get(result["url"], headers=alice)
     assert picture.status_code == 200 and Image.open(io.BytesIO(picture.data)).size == (40, 30)
 
 
-def test_cleanup_deletes_expired_results_in_s3(make_app, s3_server, s3_settings):
+def test_cleanup_deletes_expired_results_in_s3(make_app, s3_server, s3_settings, s3_prefix):
     app = make_app(**s3_settings)
-    prefix = s3_settings["STORAGE_URL"].rsplit("/", 1)[1]
     client = app.test_client()
     alice = dev_login(client)
     expired, kept = finished_job(client, alice), finished_job(client, alice)
-    with app.app_context():
-        result = db.session.get(Result, expired["result"]["id"])
-        result.expires_at = utcnow() - timedelta(days=1)
-        result.job.created_at = utcnow() - timedelta(days=30)
-        db.session.commit()
-    assert len(s3_server.keys(prefix)) == 4  # expired, but kept until the cleanup
+    expire(app, expired["result"]["id"])
+    assert len(s3_server.keys(s3_prefix)) == 4  # expired, but kept until the cleanup
 
     with app.app_context():  # as `flask --app backend cleanup` runs it
         output = app.test_cli_runner().invoke(args=["cleanup"])
     assert output.exit_code == 0, output.output
-    assert f"removed 1 expired results and 0 old uploads from s3://cartoon/{prefix}" in output.output
-    assert s3_server.keys(prefix) == sorted([f"uploads/{kept['id']}.png", f"results/{kept['result']['id']}.png"])
+    assert f"removed 1 expired results and 0 old uploads from s3://cartoon/{s3_prefix}" in output.output
+    assert s3_server.keys(s3_prefix) == sorted([f"uploads/{kept['id']}.png", f"results/{kept['result']['id']}.png"])
     assert client.get(kept["result"]["url"], headers=alice).status_code == 200
 
 
