@@ -14,14 +14,14 @@ import '@tensorflow/tfjs-backend-cpu';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 
 const { createStylizer } = require('../../miniprogram/core/pipeline');
-const { AppError } = require('../../miniprogram/core/errors');
+const { createCancel } = require('../../miniprogram/core/cancel');
 const { stylizeGifAt } = require('../../miniprogram/core/gif');
 const { pictureStylizer } = require('../../miniprogram/core/tiling');
 
 const tf = { ...tfCore, loadGraphModel };
 const log = (message) => self.postMessage({ log: message });
 let stylizer = null;
-const gifRuns = new Map(); // id of a stylizeGif under way → { cancelled }
+const gifRuns = new Map(); // id of a stylizeGif under way → its cancel token (core/cancel.js)
 
 // The backend by preference: the first that initializes and runs a tiny op.
 async function init({ backends = ['webgl', 'wasm', 'cpu'], wasmPath = '/web/' } = {}) {
@@ -52,15 +52,14 @@ const methods = {
   // An animated GIF (core/gif.js stylizeGifAt): progress after each frame; a cancel message stops
   // it between frames or tiles with AppError('cancelled').
   stylizeGif: async ({ bytes, size, tiling }, id) => {
-    const run = { cancelled: false };
-    const check = () => { if (run.cancelled) throw new AppError('cancelled'); };
-    gifRuns.set(id, run);
+    const cancel = createCancel();
+    gifRuns.set(id, cancel);
     try {
       const stylize = (rgba, width, height) => stylizer.stylize(rgba, width, height);
-      const stylizePixels = pictureStylizer(stylize, size.width, size.height, { ...tiling, check });
+      const stylizePixels = pictureStylizer(stylize, size.width, size.height, { ...tiling, check: cancel.check });
       const gif = await stylizeGifAt(bytes, size, stylizePixels, {
         onFrame: (index, count) => self.postMessage({ id, progress: { index, count } }),
-        isCancelled: () => run.cancelled,
+        isCancelled: () => cancel.cancelled,
       });
       return { result: gif, transfer: [gif.bytes.buffer] };
     } finally {
@@ -68,8 +67,8 @@ const methods = {
     }
   },
   cancel: ({ id }) => {
-    const run = gifRuns.get(id);
-    if (run) run.cancelled = true;
+    const cancel = gifRuns.get(id);
+    if (cancel) cancel.cancel();
   },
   unload: () => stylizer && stylizer.unload(),
   // What the engine holds: tensors and texture bytes (WebGL), for the tests and the page.
