@@ -121,6 +121,29 @@ def test_losses_go_down_for_every_style_of_a_shared_student(tmp_path, small_teac
     assert sorted(p.name for p in (run / "students").glob("*.keras")) == ["other.keras", "tiny.keras"]
 
 
+def test_a_new_run_starts_from_earlier_students(tmp_path):
+    """`--init-from`: every layer of a fresh two-style student takes the saved students' weights
+    (the shared body and each style's own head); a missing style or another architecture is refused."""
+    settings = distill.DistillSettings(styles=("tiny", "other"), color_order="BGR", architecture="sep-s")
+    teacher_metadata = {style: make_metadata(style, "BGR") for style in settings.styles}
+    earlier = distill.build_student(settings.styles, "sep-s")
+    distill.save_students(earlier, settings, teacher_metadata, tmp_path / "earlier")
+
+    fresh = distill.build_student(settings.styles, "sep-s")
+    assert not np.array_equal(fresh.get_layer("tiny_out").get_weights()[0], earlier.get_layer("tiny_out").get_weights()[0])
+    distill.load_student_weights(fresh, tmp_path / "earlier", settings)
+    for layer in earlier.layers:
+        for got, want in zip(fresh.get_layer(layer.name).get_weights(), layer.get_weights()):
+            np.testing.assert_array_equal(got, want)
+
+    with pytest.raises(ValueError, match="'sep-s' student; the run trains 'conv-s'"):
+        conv = distill.DistillSettings(styles=settings.styles, color_order="BGR", architecture="conv-s")
+        distill.load_student_weights(distill.build_student(settings.styles, "conv-s"), tmp_path / "earlier", conv)
+    (tmp_path / "earlier" / "other.keras").unlink()
+    with pytest.raises(FileNotFoundError, match="no student of the style 'other'"):
+        distill.load_student_weights(fresh, tmp_path / "earlier", settings)
+
+
 def test_feature_loss_needs_teacher_layers(small_teacher):
     model, _ = load_generator(small_teacher)
     with pytest.raises(ValueError, match="refpad01_1"):

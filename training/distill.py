@@ -14,6 +14,9 @@ paid once per step). The students learn to reproduce their teachers' pictures:
    1/4 of the size (strokes and flat regions) + `feature_weight` x L1 of the teacher's own first
    layer features (conv01_1, no downloaded weights). Chosen by measurement: docs/students.md.
 4. Adam, with a cosine learning-rate decay over the run's `epochs`.
+5. A new run can start from earlier students (`--init-from training/students`) instead of random
+   weights: run folders are not kept in the repository, the committed students are, so this is how
+   a later session (or a GPU machine) trains them further.
 
 The run folder holds:
 
@@ -76,6 +79,7 @@ class DistillSettings:
     feature_weight: float = 0.0
     jitter: float = 0.03
     seed: int = 0
+    init_from: str | None = None  # a folder of earlier students (`<style>.keras`) to start from
 
     def __post_init__(self):
         if self.crop_size < 4 * SIZE_MULTIPLE or self.crop_size % SIZE_MULTIPLE:
@@ -247,6 +251,23 @@ class DistillationLoss(keras.losses.Loss):
 
 # ---------------------------------------------------------------------------------------------
 # The run
+
+
+def load_student_weights(model, folder, settings):
+    """Copies the weights of the one-style students `folder/<style>.keras` into the (multi-style)
+    student `model`, layer by layer by name: each style's head from its own file, the shared layers
+    from the files in turn (students cut from one model agree on them)."""
+    for style in settings.styles:
+        path = Path(folder) / f"{style}.keras"
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: no student of the style {style!r} to start from")
+        student, metadata = load_generator(path)
+        architecture = metadata.get("student", {}).get("architecture")
+        if architecture != settings.architecture:
+            raise ValueError(f"{path} is a {architecture!r} student; the run trains {settings.architecture!r}")
+        for layer in student.layers:
+            if layer.weights:
+                model.get_layer(layer.name).set_weights(layer.get_weights())
 
 
 def learning_rate_schedule(settings):
@@ -459,6 +480,8 @@ def distill(teacher_paths, photos_dir, run_dir, resume=False, minutes=None, cach
         loss=losses if len(settings.styles) > 1 else losses[settings.styles[0]],
     )
     student.build((None, None, None, 3))
+    if settings.init_from:
+        load_student_weights(student, settings.init_from, settings)  # a resumed run's backup overrides it
     batches = CropBatches(pairs, settings)
     backup = keras.callbacks.BackupAndRestore(run_dir / "backup", save_freq="epoch", delete_checkpoint=False)
     finished = _finished_epochs(run_dir)
@@ -522,6 +545,11 @@ def add_arguments(parser):
             f"--{name.replace('_', '-')}", type=float, default=getattr(defaults, name), help="(default: %(default)s)"
         )
     parser.add_argument("--seed", type=int, default=defaults.seed)
+    parser.add_argument(
+        "--init-from",
+        metavar="FOLDER",
+        help="start from the students FOLDER/<style>.keras (such as training/students) instead of random weights",
+    )
 
 
 def run(args):
@@ -538,6 +566,7 @@ def run(args):
             "feature_weight",
             "jitter",
             "seed",
+            "init_from",
         )
     }
     paths = distill(
