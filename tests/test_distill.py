@@ -130,7 +130,9 @@ def test_a_new_run_starts_from_earlier_students(tmp_path):
     distill.save_students(earlier, settings, teacher_metadata, tmp_path / "earlier")
 
     fresh = distill.build_student(settings.styles, "sep-s")
-    assert not np.array_equal(fresh.get_layer("tiny_out").get_weights()[0], earlier.get_layer("tiny_out").get_weights()[0])
+    assert not np.array_equal(
+        fresh.get_layer("tiny_out").get_weights()[0], earlier.get_layer("tiny_out").get_weights()[0]
+    )
     distill.load_student_weights(fresh, tmp_path / "earlier", settings)
     for layer in earlier.layers:
         for got, want in zip(fresh.get_layer(layer.name).get_weights(), layer.get_weights()):
