@@ -28,7 +28,8 @@ The run folder holds:
     RUN/loss_curves.png     the curves of history.jsonl
     RUN/samples/epoch_NNNN.png   held-out photos | teacher | student, one row per style
     RUN/students/<style>.keras   the one-style students (`training.saving`), after every epoch
-    RUN/record.json         the training record: steps, training seconds, hardware, settings
+    RUN/record.json         the training record: steps, training seconds, hardware, settings (and
+                            the earlier students' record when the run started from them)
 
 The held-out photos (`split_photos`) are never trained on; they are used for validation only.
 The step is `keras.Model.fit` over a NumPy `keras.utils.PyDataset` with losses written in
@@ -381,7 +382,7 @@ class EpochOutputs(keras.callbacks.Callback):
             "settings": asdict(self.settings),
             "validation_psnr_db": {s: entry[f"val_psnr_{s}"] for s in self.settings.styles},
         }
-        (self.run_dir / "record.json").write_text(json.dumps(record, indent=2))
+        (self.run_dir / "record.json").write_text(json.dumps(with_earlier_record(record), indent=2))
         from training.train import plot_history, read_history
 
         plot_history(read_history(self.run_dir / "history.jsonl"), self.run_dir / "loss_curves.png")
@@ -393,6 +394,25 @@ class EpochOutputs(keras.callbacks.Callback):
         per_epoch = elapsed / max(1, number - self.first_epoch)
         if self.deadline is not None and time.monotonic() + per_epoch > self.deadline:
             self.model.stop_training = True
+
+
+def with_earlier_record(record):
+    """The record of a run that started from earlier students (`init_from`) carries theirs as
+    `started_from` (from `INIT_FROM/record.json`, when there is one), and the steps and training
+    seconds of both as `total_steps` and `total_training_seconds`: the students' whole history."""
+    init_from = record["settings"].get("init_from")
+    earlier_path = Path(init_from) / "record.json" if init_from else None
+    if earlier_path is None or not earlier_path.is_file():
+        return record
+    earlier = json.loads(earlier_path.read_text())
+    return {
+        **record,
+        "total_steps": earlier.get("total_steps", earlier["steps"]) + record["steps"],
+        "total_training_seconds": round(
+            earlier.get("total_training_seconds", earlier["training_seconds"]) + record["training_seconds"], 1
+        ),
+        "started_from": earlier,
+    }
 
 
 def _save_rows(rows, path):
