@@ -122,8 +122,9 @@ function createSession({
   }
 
   // An animated GIF, frame by frame (core/gif.js stylizeGifAt): each frame fitted to `size` and
-  // stylized before the next is decoded; progress is the share of frames done. An engine with its
-  // own stylizeGif (the web page's worker) runs that whole loop off the page's main thread.
+  // stylized (whole or in tiles) before the next is decoded; progress is the share of frames done.
+  // An engine with its own stylizeGif (the web page's worker) runs that whole loop off the page's
+  // main thread.
   async function onDeviceGif(photo, size, engine, tiling, onState, cancel) {
     const bytes = await readBytes(wx, photo.path);
     cancel.check();
@@ -132,13 +133,13 @@ function createSession({
     if (engine.stylizeGif) {
       gif = await engine.stylizeGif(bytes, { size, tiling, onFrame, cancel });
     } else {
-      const stylizePixels = pixelStylizer(engine, size, tiling, cancel);
-      gif = await stylizeGifAt(bytes, size, async (rgba) => {
-        const out = await stylizePixels(rgba);
+      const stylize = async (rgba, width, height) => {
+        const out = await engine.stylize(rgba, width, height);
         cancel.check();
         checkMemory();
         return out;
-      }, { onFrame, isCancelled: () => cancel.cancelled });
+      };
+      gif = await stylizeGifAt(bytes, size, stylize, { tiling, onFrame, cancel });
     }
     cancel.check();
     checkMemory();

@@ -93,8 +93,12 @@ test('larger than a tile: each frame is stylized in tiles', async () => {
 test('an engine with its own stylizeGif (the web page\'s worker) gets the whole GIF: bytes, planned size, tiling', async () => {
   const t = setup({ plan: { where: 'device', variant: 'student_uint8', long_side: 64, tile: 32, overlap: 12 } });
   // as web/src/worker.js: the core's frame loop, where the engine runs
-  t.engine.stylizeGif = jest.fn(async (bytes, { size, onFrame }) => stylizeGifAt(bytes, size,
-    (rgba) => rgba.map((v, i) => (i % 4 === 3 ? 255 : 255 - v)), { onFrame }));
+  const tiles = [];
+  t.engine.stylizeGif = jest.fn(async (bytes, { size, tiling, onFrame, cancel }) => stylizeGifAt(bytes, size,
+    async (rgba, width, height) => {
+      tiles.push([width, height]);
+      return rgba.map((v, i) => (i % 4 === 3 ? 255 : 255 - v));
+    }, { tiling, onFrame, cancel }));
   const result = await t.run();
   expect(result).toMatchObject({ where: 'device', mediaType: 'image/gif', width: 64, height: 48, frameCount: 3 });
   const [bytes, options] = t.engine.stylizeGif.mock.calls[0];
@@ -103,6 +107,8 @@ test('an engine with its own stylizeGif (the web page\'s worker) gets the whole 
   expect(options.tiling).toEqual({ tile: 32, overlap: 12, multiple: 4 });
   expect(options.cancel.cancelled).toBe(false);
   expect(t.engine.stylize).not.toHaveBeenCalled(); // no frame decoded or stylized by the session itself
+  expect(tiles.length).toBeGreaterThan(3); // stylizeGifAt tiled each 64x48 frame by the plan's 32
+  expect(Math.max(...tiles.flat())).toBeLessThanOrEqual(32);
   expect(t.states.filter((s) => s.startsWith('stylizing'))).toEqual(['stylizing', 'stylizing:33', 'stylizing:67', 'stylizing:100']);
   const out = readGif(t.written.bytes);
   expect([out.width, out.height, out.frameCount, out.loop]).toEqual([64, 48, 3, 0]);
