@@ -154,3 +154,35 @@ test('resizeRgba averages the pixels each output pixel covers', () => {
   expect(resizeRgba(data, 4, 2, 4, 2)).toBe(data);
   expect(Array.from(resizeRgba(new Uint8ClampedArray([7, 8, 9, 255]), 1, 1, 2, 1))).toEqual([7, 8, 9, 255, 7, 8, 9, 255]);
 });
+
+test('resizeRgba gives exactly the box filter\'s bytes at uneven ratios, shrinking, enlarging and both', () => {
+  // The definition, pixel by pixel: the rounded mean of the source pixels [x0, x1) x [y0, y1).
+  function boxFilter(rgba, width, height, outWidth, outHeight) {
+    const out = [];
+    const span = (i, size, outSize) => {
+      const start = Math.floor((i * size) / outSize);
+      return [start, Math.max(start + 1, Math.floor(((i + 1) * size) / outSize))];
+    };
+    for (let y = 0; y < outHeight; y++) {
+      for (let x = 0; x < outWidth; x++) {
+        const [x0, x1] = span(x, width, outWidth);
+        const [y0, y1] = span(y, height, outHeight);
+        for (let c = 0; c < 4; c++) {
+          let sum = 0;
+          for (let sy = y0; sy < y1; sy++) for (let sx = x0; sx < x1; sx++) sum += rgba[(sy * width + sx) * 4 + c];
+          const mean = sum / ((x1 - x0) * (y1 - y0));
+          out.push(Math.abs(mean % 1) === 0.5 ? 2 * Math.round(mean / 2) : Math.round(mean)); // ties to even
+        }
+      }
+    }
+    return out;
+  }
+  const width = 37;
+  const height = 23;
+  const rgba = new Uint8ClampedArray(width * height * 4).map((_, i) => (i * 97 + (i >> 5) * 31) % 256);
+  for (const [outWidth, outHeight] of [[10, 7], [16, 9], [50, 31], [20, 40], [37, 5], [1, 1]]) {
+    const out = resizeRgba(rgba, width, height, outWidth, outHeight);
+    expect(out).toBeInstanceOf(Uint8ClampedArray);
+    expect(Array.from(out)).toEqual(boxFilter(rgba, width, height, outWidth, outHeight));
+  }
+});
