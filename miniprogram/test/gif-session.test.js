@@ -36,7 +36,7 @@ const manifest = {
   tiling: { receptive_field: 10, overlap: 12, statistics: false },
 };
 
-function setup({ plan = { where: 'device', variant: 'student_uint8', long_side: 32 }, bytes = animatedGif() } = {}) {
+function setup({ plan = { where: 'device', variant: 'student_uint8', long_side: 32 }, bytes = animatedGif(), picked = photo } = {}) {
   const api = {
     plan: jest.fn(async () => plan),
     manifest: jest.fn(async () => manifest),
@@ -56,16 +56,17 @@ function setup({ plan = { where: 'device', variant: 'student_uint8', long_side: 
     unload: jest.fn(),
   };
   const written = {};
+  const readBytes = jest.fn(async () => bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
   const session = createSession({
     wx: { getDeviceInfo: () => ({ platform: 'web', memorySize: 8192, benchmarkLevel: -1 }) },
     api, cache, engines: { tfjs: engine, wechat: null },
     readPixels: jest.fn(), writePicture: jest.fn(),
-    readBytes: jest.fn(async () => bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength)),
+    readBytes,
     writeGif: jest.fn(async (wx, gif) => { written.bytes = gif; return 'blob:cartoon.gif'; }),
   });
   const states = [];
-  const run = () => session.run({ photo, style, onState: (s) => states.push(`${s.step}${s.percent === undefined ? '' : `:${s.percent}`}`) });
-  return { api, engine, frames, written, states, run, session };
+  const run = () => session.run({ photo: picked, style, onState: (s) => states.push(`${s.step}${s.percent === undefined ? '' : `:${s.percent}`}`) });
+  return { api, engine, frames, written, states, run, session, readBytes };
 }
 
 test('on the device: each frame fitted to the planned size, stylized, and written as a GIF with its timing', async () => {
@@ -80,6 +81,15 @@ test('on the device: each frame fitted to the planned size, stylized, and writte
   expect(frames.map((f) => f.delay)).toEqual(DELAYS);
   expect(Array.from(frames[0].imageData.data.slice(0, 3))).toEqual([0, 255, 255]);
   expect(t.api.createJob).not.toHaveBeenCalled();
+});
+
+test('a photo that carries its GIF\'s bytes (the web page reads them when it is picked) is not read again', async () => {
+  const bytes = animatedGif();
+  const t = setup({ bytes: animatedGif(1), picked: { ...photo, bytes: bytes.buffer } });
+  const result = await t.run();
+  expect(t.readBytes).not.toHaveBeenCalled();
+  expect(result).toMatchObject({ where: 'device', frameCount: 3 }); // photo.bytes's 3 frames, not readBytes's 1
+  expect(t.frames).toHaveLength(3);
 });
 
 test('larger than a tile: each frame is stylized in tiles', async () => {
