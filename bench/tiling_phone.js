@@ -1,5 +1,5 @@
 // The phone's side of bench/bench_tiling.py: TF.js tensor memory and time of the
-// mini-program's pipeline (miniprogram/core/pipeline.js, core/tiling.js) on a
+// mini-program's pipeline (miniprogram/core/pipeline.js, core/tiling.js pictureStylizer) on a
 // student-sized local network with random weights, tiled and untiled.
 //
 //   node bench/tiling_phone.js --sizes 512x384,4096x3072 --tile 512 [--modes tiled,untiled] [--backend wasm]
@@ -16,6 +16,7 @@ const modules = path.join(__dirname, '..', 'miniprogram', 'node_modules');
 const tf = require(path.join(modules, '@tensorflow/tfjs'));
 require(path.join(modules, '@tensorflow/tfjs-backend-wasm'));
 const { createStylizer } = require('../miniprogram/core/pipeline');
+const { pictureStylizer } = require('../miniprogram/core/tiling');
 
 // The shape of training/students.py's "conv-s" student: 3x3 stem (16), two
 // stride-2 3x3 convs (one pixel of zero padding), 3 residual blocks of two 3x3
@@ -73,11 +74,12 @@ async function main() {
   for (const [width, height] of sizes) {
     const rgba = picture(width, height);
     for (const mode of (args.modes || 'tiled,untiled').split(',')) {
-      const options = mode === 'tiled' ? { tile, overlap: OVERLAP } : {};
+      const options = mode === 'tiled' ? { tile, overlap: OVERLAP, multiple: 4 } : {};
+      const stylize = pictureStylizer((pixels, w, h) => stylizer.stylize(pixels, w, h), width, height, options);
       const row = { width, height, mode, tile: mode === 'tiled' ? tile : 0, backend: tf.getBackend() };
       try {
         const start = Date.now();
-        row.peak_bytes = (await tf.profile(() => stylizer.stylize(rgba, width, height, options))).peakBytes;
+        row.peak_bytes = (await tf.profile(() => stylize(rgba))).peakBytes;
         row.ms = Date.now() - start;
       } catch (err) {
         row.error = String(err.message || err).slice(0, 200);

@@ -16,6 +16,8 @@ const { parseGIF, decompressFrame } = require('gifuct-js');
 const { GIFEncoder, quantize, applyPalette } = require('gifenc');
 const { AppError } = require('./errors');
 const { resizeRgba } = require('./image');
+const { pictureStylizer } = require('./tiling');
+const { NEVER } = require('./cancel');
 
 const GIF_LIMITS = { maxFrames: 100, maxPixels: 50000000 };
 const NETSCAPE_IDS = ['NETSCAPE2.0', 'ANIMEXTS1.0'];
@@ -188,14 +190,18 @@ async function stylizeGif(bytes, stylizeFrame, { limits = GIF_LIMITS, onFrame = 
 }
 
 // stylizeGif with each frame first fitted to `size` ({ width, height }, core/image.js resizeRgba,
-// a box filter): `stylizePixels(rgba)` gets RGBA of that size and returns or resolves to RGBA of
-// the same size. What the session runs (mini-program), and the web page's worker.
-function stylizeGifAt(bytes, size, stylizePixels, options) {
+// a box filter) and stylized by `stylize(rgba, width, height)` (an engine's stylize: resolves
+// with RGBA of the same size), whole or in tiles by `tiling` ({ tile, overlap, multiple },
+// core/tiling.js pictureStylizer). `cancel` (core/cancel.js) stops between frames and tiles with
+// AppError('cancelled'); `onFrame` and `limits` as stylizeGif. What the session runs
+// (mini-program), and the web page's worker.
+function stylizeGifAt(bytes, size, stylize, { tiling = {}, cancel = NEVER, onFrame, limits } = {}) {
+  const stylizePixels = pictureStylizer(stylize, size.width, size.height, { ...tiling, check: cancel.check });
   return stylizeGif(bytes, async ({ data, width, height }) => ({
     data: await stylizePixels(resizeRgba(data, width, height, size.width, size.height)),
     width: size.width,
     height: size.height,
-  }), options);
+  }), { onFrame, limits, isCancelled: () => cancel.cancelled });
 }
 
 module.exports = { GIF_LIMITS, isGif, readGif, checkLimits, createGifWriter, stylizeGif, stylizeGifAt };

@@ -109,30 +109,46 @@ function nchwToRgba(values, shape, width, height, { colorOrder = 'RGB', range = 
   return out;
 }
 
+// The source pixels [start, stop) that output pixel i of outSize covers along a side of size
+// pixels (at least one).
+function span(i, size, outSize) {
+  const start = Math.floor((i * size) / outSize);
+  return [start, Math.max(start + 1, Math.floor(((i + 1) * size) / outSize))];
+}
+
 // RGBA bytes of width×height scaled to outWidth×outHeight, each output pixel the average of the
 // source pixels it covers (a box filter: no aliasing when shrinking; nearest when enlarging).
 // For the frames of an animated GIF, which are decoded in JavaScript rather than by an image.
 function resizeRgba(rgba, width, height, outWidth, outHeight) {
   if (width === outWidth && height === outHeight) return rgba;
   const out = new Uint8ClampedArray(outWidth * outHeight * 4);
-  const span = (i, size, outSize) => {
-    const start = Math.floor((i * size) / outSize);
-    return [start, Math.max(start + 1, Math.floor(((i + 1) * size) / outSize))];
-  };
+  // The source columns [x0, x1) of each output column, computed once.
+  const x0s = new Int32Array(outWidth);
+  const x1s = new Int32Array(outWidth);
+  for (let x = 0; x < outWidth; x++) [x0s[x], x1s[x]] = span(x, width, outWidth);
   for (let y = 0; y < outHeight; y++) {
     const [y0, y1] = span(y, height, outHeight);
     for (let x = 0; x < outWidth; x++) {
-      const [x0, x1] = span(x, width, outWidth);
-      const sum = [0, 0, 0, 0];
+      const x0 = x0s[x];
+      const x1 = x1s[x];
+      let r = 0;
+      let g = 0;
+      let b = 0;
+      let a = 0;
       for (let sy = y0; sy < y1; sy++) {
-        for (let sx = x0; sx < x1; sx++) {
-          const i = (sy * width + sx) * 4;
-          for (let c = 0; c < 4; c++) sum[c] += rgba[i + c];
+        for (let i = (sy * width + x0) * 4, end = (sy * width + x1) * 4; i < end; i += 4) {
+          r += rgba[i];
+          g += rgba[i + 1];
+          b += rgba[i + 2];
+          a += rgba[i + 3];
         }
       }
       const n = (y1 - y0) * (x1 - x0);
       const o = (y * outWidth + x) * 4;
-      for (let c = 0; c < 4; c++) out[o + c] = sum[c] / n;
+      out[o] = r / n; // Uint8ClampedArray rounds
+      out[o + 1] = g / n;
+      out[o + 2] = b / n;
+      out[o + 3] = a / n;
     }
   }
   return out;

@@ -7,7 +7,6 @@
 // (tf.tidy / dispose), and tf.memory() checked against its baseline after each photo.
 
 const { padding, rgbaToInput, outputToRgba } = require('./image');
-const { stylizeTiled } = require('./tiling');
 
 // Model artifacts for tf.loadGraphModel from a model.json object and its weight
 // files' contents (ArrayBuffers keyed by the paths in weightsManifest).
@@ -125,20 +124,10 @@ function createStylizer({ tf, loadGraphModel = tf.loadGraphModel, warmupSize = 6
     }
   }
 
-  // rgba: bytes of a width×height picture already at the planned size.
-  // Resolves with RGBA bytes of the stylized picture, same size. With `tile`
-  // and `overlap` (a local network: core/tiling.js), a picture larger than the
-  // tile is stylized tile by tile, so memory follows the tile, not the picture.
-  async function stylize(rgba, width, height, { tile = 0, overlap = null } = {}) {
+  // rgba: bytes of a width×height picture already at the planned size (or one tile of it:
+  // core/tiling.js pictureStylizer). Resolves with RGBA bytes of the stylized picture, same size.
+  async function stylize(rgba, width, height) {
     if (!current) throw new Error('no model loaded');
-    if (tile && overlap !== null && Math.max(width, height) > tile) {
-      const multiple = current.input.multiple;
-      return stylizeTiled(rgba, width, height, { tile, overlap, multiple, runTile: stylizeWhole });
-    }
-    return stylizeWhole(rgba, width, height);
-  }
-
-  async function stylizeWhole(rgba, width, height) {
     const { model, input } = current;
     const pad = padding(height, width, input.multiple);
     const values = rgbaToInput(rgba, width, height, input.colorOrder, input.range);

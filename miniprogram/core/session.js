@@ -122,23 +122,24 @@ function createSession({
   }
 
   // An animated GIF, frame by frame (core/gif.js stylizeGifAt): each frame fitted to `size` and
-  // stylized before the next is decoded; progress is the share of frames done. An engine with its
-  // own stylizeGif (the web page's worker) runs that whole loop off the page's main thread.
+  // stylized (whole or in tiles) before the next is decoded; progress is the share of frames done.
+  // An engine with its own stylizeGif (the web page's worker) runs that whole loop off the page's
+  // main thread.
   async function onDeviceGif(photo, size, engine, tiling, onState, cancel) {
-    const bytes = await readBytes(wx, photo.path);
+    const bytes = photo.bytes || await readBytes(wx, photo.path);
     cancel.check();
     const onFrame = (index, count) => onState({ step: 'stylizing', percent: Math.round((100 * index) / count) });
     let gif;
     if (engine.stylizeGif) {
       gif = await engine.stylizeGif(bytes, { size, tiling, onFrame, cancel });
     } else {
-      const stylizePixels = pixelStylizer(engine, size, tiling, cancel);
-      gif = await stylizeGifAt(bytes, size, async (rgba) => {
-        const out = await stylizePixels(rgba);
+      const stylize = async (rgba, width, height) => {
+        const out = await engine.stylize(rgba, width, height);
         cancel.check();
         checkMemory();
         return out;
-      }, { onFrame, isCancelled: () => cancel.cancelled });
+      };
+      gif = await stylizeGifAt(bytes, size, stylize, { tiling, onFrame, cancel });
     }
     cancel.check();
     checkMemory();
@@ -191,8 +192,10 @@ function createSession({
     return Object.assign(await onServer(Object.assign({ plan }, args), cancel), { plan, fallbackReason: reason });
   }
 
-  // photo: { path, width, height, animated } (animated: an animated GIF, stylized frame by frame
-  // into an animated GIF, result.mediaType 'image/gif'); style: an entry of GET /api/v1/styles; page: the page
+  // photo: { path, width, height, animated, bytes } (animated: an animated GIF, stylized frame by
+  // frame into an animated GIF, result.mediaType 'image/gif'; bytes: its bytes when the caller
+  // has read them already, as the web page does, else they are read from `path`, readBytes);
+  // style: an entry of GET /api/v1/styles; page: the page
   // instance (the TF.js plugin is set up once per page); confirmDownload({ bytes, networkType })
   // resolves true or false.
   async function run({ photo, style, onState = () => {}, confirmDownload, page } = {}) {

@@ -36,7 +36,7 @@ const manifest = {
   tiling: { receptive_field: 10, overlap: 12, statistics: false },
 };
 
-function setup({ plan = { where: 'device', variant: 'student_uint8', long_side: 32 }, bytes = animatedGif() } = {}) {
+function setup({ plan = { where: 'device', variant: 'student_uint8', long_side: 32 }, bytes = animatedGif(), picked = photo } = {}) {
   const api = {
     plan: jest.fn(async () => plan),
     manifest: jest.fn(async () => manifest),
@@ -56,16 +56,17 @@ function setup({ plan = { where: 'device', variant: 'student_uint8', long_side: 
     unload: jest.fn(),
   };
   const written = {};
+  const readBytes = jest.fn(async () => bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
   const session = createSession({
     wx: { getDeviceInfo: () => ({ platform: 'web', memorySize: 8192, benchmarkLevel: -1 }) },
     api, cache, engines: { tfjs: engine, wechat: null },
     readPixels: jest.fn(), writePicture: jest.fn(),
-    readBytes: jest.fn(async () => bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength)),
+    readBytes,
     writeGif: jest.fn(async (wx, gif) => { written.bytes = gif; return 'blob:cartoon.gif'; }),
   });
   const states = [];
-  const run = () => session.run({ photo, style, onState: (s) => states.push(`${s.step}${s.percent === undefined ? '' : `:${s.percent}`}`) });
-  return { api, engine, frames, written, states, run, session };
+  const run = () => session.run({ photo: picked, style, onState: (s) => states.push(`${s.step}${s.percent === undefined ? '' : `:${s.percent}`}`) });
+  return { api, engine, frames, written, states, run, session, readBytes };
 }
 
 test('on the device: each frame fitted to the planned size, stylized, and written as a GIF with its timing', async () => {
@@ -82,6 +83,15 @@ test('on the device: each frame fitted to the planned size, stylized, and writte
   expect(t.api.createJob).not.toHaveBeenCalled();
 });
 
+test('a photo that carries its GIF\'s bytes (the web page reads them when it is picked) is not read again', async () => {
+  const bytes = animatedGif();
+  const t = setup({ bytes: animatedGif(1), picked: { ...photo, bytes: bytes.buffer } });
+  const result = await t.run();
+  expect(t.readBytes).not.toHaveBeenCalled();
+  expect(result).toMatchObject({ where: 'device', frameCount: 3 }); // photo.bytes's 3 frames, not readBytes's 1
+  expect(t.frames).toHaveLength(3);
+});
+
 test('larger than a tile: each frame is stylized in tiles', async () => {
   const t = setup({ plan: { where: 'device', variant: 'student_uint8', long_side: 64, tile: 32, overlap: 12 } });
   const result = await t.run();
@@ -93,8 +103,12 @@ test('larger than a tile: each frame is stylized in tiles', async () => {
 test('an engine with its own stylizeGif (the web page\'s worker) gets the whole GIF: bytes, planned size, tiling', async () => {
   const t = setup({ plan: { where: 'device', variant: 'student_uint8', long_side: 64, tile: 32, overlap: 12 } });
   // as web/src/worker.js: the core's frame loop, where the engine runs
-  t.engine.stylizeGif = jest.fn(async (bytes, { size, onFrame }) => stylizeGifAt(bytes, size,
-    (rgba) => rgba.map((v, i) => (i % 4 === 3 ? 255 : 255 - v)), { onFrame }));
+  const tiles = [];
+  t.engine.stylizeGif = jest.fn(async (bytes, { size, tiling, onFrame, cancel }) => stylizeGifAt(bytes, size,
+    async (rgba, width, height) => {
+      tiles.push([width, height]);
+      return rgba.map((v, i) => (i % 4 === 3 ? 255 : 255 - v));
+    }, { tiling, onFrame, cancel }));
   const result = await t.run();
   expect(result).toMatchObject({ where: 'device', mediaType: 'image/gif', width: 64, height: 48, frameCount: 3 });
   const [bytes, options] = t.engine.stylizeGif.mock.calls[0];
@@ -103,6 +117,8 @@ test('an engine with its own stylizeGif (the web page\'s worker) gets the whole 
   expect(options.tiling).toEqual({ tile: 32, overlap: 12, multiple: 4 });
   expect(options.cancel.cancelled).toBe(false);
   expect(t.engine.stylize).not.toHaveBeenCalled(); // no frame decoded or stylized by the session itself
+  expect(tiles.length).toBeGreaterThan(3); // stylizeGifAt tiled each 64x48 frame by the plan's 32
+  expect(Math.max(...tiles.flat())).toBeLessThanOrEqual(32);
   expect(t.states.filter((s) => s.startsWith('stylizing'))).toEqual(['stylizing', 'stylizing:33', 'stylizing:67', 'stylizing:100']);
   const out = readGif(t.written.bytes);
   expect([out.width, out.height, out.frameCount, out.loop]).toEqual([64, 48, 3, 0]);
@@ -147,4 +163,36 @@ test('resizeRgba averages the pixels each output pixel covers', () => {
   expect(Array.from(resizeRgba(data, 4, 2, 2, 1))).toEqual([100, 100, 100, 255, 10, 20, 30, 255]);
   expect(resizeRgba(data, 4, 2, 4, 2)).toBe(data);
   expect(Array.from(resizeRgba(new Uint8ClampedArray([7, 8, 9, 255]), 1, 1, 2, 1))).toEqual([7, 8, 9, 255, 7, 8, 9, 255]);
+});
+
+test('resizeRgba gives exactly the box filter\'s bytes at uneven ratios, shrinking, enlarging and both', () => {
+  // The definition, pixel by pixel: the rounded mean of the source pixels [x0, x1) x [y0, y1).
+  function boxFilter(rgba, width, height, outWidth, outHeight) {
+    const out = [];
+    const span = (i, size, outSize) => {
+      const start = Math.floor((i * size) / outSize);
+      return [start, Math.max(start + 1, Math.floor(((i + 1) * size) / outSize))];
+    };
+    for (let y = 0; y < outHeight; y++) {
+      for (let x = 0; x < outWidth; x++) {
+        const [x0, x1] = span(x, width, outWidth);
+        const [y0, y1] = span(y, height, outHeight);
+        for (let c = 0; c < 4; c++) {
+          let sum = 0;
+          for (let sy = y0; sy < y1; sy++) for (let sx = x0; sx < x1; sx++) sum += rgba[(sy * width + sx) * 4 + c];
+          const mean = sum / ((x1 - x0) * (y1 - y0));
+          out.push(Math.abs(mean % 1) === 0.5 ? 2 * Math.round(mean / 2) : Math.round(mean)); // ties to even
+        }
+      }
+    }
+    return out;
+  }
+  const width = 37;
+  const height = 23;
+  const rgba = new Uint8ClampedArray(width * height * 4).map((_, i) => (i * 97 + (i >> 5) * 31) % 256);
+  for (const [outWidth, outHeight] of [[10, 7], [16, 9], [50, 31], [20, 40], [37, 5], [1, 1]]) {
+    const out = resizeRgba(rgba, width, height, outWidth, outHeight);
+    expect(out).toBeInstanceOf(Uint8ClampedArray);
+    expect(Array.from(out)).toEqual(boxFilter(rgba, width, height, outWidth, outHeight));
+  }
 });

@@ -6,7 +6,8 @@
 const fs = require('fs');
 const path = require('path');
 const { GIFEncoder, quantize, applyPalette } = require('gifenc');
-const { GIF_LIMITS, isGif, readGif, createGifWriter, stylizeGif } = require('../core/gif');
+const { GIF_LIMITS, isGif, readGif, createGifWriter, stylizeGif, stylizeGifAt } = require('../core/gif');
+const { createCancel } = require('../core/cancel');
 
 const WIDTH = 40;
 const HEIGHT = 30;
@@ -142,4 +143,33 @@ test('what is not a GIF, a damaged GIF, mixed frame sizes and cancelling are ref
   const shrinking = ({ data, height }) => ({ data: data.slice(0, (size -= 2) * height * 4), width: size, height });
   await expect(stylizeGif(source, shrinking)).rejects.toThrow(/a frame of 36x30 in a GIF of 38x30/);
   await expect(stylizeGif(source, (f) => f, { isCancelled: () => true })).rejects.toMatchObject({ code: 'cancelled' });
+});
+
+test('stylizeGifAt fits each frame to the size, tiles it by the tiling given, and a cancel stops between tiles', async () => {
+  const source = gif([frame(RED), frame(BLUE)], [10, 20], 0);
+  const calls = [];
+  const invert = async (rgba, width, height) => {
+    calls.push([width, height]);
+    return rgba.map((v, i) => (i % 4 === 3 ? 255 : 255 - v));
+  };
+  const size = { width: 20, height: 15 };
+  const whole = await stylizeGifAt(source, size, invert);
+  expect(calls).toEqual([[20, 15], [20, 15]]);
+  expect([whole.width, whole.height, whole.frameCount]).toEqual([20, 15, 2]);
+
+  calls.length = 0;
+  const tiling = { tile: 12, overlap: 4, multiple: 4 };
+  const tiled = await stylizeGifAt(source, size, invert, { tiling });
+  expect(calls.length).toBeGreaterThan(2);
+  expect(Math.max(...calls.flat())).toBeLessThanOrEqual(12);
+  expect(Array.from(tiled.bytes)).toEqual(Array.from(whole.bytes)); // a per-pixel "style": tiles change nothing
+
+  calls.length = 0;
+  const cancel = createCancel();
+  const cancelling = async (rgba, width, height) => {
+    cancel.cancel();
+    return invert(rgba, width, height);
+  };
+  await expect(stylizeGifAt(source, size, cancelling, { tiling, cancel })).rejects.toMatchObject({ code: 'cancelled' });
+  expect(calls).toHaveLength(1); // the next tile was not started
 });

@@ -3,9 +3,10 @@
  */
 // Tiled stylization on the phone (core/tiling.js): the grid, and tiled ==
 // untiled for a small local network run by the real pipeline with TF.js (the
-// fallback engine's pinned version, CPU backend).
+// fallback engine's pinned version, CPU backend) through pictureStylizer, as the
+// session and the web worker run it.
 const { tf, ready } = require('./support/tfjs');
-const { axisWindows, tileGrid, stylizeTiled, checkTiling } = require('../core/tiling');
+const { axisWindows, tileGrid, stylizeTiled, checkTiling, pictureStylizer } = require('../core/tiling');
 const { createStylizer } = require('../core/pipeline');
 
 beforeAll(ready);
@@ -32,6 +33,12 @@ function localNet(seed = 1) {
 }
 const OVERLAP = 8;
 const INPUT = { color_order: 'BGR', value_range: [-1, 1], size_multiple: 4 };
+
+// The stylizer's stylize of one width×height picture, in tiles when `tiling` is given.
+function tiledBy(stylizer, width, height, tiling) {
+  const stylize = (rgba, w, h) => stylizer.stylize(rgba, w, h);
+  return pictureStylizer(stylize, width, height, tiling && { ...tiling, multiple: INPUT.size_multiple });
+}
 
 // Gradients, stripes and a disc with hard edges, crossing every tile border.
 function synthetic(width, height) {
@@ -114,10 +121,10 @@ test('a local network gives the same picture tiled and untiled (within 1/255)', 
   const height = 101;
   const rgba = synthetic(width, height);
   const whole = await stylizer.stylize(rgba, width, height);
-  const tiled = await stylizer.stylize(rgba, width, height, { tile: 48, overlap: OVERLAP });
+  const tiled = await tiledBy(stylizer, width, height, { tile: 48, overlap: OVERLAP })(rgba);
   expect(maxDifference(tiled, whole)).toBeLessThanOrEqual(1);
   // An overlap below the receptive field shows at the tile borders: the test can fail.
-  const short = await stylizer.stylize(rgba, width, height, { tile: 48, overlap: 0 });
+  const short = await tiledBy(stylizer, width, height, { tile: 48, overlap: 0 })(rgba);
   expect(maxDifference(short, whole)).toBeGreaterThan(8);
   stylizer.unload();
 });
@@ -129,8 +136,8 @@ test('peak tensor memory follows the tile, not the picture', async () => {
   const height = 240;
   const rgba = synthetic(width, height);
   // tf.profile answers with one object that the next profile overwrites: keep the figure.
-  const whole = (await tf.profile(() => stylizer.stylize(rgba, width, height))).peakBytes;
-  const tiled = (await tf.profile(() => stylizer.stylize(rgba, width, height, { tile: 64, overlap: OVERLAP }))).peakBytes;
+  const whole = (await tf.profile(() => tiledBy(stylizer, width, height)(rgba))).peakBytes;
+  const tiled = (await tf.profile(() => tiledBy(stylizer, width, height, { tile: 64, overlap: OVERLAP })(rgba))).peakBytes;
   // Untiled: the 8-channel float activations of all 76,800 pixels; tiled: of 64x64 windows.
   expect(tiled).toBeLessThan(whole / 8);
   stylizer.unload();

@@ -3,9 +3,10 @@
 // Which engine the web app should stylize with, measured in Debian's Chromium (headless; WebGL
 // through SwiftShader, so the GPU is this machine's CPU): the web app's own inference worker
 // (web/dist/web/worker.js, TF.js) on WebGL and on WASM, and ONNX Runtime Web (WASM) on the
-// package's ONNX variant; and TF.js on WebGPU (the same worker bundled here with
-// @tensorflow/tfjs-backend-webgpu, a dev dependency: the app does not ship it), which needs
-// Chromium's --enable-unsafe-webgpu on Linux (here a SwiftShader Vulkan adapter, the CPU again).
+// package's ONNX variant; and TF.js on WebGPU (the same worker bundled here, in memory and only
+// when the webgpu engine is asked for, with @tensorflow/tfjs-backend-webgpu, a dev dependency: the
+// app does not ship it), which needs Chromium's --enable-unsafe-webgpu on Linux (here a
+// SwiftShader Vulkan adapter, the CPU again). Writes no files.
 // Prints the first run (shader compilation, warm-up) and the median of the next runs per size, in
 // ms, and the WebGPU adapter. docs/web.md quotes the figures.
 //
@@ -18,7 +19,6 @@ const fs = require('fs');
 const http = require('http');
 const path = require('path');
 const { parseArgs } = require('util');
-const os = require('os');
 const esbuild = require('esbuild');
 const { chromium } = require('playwright-core');
 
@@ -29,26 +29,26 @@ const CHROMIUM_FLAGS = [
 ];
 const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.json': 'application/json', '.wasm': 'application/wasm' };
 
-// The app's worker with TF.js's WebGPU backend added, into `folder` (worker-webgpu.js).
-async function buildWebgpuWorker(folder) {
-  const entry = path.join(WEB, 'src', '.bench-webgpu-entry.js');
-  fs.writeFileSync(entry, "import '@tensorflow/tfjs-backend-webgpu';\nimport './worker.js';\n");
-  try {
-    await esbuild.build({
-      entryPoints: [entry], bundle: true, minify: true, format: 'iife', logLevel: 'warning', outfile: path.join(folder, 'worker-webgpu.js'),
-    });
-  } finally {
-    fs.rmSync(entry);
-  }
+// The app's worker with TF.js's WebGPU backend added: the bundle's text, kept in memory (no file
+// written; esbuild reads the entry from stdin and resolves it from web/src).
+async function buildWebgpuWorker() {
+  const result = await esbuild.build({
+    stdin: { contents: "import '@tensorflow/tfjs-backend-webgpu';\nimport './worker.js';\n", resolveDir: path.join(WEB, 'src') },
+    bundle: true, minify: true, format: 'iife', logLevel: 'warning', write: false, outfile: 'worker-webgpu.js',
+  });
+  return result.outputFiles[0].contents;
 }
 
-// / is an empty page; /web/ the built web app's files, /bench/ the WebGPU worker, /ort/ ONNX
-// Runtime Web, /model/ the package.
-function serve(packageDir, benchDir) {
-  const roots = { '/web/': path.join(WEB, 'dist/web'), '/bench/': benchDir, '/ort/': ORT, '/model/': packageDir };
+// / is an empty page; /web/ the built web app's files, /ort/ ONNX Runtime Web, /model/ the
+// package; /bench/worker-webgpu.js the WebGPU worker's bundle (`webgpuWorker`, when built).
+function serve(packageDir, webgpuWorker) {
+  const roots = { '/web/': path.join(WEB, 'dist/web'), '/ort/': ORT, '/model/': packageDir };
   const server = http.createServer((request, response) => {
     const url = decodeURIComponent(new URL(request.url, 'http://127.0.0.1').pathname);
     if (url === '/') return response.writeHead(200, { 'Content-Type': 'text/html' }).end('<!doctype html><title>bench</title>');
+    if (url === '/bench/worker-webgpu.js' && webgpuWorker) {
+      return response.writeHead(200, { 'Content-Type': 'text/javascript' }).end(webgpuWorker);
+    }
     const prefix = Object.keys(roots).find((p) => url.startsWith(p));
     const file = prefix && path.resolve(roots[prefix], url.slice(prefix.length));
     if (!file || !file.startsWith(path.resolve(roots[prefix]) + path.sep) || !fs.existsSync(file)) {
@@ -145,9 +145,8 @@ async function main() {
   const manifest = JSON.parse(fs.readFileSync(path.join(values.package, 'manifest.json'), 'utf8'));
   const sizes = values.size.map(Number);
   const runs = Number(values.runs);
-  const benchDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cartoon-bench-'));
-  await buildWebgpuWorker(benchDir);
-  const server = await serve(path.resolve(values.package), benchDir);
+  const webgpuWorker = values.engine.includes('webgpu') ? await buildWebgpuWorker() : null;
+  const server = await serve(path.resolve(values.package), webgpuWorker);
   const browser = await chromium.launch({ executablePath: values.chromium, args: CHROMIUM_FLAGS });
   try {
     const page = await browser.newPage();
@@ -178,7 +177,6 @@ async function main() {
   } finally {
     await browser.close();
     server.close();
-    fs.rmSync(benchDir, { recursive: true, force: true });
   }
 }
 

@@ -1,7 +1,7 @@
 // The page's side of the inference worker (./worker.js): an engine with the interface the client
 // core's session expects of the TF.js engine (use, stylize, unload, and stylizeGif: a whole
-// animated GIF in the worker), each call a message to the worker. Pixels, GIF bytes and weights
-// are transferred, not copied.
+// animated GIF in the worker), each call a message to the worker. Pixels and weights are
+// transferred, not copied; a GIF's bytes are copied (the page keeps them for another run).
 
 const { AppError } = require('../../miniprogram/core/errors');
 
@@ -58,11 +58,12 @@ function createWorkerEngine(worker, { log = () => {} } = {}) {
       currentKey = key;
     },
     stylize: (rgba, width, height) => call('stylize', { rgba, width, height }, [rgba.buffer]),
-    // An animated GIF's bytes (an ArrayBuffer, transferred) decoded, each frame fitted to `size`,
-    // stylized (in tiles by `tiling`) and encoded, all in the worker (core/gif.js stylizeGifAt);
-    // resolves with { bytes, width, height, frameCount, loop }. onFrame(index, frameCount).
+    // An animated GIF's bytes (an ArrayBuffer, copied, not transferred: the page keeps the picked
+    // GIF's bytes for the next run) decoded, each frame fitted to `size`, stylized (in tiles by
+    // `tiling`) and encoded, all in the worker (core/gif.js stylizeGifAt); resolves with
+    // { bytes, width, height, frameCount, loop }. onFrame(index, frameCount).
     stylizeGif: (bytes, { size, tiling, onFrame = () => {}, cancel } = {}) => call('stylizeGif', { bytes, size, tiling },
-      [bytes], { onProgress: ({ index, count }) => onFrame(index, count), cancel }),
+      [], { onProgress: ({ index, count }) => onFrame(index, count), cancel }),
     unload() {
       currentKey = null;
       return call('unload');

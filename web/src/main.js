@@ -54,15 +54,16 @@ async function writePicture(wx, rgba, width, height) {
   return URL.createObjectURL(await canvas.convertToBlob({ type: 'image/png' }));
 }
 
-// The bytes of a photo (an object URL), and a GIF's bytes as an object URL: for animated GIFs.
-const readBytes = async (wx, path) => (await fetch(path)).arrayBuffer();
+// A GIF's bytes as an object URL: the result of an animated GIF.
 const writeGif = async (wx, bytes) => URL.createObjectURL(new Blob([bytes], { type: 'image/gif' }));
 
-// Whether a picked file is an animated GIF (more than one frame); throws the AppError of a GIF
-// past the server's frame or pixel limits (core/gif.js), or of a damaged one.
-async function isAnimatedGif(file) {
-  if (!isGif(await file.slice(0, 6).arrayBuffer())) return false;
-  return readGif(await file.arrayBuffer()).frameCount > 1;
+// A picked file's bytes (an ArrayBuffer) when it is an animated GIF (more than one frame), else
+// null; throws the AppError of a GIF past the server's frame or pixel limits (core/gif.js), or of
+// a damaged one. The session stylizes these bytes (photo.bytes): the file is read once.
+async function animatedGifBytes(file) {
+  if (!isGif(await file.slice(0, 6).arrayBuffer())) return null;
+  const bytes = await file.arrayBuffer();
+  return readGif(bytes).frameCount > 1 ? bytes : null;
 }
 
 function start() {
@@ -78,11 +79,11 @@ function start() {
   const maxTexture = readMaxTextureSize();
   const session = createSession({
     wx, api, cache, engines: { tfjs: engine, wechat: null }, maxTextureSize: () => maxTexture,
-    readPixels, writePicture, readBytes, writeGif, log: (m) => console.info(m),
+    readPixels, writePicture, writeGif, log: (m) => console.info(m),
   });
   window.cartoon = { session, engine, api }; // for the browser console (and the browser tests)
 
-  let photo = null; // { path, width, height, name }
+  let photo = null; // { path, width, height, name, animated, bytes } (bytes: an animated GIF's, else null)
   let styles = [];
   let result = null;
   let style = null;
@@ -90,17 +91,20 @@ function start() {
   async function pickPhoto(file) {
     if (!file) return;
     $('message').textContent = '';
-    let animated;
+    let gifBytes;
     let bitmap;
     try {
-      animated = await isAnimatedGif(file);
+      gifBytes = await animatedGifBytes(file);
       bitmap = await createImageBitmap(file, { imageOrientation: 'from-image' });
     } catch (err) {
       $('message').textContent = errorText(err.code ? err : { code: 'bad_photo' });
       return;
     }
     if (photo) URL.revokeObjectURL(photo.path);
-    photo = { path: URL.createObjectURL(file), width: bitmap.width, height: bitmap.height, name: file.name, animated };
+    photo = {
+      path: URL.createObjectURL(file), width: bitmap.width, height: bitmap.height, name: file.name,
+      animated: Boolean(gifBytes), bytes: gifBytes,
+    };
     bitmap.close();
     $('before').src = photo.path;
     $('photo-preview').src = photo.path;

@@ -16,7 +16,6 @@ import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 const { createStylizer } = require('../../miniprogram/core/pipeline');
 const { createCancel } = require('../../miniprogram/core/cancel');
 const { stylizeGifAt } = require('../../miniprogram/core/gif');
-const { pictureStylizer } = require('../../miniprogram/core/tiling');
 
 const tf = { ...tfCore, loadGraphModel };
 const log = (message) => self.postMessage({ log: message });
@@ -56,10 +55,8 @@ const methods = {
     gifRuns.set(id, cancel);
     try {
       const stylize = (rgba, width, height) => stylizer.stylize(rgba, width, height);
-      const stylizePixels = pictureStylizer(stylize, size.width, size.height, { ...tiling, check: cancel.check });
-      const gif = await stylizeGifAt(bytes, size, stylizePixels, {
-        onFrame: (index, count) => self.postMessage({ id, progress: { index, count } }),
-        isCancelled: () => cancel.cancelled,
+      const gif = await stylizeGifAt(bytes, size, stylize, {
+        tiling, cancel, onFrame: (index, count) => self.postMessage({ id, progress: { index, count } }),
       });
       return { result: gif, transfer: [gif.bytes.buffer] };
     } finally {
