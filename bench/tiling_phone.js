@@ -6,13 +6,13 @@
 //
 // Prints one JSON line per (size, mode): peak tensor bytes (tf.profile's
 // peakBytes: what the phone's engine must hold at once), milliseconds, or the
-// error when the run failed. Runs in Node with @tensorflow/tfjs and the WASM
+// error when the run failed. Runs in Node with @tensorflow/tfjs and the WASM (modelzoo/node's packages)
 // backend (one thread), like modelzoo's WASM profile: not a phone's figure for
 // time, but the tensor bytes are the engine's.
 
 const path = require('path');
 
-const modules = path.join(__dirname, '..', 'miniprogram', 'node_modules');
+const modules = path.join(__dirname, '..', 'modelzoo', 'node', 'node_modules');
 const tf = require(path.join(modules, '@tensorflow/tfjs'));
 require(path.join(modules, '@tensorflow/tfjs-backend-wasm'));
 const { createStylizer } = require('../miniprogram/core/pipeline');
