@@ -6,8 +6,8 @@
 //
 // Prints one JSON line per (size, mode): peak tensor bytes (tf.profile's
 // peakBytes: what the phone's engine must hold at once), milliseconds, or the
-// error when the run failed. Runs in Node with @tensorflow/tfjs and the WASM (modelzoo/node's packages)
-// backend (one thread), like modelzoo's WASM profile: not a phone's figure for
+// error when the run failed. Runs in Node with @tensorflow/tfjs and the WASM
+// backend (one thread; modelzoo/node's packages), like modelzoo's WASM profile: not a phone's figure for
 // time, but the tensor bytes are the engine's.
 
 const path = require('path');
