@@ -2,12 +2,14 @@
 subprocesses (`celery -A backend.worker worker`), a PostgreSQL server and an S3-compatible server
 (s3rver)."""
 
+import glob
 import os
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -35,9 +37,15 @@ def redis_server_path():
     return path
 
 
-class RedisServer:
-    """redis-server on 127.0.0.1 with its data in `folder`; every write is in its append-only file
-    before it is acknowledged, so a restart loses nothing."""
+class Server:
+    """A server process on a free loopback port with its data in `folder`: `start()` runs
+    `command()` and waits until `answers()`, `stop()` sends `stop_signal` and waits for the exit,
+    `restart()` starts it again on the same port with the same data, `remove()` stops it and
+    deletes the folder."""
+
+    name = "the server"
+    stop_signal = signal.SIGTERM
+    user = None  # the user the process runs as, when not this one
 
     def __init__(self, folder):
         self.folder = Path(folder)
@@ -45,16 +53,51 @@ class RedisServer:
         self.port = free_port()
         self.process = None
 
+    def command(self):
+        raise NotImplementedError
+
+    def answers(self):
+        raise NotImplementedError
+
+    def start(self):
+        self.process = subprocess.Popen(
+            self.command(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, user=self.user, group=self.user
+        )
+        wait_until(self.ready, 30, f"{self.name} did not start")
+        return self
+
+    def ready(self):
+        assert self.process.poll() is None, f"{self.name} exited with {self.process.returncode}"
+        return self.answers()
+
+    def stop(self):
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(self.stop_signal)
+            self.process.wait(20)
+
+    def restart(self, down_seconds=0.0):
+        self.stop()
+        time.sleep(down_seconds)
+        self.start()
+
+    def remove(self):
+        self.stop()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+class RedisServer(Server):
+    """redis-server with its data in `folder`; every write is in its append-only file before it is
+    acknowledged, so a restart loses nothing (it writes its data and exits on SIGTERM)."""
+
+    name = "redis-server"
+
     @property
     def url(self):
         return f"redis://127.0.0.1:{self.port}"
 
-    def start(self):
+    def command(self):
         command = [redis_server_path(), "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.folder)]
-        command += ["--appendonly", "yes", "--appendfsync", "always", "--save", "", "--protected-mode", "no"]
-        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_until(self.answers, 20, "redis-server did not start")
-        return self
+        return command + ["--appendonly", "yes", "--appendfsync", "always", "--save", "", "--protected-mode", "no"]
 
     def answers(self):
         import redis
@@ -68,16 +111,6 @@ class RedisServer:
         import redis
 
         return redis.Redis.from_url(f"{self.url}/{db}")
-
-    def stop(self):
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()  # redis-server writes its data and exits on SIGTERM
-            self.process.wait(20)
-
-    def restart(self, down_seconds=0.0):
-        self.stop()
-        time.sleep(down_seconds)
-        self.start()
 
 
 def as_environment(settings):
@@ -132,23 +165,25 @@ class CeleryWorker:
         self.log.close()
 
 
-class PostgresServer:
-    """A PostgreSQL server of its own (Debian's binaries) on a free loopback port, its data in a
-    temporary folder; it runs as the `postgres` user when the tests run as root (PostgreSQL refuses root)."""
+class PostgresServer(Server):
+    """A PostgreSQL server of its own (Debian's binaries), its data in a new folder under /tmp (as
+    root, the tests run it as the `postgres` user, which PostgreSQL requires and which cannot reach
+    pytest's folders); SIGINT, its fast shutdown, ends every connection."""
+
+    name = "PostgreSQL"
+    stop_signal = signal.SIGINT
 
     def __init__(self):
-        import glob
-        import tempfile
-
-        binaries = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
+        binaries = sorted(glob.glob("/usr/lib/postgresql/*/bin/postgres"))
         assert binaries, "PostgreSQL is missing: `make install` installs it (apt-get install postgresql)"
         self.bin = Path(binaries[-1]).parent
-        self.folder = Path(tempfile.mkdtemp(prefix="backend-postgres-"))
-        self.port = free_port()
-        self.user = "postgres" if os.getuid() == 0 else None
-        if self.user:
+        super().__init__(tempfile.mkdtemp(prefix="backend-postgres-"))
+        if os.getuid() == 0:
+            self.user = "postgres"
             shutil.chown(self.folder, self.user)
-        self._run("initdb", "-D", str(self.folder / "data"), "-U", "postgres", "--auth=trust", "-E", "UTF8")
+        self.data = self.folder / "data"
+        initdb = [str(self.bin / "initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8"]
+        subprocess.run(initdb, user=self.user, group=self.user, check=True, capture_output=True, timeout=120)
 
     @property
     def url(self):
@@ -156,6 +191,19 @@ class PostgresServer:
 
     def database_url(self, name):
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{name}"
+
+    def command(self):
+        command = [str(self.bin / "postgres"), "-D", str(self.data), "-p", str(self.port)]
+        return command + ["-c", "listen_addresses=127.0.0.1", "-k", str(self.folder), "-c", "fsync=off"]
+
+    def answers(self):
+        import psycopg
+
+        try:
+            psycopg.connect(f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres connect_timeout=1").close()
+            return True
+        except psycopg.OperationalError:
+            return False
 
     def sql(self, *statements):
         """Runs statements outside a transaction (CREATE and DROP DATABASE need that)."""
@@ -172,65 +220,29 @@ class PostgresServer:
         self.sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
         return self.database_url(name)
 
-    def _run(self, program, *arguments):
-        command = [str(self.bin / program), *arguments]
-        if self.user:
-            command = ["runuser", "-u", self.user, "--", *command]
-        subprocess.run(command, check=True, capture_output=True, timeout=120)
 
-    def start(self):
-        options = f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.folder} -c fsync=off"
-        data, log = str(self.folder / "data"), str(self.folder / "log")
-        self._run("pg_ctl", "-D", data, "-l", log, "-o", options, "-w", "start")
-        return self
-
-    def stop(self):
-        self._run("pg_ctl", "-D", str(self.folder / "data"), "-m", "fast", "-w", "stop")
-
-    def restart(self, down_seconds=0.0):
-        """Stops the server (every connection is dropped), waits, starts it again."""
-        self.stop()
-        time.sleep(down_seconds)
-        self.start()
-
-    def remove(self):
-        try:
-            self.stop()
-        except subprocess.CalledProcessError:
-            pass  # not running
-        shutil.rmtree(self.folder, ignore_errors=True)
-
-
-class S3Server:
+class S3Server(Server):
     """s3rver (the npm package of tests/s3server, which `make install` installs), an S3-compatible
     server on a free loopback port with one bucket, its objects in `folder`. `settings(prefix)`:
     the backend's settings that keep uploads and results there, under `prefix`."""
 
+    name = "s3rver"
     BUCKET = "cartoon"
     ACCESS_KEY = SECRET_KEY = "S3RVER"  # s3rver's own credentials
-
-    def __init__(self, folder):
-        self.folder = Path(folder)
-        self.port = free_port()
-        self.process = None
 
     @property
     def url(self):
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self):
+    def command(self):
         program = ROOT / "tests" / "s3server" / "node_modules" / ".bin" / "s3rver"
         assert program.exists(), "s3rver is missing: `make install` installs it (npm ci --prefix tests/s3server)"
         command = [str(program), "-d", str(self.folder), "-a", "127.0.0.1", "-p", str(self.port), "--silent"]
-        command += ["--configure-bucket", self.BUCKET]
-        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_until(self.answers, 30, "s3rver did not start")
-        return self
+        return command + ["--configure-bucket", self.BUCKET]
 
     def answers(self):
         import requests
 
-        assert self.process.poll() is None, "s3rver exited"
         try:
             return requests.get(self.url, timeout=1).status_code == 200  # the list of buckets
         except requests.ConnectionError:
@@ -252,14 +264,3 @@ class S3Server:
         client = Minio(f"127.0.0.1:{self.port}", self.ACCESS_KEY, self.SECRET_KEY, region="us-east-1", secure=False)
         listed = client.list_objects(self.BUCKET, prefix=f"{prefix}/", recursive=True)
         return sorted(item.object_name.removeprefix(f"{prefix}/") for item in listed)
-
-    def stop(self):
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(20)
-
-    def restart(self, down_seconds=0.0):
-        """Stops the server (its objects stay), waits, starts it again on the same port."""
-        self.stop()
-        time.sleep(down_seconds)
-        self.start()
