@@ -1,6 +1,6 @@
 """Real services for the backend tests, on loopback: a redis-server on a free port, Celery worker
-subprocesses (`celery -A backend.worker worker`), a PostgreSQL server and an S3-compatible server
-(s3rver)."""
+subprocesses (`celery -A backend.worker worker`), a PostgreSQL server, an S3-compatible server
+(s3rver) and the app served by gunicorn."""
 
 import glob
 import os
@@ -11,6 +11,8 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import psutil
@@ -111,6 +113,75 @@ class RedisServer(Server):
         import redis
 
         return redis.Redis.from_url(f"{self.url}/{db}")
+
+
+# gunicorn serving the app as deployed (backend/gunicorn.conf.py), run from the repository's root.
+GUNICORN = [str(Path(sys.executable).parent / "gunicorn"), "-c", "backend/gunicorn.conf.py", "backend:create_app()"]
+
+
+class Gunicorn:
+    """A gunicorn started by `gunicorn()`: its master `process`, `port`, `url` and SQLite `database`."""
+
+    def __init__(self, process, port, database):
+        self.process, self.port, self.database = process, port, database
+        self.url = f"http://127.0.0.1:{port}"
+
+    def workers(self):
+        return [child.pid for child in psutil.Process(self.process.pid).children()]
+
+    def replacement_of(self, old, timeout=30):
+        """The worker that took the place of `old`."""
+        found = []
+
+        def replaced():
+            found[:] = [pid for pid in self.workers() if pid != old]
+            return bool(found)
+
+        wait_until(replaced, timeout, f"worker {old} was not replaced")
+        return found[0]
+
+    def ready(self):
+        try:
+            with urllib.request.urlopen(f"{self.url}/readyz", timeout=2) as response:
+                return response.status == 200
+        except OSError:
+            return False
+
+
+@contextmanager
+def gunicorn(tmp_path, zoo_dir, **settings):
+    """gunicorn on a free port with its database, results, rate limits, metrics and log
+    (gunicorn.log) in `tmp_path`, in development mode, with `settings` in its environment; ready
+    (/readyz answers) when entered, stopped (SIGTERM) on leaving."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "BIND": f"127.0.0.1:{port}",
+        "APP_ENV": "development",
+        "SECRET_KEY": "s",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'g.sqlite'}",
+        "RESULTS_DIR": str(tmp_path / "results"),
+        "MODELZOO_DIR": str(zoo_dir),
+        "RATELIMIT_STORAGE_URI": f"sqlite:///{tmp_path / 'limits.sqlite'}",
+        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"),
+        **settings,
+    }
+    log_path = tmp_path / "gunicorn.log"
+    log = open(log_path, "wb")
+    process = subprocess.Popen(GUNICORN, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log)
+    server = Gunicorn(process, port, tmp_path / "g.sqlite")
+
+    def started():
+        assert process.poll() is None, f"gunicorn exited: {log_path.read_text()[-2000:]}"
+        return server.ready()
+
+    try:
+        wait_until(started, 60, f"gunicorn did not get ready; see {log_path}")
+        yield server
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(30)
+        log.close()
 
 
 def as_environment(settings):
