@@ -224,15 +224,18 @@ class CeleryWorker:
         return psutil.Process(self.process.pid).children()
 
     def stop(self):
+        """Warm shutdown (SIGTERM): the worker takes no more jobs, and its pool's processes finish the
+        jobs they run and exit (1.3 s when idle); the main process, which would then take 2 s more
+        to join its pool's threads (each sleeping in a loop of about a second), is killed. A pool
+        process still running after 30 s is killed too."""
         if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)  # warm shutdown: running jobs finish first
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                for child in self.children():
-                    child.kill()
-                self.process.kill()
-                self.process.wait(10)
+            pool = self.children()
+            self.process.send_signal(signal.SIGTERM)
+            _, running = psutil.wait_procs(pool, timeout=30)
+            for process in running:
+                process.kill()
+            self.process.kill()
+            self.process.wait(10)
         self.log.close()
 
 
