@@ -135,14 +135,14 @@ def make_app(base_settings):
 def redis_server(tmp_path_factory):
     server = RedisServer(tmp_path_factory.mktemp("redis")).start()
     yield server
-    server.stop()
+    server.remove()
 
 
 @pytest.fixture(scope="session")
 def s3_server(tmp_path_factory):
     server = S3Server(tmp_path_factory.mktemp("s3")).start()
     yield server
-    server.stop()
+    server.remove()
 
 
 @pytest.fixture

@@ -1,12 +1,13 @@
-"""Helpers of the backend tests: logging in, making images, submitting and waiting for jobs,
-changing a package of the tiny model zoo."""
+"""Helpers of the backend tests: logging in, making images and animated GIFs, submitting and waiting
+for jobs, uploading a picture made on the phone, changing a package of the tiny model zoo."""
 
 import io
 import time
 from datetime import timedelta
 from pathlib import Path
 
-from PIL import Image
+import numpy as np
+from PIL import Image, ImageSequence
 
 from backend.extensions import db
 from backend.models import Result, utcnow
@@ -48,6 +49,40 @@ def image_bytes(size=(64, 48), mode="RGB", fmt="PNG", color=None, **save):
     buffer = io.BytesIO()
     image.save(buffer, fmt, **save)
     return buffer.getvalue()
+
+
+DURATIONS = [80, 200, 40]  # of each frame of `pillow_gif`'s GIFs, in ms
+
+
+def frames(count=3, size=(40, 30)):
+    """Distinct frames: a horizontal gradient tinted differently in each."""
+    ramp = np.linspace(0, 255, size[0], dtype=np.float64)[None, :, None]
+    pictures = []
+    for index in range(count):
+        tint = np.array([255 * (index % 2), 120, 255 * (index % 3 == 0)], dtype=np.float64)
+        rgb = np.broadcast_to(ramp * 0.6 + tint * 0.4, (size[1], size[0], 3))
+        pictures.append(Image.fromarray(rgb.astype(np.uint8), "RGB"))
+    return pictures
+
+
+def pillow_gif(pictures, durations=DURATIONS, **save):
+    """A GIF as other software writes it (Pillow: delta frames, transparency)."""
+    buffer = io.BytesIO()
+    pictures[0].save(buffer, "GIF", save_all=True, append_images=pictures[1:], duration=durations, **save)
+    return buffer.getvalue()
+
+
+def described(data):
+    """`(frame count, durations, loop or None, size)` of GIF bytes."""
+    with Image.open(io.BytesIO(data)) as image:
+        durations = [frame.info.get("duration", 0) for frame in ImageSequence.Iterator(image)]
+        return image.n_frames, durations, image.info.get("loop"), image.size
+
+
+def upload(client, headers, data=None, style="tiny"):
+    """A picture made on the phone, uploaded (POST /api/v1/results)."""
+    form = {"style": style, "image": (io.BytesIO(image_bytes((40, 30)) if data is None else data), "picture.png")}
+    return client.post("/api/v1/results", data=form, headers=headers, content_type="multipart/form-data")
 
 
 def submit(client, headers, data=None, style="tiny", long_side=None, filename="photo.png", model=None):

@@ -1,14 +1,18 @@
 """Real services for the backend tests, on loopback: a redis-server on a free port, Celery worker
-subprocesses (`celery -A backend.worker worker`), a PostgreSQL server and an S3-compatible server
-(s3rver)."""
+subprocesses (`celery -A backend.worker worker`), a PostgreSQL server, an S3-compatible server
+(s3rver) and the app served by gunicorn."""
 
+import glob
 import os
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
+import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import psutil
@@ -35,9 +39,15 @@ def redis_server_path():
     return path
 
 
-class RedisServer:
-    """redis-server on 127.0.0.1 with its data in `folder`; every write is in its append-only file
-    before it is acknowledged, so a restart loses nothing."""
+class Server:
+    """A server process on a free loopback port with its data in `folder`: `start()` runs
+    `command()` and waits until `answers()`, `stop()` sends `stop_signal` and waits for the exit,
+    `restart()` starts it again on the same port with the same data, `remove()` stops it and
+    deletes the folder."""
+
+    name = "the server"
+    stop_signal = signal.SIGTERM
+    user = None  # the user the process runs as, when not this one
 
     def __init__(self, folder):
         self.folder = Path(folder)
@@ -45,16 +55,51 @@ class RedisServer:
         self.port = free_port()
         self.process = None
 
+    def command(self):
+        raise NotImplementedError
+
+    def answers(self):
+        raise NotImplementedError
+
+    def start(self):
+        self.process = subprocess.Popen(
+            self.command(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, user=self.user, group=self.user
+        )
+        wait_until(self.ready, 30, f"{self.name} did not start")
+        return self
+
+    def ready(self):
+        assert self.process.poll() is None, f"{self.name} exited with {self.process.returncode}"
+        return self.answers()
+
+    def stop(self):
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(self.stop_signal)
+            self.process.wait(20)
+
+    def restart(self, down_seconds=0.0):
+        self.stop()
+        time.sleep(down_seconds)
+        self.start()
+
+    def remove(self):
+        self.stop()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+class RedisServer(Server):
+    """redis-server with its data in `folder`; every write is in its append-only file before it is
+    acknowledged, so a restart loses nothing (it writes its data and exits on SIGTERM)."""
+
+    name = "redis-server"
+
     @property
     def url(self):
         return f"redis://127.0.0.1:{self.port}"
 
-    def start(self):
+    def command(self):
         command = [redis_server_path(), "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.folder)]
-        command += ["--appendonly", "yes", "--appendfsync", "always", "--save", "", "--protected-mode", "no"]
-        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_until(self.answers, 20, "redis-server did not start")
-        return self
+        return command + ["--appendonly", "yes", "--appendfsync", "always", "--save", "", "--protected-mode", "no"]
 
     def answers(self):
         import redis
@@ -69,15 +114,74 @@ class RedisServer:
 
         return redis.Redis.from_url(f"{self.url}/{db}")
 
-    def stop(self):
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()  # redis-server writes its data and exits on SIGTERM
-            self.process.wait(20)
 
-    def restart(self, down_seconds=0.0):
-        self.stop()
-        time.sleep(down_seconds)
-        self.start()
+# gunicorn serving the app as deployed (backend/gunicorn.conf.py), run from the repository's root.
+GUNICORN = [str(Path(sys.executable).parent / "gunicorn"), "-c", "backend/gunicorn.conf.py", "backend:create_app()"]
+
+
+class Gunicorn:
+    """A gunicorn started by `gunicorn()`: its master `process`, `port`, `url` and SQLite `database`."""
+
+    def __init__(self, process, port, database):
+        self.process, self.port, self.database = process, port, database
+        self.url = f"http://127.0.0.1:{port}"
+
+    def workers(self):
+        return [child.pid for child in psutil.Process(self.process.pid).children()]
+
+    def replacement_of(self, old, timeout=30):
+        """The worker that took the place of `old`."""
+        found = []
+
+        def replaced():
+            found[:] = [pid for pid in self.workers() if pid != old]
+            return bool(found)
+
+        wait_until(replaced, timeout, f"worker {old} was not replaced")
+        return found[0]
+
+    def ready(self):
+        try:
+            with urllib.request.urlopen(f"{self.url}/readyz", timeout=2) as response:
+                return response.status == 200
+        except OSError:
+            return False
+
+
+@contextmanager
+def gunicorn(tmp_path, zoo_dir, **settings):
+    """gunicorn on a free port with its database, results, rate limits, metrics and log
+    (gunicorn.log) in `tmp_path`, in development mode, with `settings` in its environment; ready
+    (/readyz answers) when entered, stopped (SIGTERM) on leaving."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "BIND": f"127.0.0.1:{port}",
+        "APP_ENV": "development",
+        "SECRET_KEY": "s",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'g.sqlite'}",
+        "RESULTS_DIR": str(tmp_path / "results"),
+        "MODELZOO_DIR": str(zoo_dir),
+        "RATELIMIT_STORAGE_URI": f"sqlite:///{tmp_path / 'limits.sqlite'}",
+        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"),
+        **settings,
+    }
+    log_path = tmp_path / "gunicorn.log"
+    log = open(log_path, "wb")
+    process = subprocess.Popen(GUNICORN, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log)
+    server = Gunicorn(process, port, tmp_path / "g.sqlite")
+
+    def started():
+        assert process.poll() is None, f"gunicorn exited: {log_path.read_text()[-2000:]}"
+        return server.ready()
+
+    try:
+        wait_until(started, 60, f"gunicorn did not get ready; see {log_path}")
+        yield server
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(30)
+        log.close()
 
 
 def as_environment(settings):
@@ -120,35 +224,40 @@ class CeleryWorker:
         return psutil.Process(self.process.pid).children()
 
     def stop(self):
+        """Warm shutdown (SIGTERM): the worker takes no more jobs, and its pool's processes finish the
+        jobs they run and exit (1.3 s when idle); the main process, which would then take 2 s more
+        to join its pool's threads (each sleeping in a loop of about a second), is killed. A pool
+        process still running after 30 s is killed too."""
         if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)  # warm shutdown: running jobs finish first
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                for child in self.children():
-                    child.kill()
-                self.process.kill()
-                self.process.wait(10)
+            pool = self.children()
+            self.process.send_signal(signal.SIGTERM)
+            _, running = psutil.wait_procs(pool, timeout=30)
+            for process in running:
+                process.kill()
+            self.process.kill()
+            self.process.wait(10)
         self.log.close()
 
 
-class PostgresServer:
-    """A PostgreSQL server of its own (Debian's binaries) on a free loopback port, its data in a
-    temporary folder; it runs as the `postgres` user when the tests run as root (PostgreSQL refuses root)."""
+class PostgresServer(Server):
+    """A PostgreSQL server of its own (Debian's binaries), its data in a new folder under /tmp (as
+    root, the tests run it as the `postgres` user, which PostgreSQL requires and which cannot reach
+    pytest's folders); SIGINT, its fast shutdown, ends every connection."""
+
+    name = "PostgreSQL"
+    stop_signal = signal.SIGINT
 
     def __init__(self):
-        import glob
-        import tempfile
-
-        binaries = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
+        binaries = sorted(glob.glob("/usr/lib/postgresql/*/bin/postgres"))
         assert binaries, "PostgreSQL is missing: `make install` installs it (apt-get install postgresql)"
         self.bin = Path(binaries[-1]).parent
-        self.folder = Path(tempfile.mkdtemp(prefix="backend-postgres-"))
-        self.port = free_port()
-        self.user = "postgres" if os.getuid() == 0 else None
-        if self.user:
+        super().__init__(tempfile.mkdtemp(prefix="backend-postgres-"))
+        if os.getuid() == 0:
+            self.user = "postgres"
             shutil.chown(self.folder, self.user)
-        self._run("initdb", "-D", str(self.folder / "data"), "-U", "postgres", "--auth=trust", "-E", "UTF8")
+        self.data = self.folder / "data"
+        initdb = [str(self.bin / "initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8"]
+        subprocess.run(initdb, user=self.user, group=self.user, check=True, capture_output=True, timeout=120)
 
     @property
     def url(self):
@@ -156,6 +265,19 @@ class PostgresServer:
 
     def database_url(self, name):
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{name}"
+
+    def command(self):
+        command = [str(self.bin / "postgres"), "-D", str(self.data), "-p", str(self.port)]
+        return command + ["-c", "listen_addresses=127.0.0.1", "-k", str(self.folder), "-c", "fsync=off"]
+
+    def answers(self):
+        import psycopg
+
+        try:
+            psycopg.connect(f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres connect_timeout=1").close()
+            return True
+        except psycopg.OperationalError:
+            return False
 
     def sql(self, *statements):
         """Runs statements outside a transaction (CREATE and DROP DATABASE need that)."""
@@ -172,65 +294,29 @@ class PostgresServer:
         self.sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
         return self.database_url(name)
 
-    def _run(self, program, *arguments):
-        command = [str(self.bin / program), *arguments]
-        if self.user:
-            command = ["runuser", "-u", self.user, "--", *command]
-        subprocess.run(command, check=True, capture_output=True, timeout=120)
 
-    def start(self):
-        options = f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.folder} -c fsync=off"
-        data, log = str(self.folder / "data"), str(self.folder / "log")
-        self._run("pg_ctl", "-D", data, "-l", log, "-o", options, "-w", "start")
-        return self
-
-    def stop(self):
-        self._run("pg_ctl", "-D", str(self.folder / "data"), "-m", "fast", "-w", "stop")
-
-    def restart(self, down_seconds=0.0):
-        """Stops the server (every connection is dropped), waits, starts it again."""
-        self.stop()
-        time.sleep(down_seconds)
-        self.start()
-
-    def remove(self):
-        try:
-            self.stop()
-        except subprocess.CalledProcessError:
-            pass  # not running
-        shutil.rmtree(self.folder, ignore_errors=True)
-
-
-class S3Server:
+class S3Server(Server):
     """s3rver (the npm package of tests/s3server, which `make install` installs), an S3-compatible
     server on a free loopback port with one bucket, its objects in `folder`. `settings(prefix)`:
     the backend's settings that keep uploads and results there, under `prefix`."""
 
+    name = "s3rver"
     BUCKET = "cartoon"
     ACCESS_KEY = SECRET_KEY = "S3RVER"  # s3rver's own credentials
-
-    def __init__(self, folder):
-        self.folder = Path(folder)
-        self.port = free_port()
-        self.process = None
 
     @property
     def url(self):
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self):
+    def command(self):
         program = ROOT / "tests" / "s3server" / "node_modules" / ".bin" / "s3rver"
         assert program.exists(), "s3rver is missing: `make install` installs it (npm ci --prefix tests/s3server)"
         command = [str(program), "-d", str(self.folder), "-a", "127.0.0.1", "-p", str(self.port), "--silent"]
-        command += ["--configure-bucket", self.BUCKET]
-        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_until(self.answers, 30, "s3rver did not start")
-        return self
+        return command + ["--configure-bucket", self.BUCKET]
 
     def answers(self):
         import requests
 
-        assert self.process.poll() is None, "s3rver exited"
         try:
             return requests.get(self.url, timeout=1).status_code == 200  # the list of buckets
         except requests.ConnectionError:
@@ -252,14 +338,3 @@ class S3Server:
         client = Minio(f"127.0.0.1:{self.port}", self.ACCESS_KEY, self.SECRET_KEY, region="us-east-1", secure=False)
         listed = client.list_objects(self.BUCKET, prefix=f"{prefix}/", recursive=True)
         return sorted(item.object_name.removeprefix(f"{prefix}/") for item in listed)
-
-    def stop(self):
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(20)
-
-    def restart(self, down_seconds=0.0):
-        """Stops the server (its objects stay), waits, starts it again on the same port."""
-        self.stop()
-        time.sleep(down_seconds)
-        self.start()

@@ -3,12 +3,7 @@
 import json
 import os
 import runpy
-import signal
-import subprocess
-import sys
-import time
 import urllib.request
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -16,9 +11,7 @@ import pytest
 from backend import create_app
 from backend.config import LISTEN_VARIABLE, database_uri, from_environ, gunicorn_bind
 from backend.launch import first_styles, local_url
-from tests.backend.services import free_port
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.backend.services import ROOT, gunicorn
 
 
 def test_settings_come_from_the_environment(monkeypatch, tmp_path, zoo_dir):
@@ -76,39 +69,9 @@ def test_the_main_command_finds_the_server_and_serves_the_light_styles_first():
 
 @pytest.mark.slow
 def test_gunicorn_serves_the_factory(tmp_path, zoo_dir):
-    port = free_port()
-    env = {
-        **os.environ,
-        "BIND": f"127.0.0.1:{port}",
-        "WEB_CONCURRENCY": "1",
-        "SECRET_KEY": "s",
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'g.sqlite'}",
-        "RESULTS_DIR": str(tmp_path / "results"),
-        "MODELZOO_DIR": str(zoo_dir),
-        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"),
-    }
-    gunicorn = Path(sys.executable).parent / "gunicorn"
-    process = subprocess.Popen(
-        [str(gunicorn), "-c", "backend/gunicorn.conf.py", "backend:create_app()"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert process.poll() is None, process.stderr.read().decode()[-2000:]
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as response:
-                    assert json.loads(response.read()) == {"status": "ready", "styles": 2}
-                    break
-            except OSError:
-                assert time.monotonic() < deadline, "gunicorn did not get ready"
-                time.sleep(0.2)
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+    with gunicorn(tmp_path, zoo_dir, WEB_CONCURRENCY="1", APP_ENV="", RATELIMIT_STORAGE_URI="") as server:  # defaults
+        with urllib.request.urlopen(f"{server.url}/readyz", timeout=5) as response:
+            assert json.loads(response.read()) == {"status": "ready", "styles": 2}
+        with urllib.request.urlopen(f"{server.url}/metrics", timeout=5) as response:
             assert b'http_requests_total{endpoint="/readyz"' in response.read()  # through the multiprocess folder
-    finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(30)
-    assert process.returncode == 0
+    assert server.process.returncode == 0

@@ -7,36 +7,8 @@ import numpy as np
 from PIL import Image, ImageSequence
 
 from backend.gifs import write_frames
-from tests.backend.helpers import dev_login, finished_job, submit
-from tests.backend.test_backend_pictures import upload
+from tests.backend.helpers import DURATIONS, described, dev_login, finished_job, frames, pillow_gif, submit, upload
 from tests.backend.test_backend_uploads import refused
-
-DURATIONS = [80, 200, 40]
-
-
-def frames(count=3, size=(40, 30)):
-    """Distinct frames: a horizontal gradient tinted differently in each."""
-    ramp = np.linspace(0, 255, size[0], dtype=np.float64)[None, :, None]
-    pictures = []
-    for index in range(count):
-        tint = np.array([255 * (index % 2), 120, 255 * (index % 3 == 0)], dtype=np.float64)
-        rgb = np.broadcast_to(ramp * 0.6 + tint * 0.4, (size[1], size[0], 3))
-        pictures.append(Image.fromarray(rgb.astype(np.uint8), "RGB"))
-    return pictures
-
-
-def pillow_gif(pictures, durations=DURATIONS, **save):
-    """A GIF as other software writes it (Pillow: delta frames, transparency)."""
-    buffer = io.BytesIO()
-    pictures[0].save(buffer, "GIF", save_all=True, append_images=pictures[1:], duration=durations, **save)
-    return buffer.getvalue()
-
-
-def described(data):
-    """`(frame count, durations, loop or None, size)` of GIF bytes."""
-    with Image.open(io.BytesIO(data)) as image:
-        durations = [frame.info.get("duration", 0) for frame in ImageSequence.Iterator(image)]
-        return image.n_frames, durations, image.info.get("loop"), image.size
 
 
 def gif_frames(data):

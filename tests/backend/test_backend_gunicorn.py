@@ -8,81 +8,16 @@ import signal
 import socket
 import sqlite3
 import subprocess
-import sys
 import threading
 import time
-import urllib.request
-from contextlib import contextmanager
-from pathlib import Path
 
-import psutil
 import pytest
 import requests
 from urllib3.util.retry import Retry
 
 from backend.ratelimit import SQLiteStorage
 from tests.backend.helpers import image_bytes
-from tests.backend.services import ROOT, free_port, wait_until
-
-
-class Gunicorn:
-    def __init__(self, process, port, database):
-        self.process, self.port, self.database = process, port, database
-        self.url = f"http://127.0.0.1:{port}"
-
-    def workers(self):
-        return [child.pid for child in psutil.Process(self.process.pid).children()]
-
-    def replacement_of(self, old, timeout=30):
-        """The worker that took the place of `old`."""
-        found = []
-
-        def replaced():
-            found[:] = [pid for pid in self.workers() if pid != old]
-            return bool(found)
-
-        wait_until(replaced, timeout, f"worker {old} was not replaced")
-        return found[0]
-
-    def ready(self):
-        try:
-            with urllib.request.urlopen(f"{self.url}/readyz", timeout=2) as response:
-                return response.status == 200
-        except OSError:
-            return False
-
-
-@contextmanager
-def gunicorn(tmp_path, zoo_dir, **settings):
-    port = free_port()
-    env = {
-        **os.environ,
-        "BIND": f"127.0.0.1:{port}",
-        "APP_ENV": "development",
-        "SECRET_KEY": "s",
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'g.sqlite'}",
-        "RESULTS_DIR": str(tmp_path / "results"),
-        "MODELZOO_DIR": str(zoo_dir),
-        "RATELIMIT_STORAGE_URI": f"sqlite:///{tmp_path / 'limits.sqlite'}",
-        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"),
-        **settings,
-    }
-    log = open(tmp_path / "gunicorn.log", "wb")
-    process = subprocess.Popen(
-        [str(Path(sys.executable).parent / "gunicorn"), "-c", "backend/gunicorn.conf.py", "backend:create_app()"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=log,
-    )
-    server = Gunicorn(process, port, tmp_path / "g.sqlite")
-    try:
-        wait_until(lambda: process.poll() is None and server.ready(), 60, "gunicorn did not get ready")
-        yield server
-    finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(30)
-        log.close()
+from tests.backend.services import GUNICORN, ROOT, free_port, gunicorn, wait_until
 
 
 @pytest.mark.slow
@@ -138,14 +73,7 @@ def test_memory_limits_with_several_workers_are_refused(tmp_path, zoo_dir):
         "RATELIMIT_STORAGE_URI": "memory://",
         "BIND": f"127.0.0.1:{free_port()}",
     }
-    run = subprocess.run(
-        [str(Path(sys.executable).parent / "gunicorn"), "-c", "backend/gunicorn.conf.py", "backend:create_app()"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    run = subprocess.run(GUNICORN, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert run.returncode != 0 and "memory://" in run.stderr
 
 

@@ -5,7 +5,7 @@ from contextlib import ExitStack
 
 import requests
 
-from tests.backend.test_backend_gunicorn import gunicorn
+from tests.backend.services import gunicorn
 
 
 def test_rate_limits_in_redis_hold_across_two_web_servers(tmp_path, zoo_dir, redis_server):

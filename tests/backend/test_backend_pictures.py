@@ -1,16 +1,10 @@
 """Pictures made on the phone: uploaded for WeChat's content check, shareable only once it passed,
 with the same limits and the same result life as server results."""
 
-import io
 from urllib.parse import urlsplit
 
-from tests.backend.helpers import dev_login, image_bytes
+from tests.backend.helpers import dev_login, upload
 from tests.backend.test_backend_content import sent_check, verdict, wechat_login
-
-
-def upload(client, headers, data=None, style="tiny"):
-    form = {"style": style, "image": (io.BytesIO(image_bytes((40, 30)) if data is None else data), "picture.png")}
-    return client.post("/api/v1/results", data=form, headers=headers, content_type="multipart/form-data")
 
 
 def sent_check_of(app, result_id):

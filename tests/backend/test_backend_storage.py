@@ -14,11 +14,21 @@ from backend import create_app
 from backend.extensions import db
 from backend.models import Job
 from backend.storage import LocalStorage, send_picture
-from tests.backend.helpers import LONG_JOB, dev_login, expire, finished_job, image_bytes, long_photo, submit, wait_job
-from tests.backend.services import S3Server, free_port, wait_until
-from tests.backend.test_backend_gifs import described, frames, pillow_gif
-from tests.backend.test_backend_gunicorn import gunicorn
-from tests.backend.test_backend_pictures import upload
+from tests.backend.helpers import (
+    LONG_JOB,
+    described,
+    dev_login,
+    expire,
+    finished_job,
+    frames,
+    image_bytes,
+    long_photo,
+    pillow_gif,
+    submit,
+    upload,
+    wait_job,
+)
+from tests.backend.services import free_port, gunicorn, wait_until
 
 
 @pytest.fixture(params=["folder", "s3"])
@@ -106,24 +116,20 @@ def test_an_unreachable_bucket_answers_503(make_app, s3_settings):
 
 
 @pytest.mark.slow
-def test_a_job_waits_for_a_bucket_that_went_down(make_app, tmp_path):
+def test_a_job_waits_for_a_bucket_that_went_down(make_app, s3_server, s3_settings):
     """The bucket stops while a job runs: the job is tried again with backoff, as when the database
     cannot be reached, and finishes once the bucket is back."""
-    server = S3Server(tmp_path / "s3").start()
-    try:
-        app = make_app(**server.settings("down"), **LONG_JOB, JOB_MAX_ATTEMPTS=10)
-        client = app.test_client()
-        alice = dev_login(client)
-        answer = submit(client, alice, data=long_photo(), long_side="original")
-        assert answer.status_code == 202, answer.get_json()
-        server.restart(down_seconds=8)  # longer than the S3 client's own retries (about 6 s)
-        job = wait_job(client, alice, answer.get_json()["id"], timeout=120)
-        assert job["status"] == "done", job
-        with app.app_context():
-            assert db.session.get(Job, job["id"]).attempts >= 2  # the run the stop broke, then more
-        assert client.get(job["result"]["url"], headers=alice).status_code == 200
-    finally:
-        server.stop()
+    app = make_app(**s3_settings, **LONG_JOB, JOB_MAX_ATTEMPTS=10)
+    client = app.test_client()
+    alice = dev_login(client)
+    answer = submit(client, alice, data=long_photo(), long_side="original")
+    assert answer.status_code == 202, answer.get_json()
+    s3_server.restart(down_seconds=8)  # longer than the S3 client's own retries (about 6 s)
+    job = wait_job(client, alice, answer.get_json()["id"], timeout=120)
+    assert job["status"] == "done", job
+    with app.app_context():
+        assert db.session.get(Job, job["id"]).attempts >= 2  # the run the stop broke, then more
+    assert client.get(job["result"]["url"], headers=alice).status_code == 200
 
 
 def test_bad_storage_url_is_refused(base_settings):
