@@ -41,9 +41,9 @@ def redis_server_path():
 
 class Server:
     """A server process on a free loopback port with its data in `folder`: `start()` runs
-    `command()` and waits until `answers()`, `stop()` sends `stop_signal` and waits for the exit,
-    `restart()` starts it again on the same port with the same data, `remove()` stops it and
-    deletes the folder."""
+    `command()` (its output in `folder/server.log`) and waits until `answers()`, `stop()` sends
+    `stop_signal` and waits for the exit, `restart()` starts it again on the same port with the
+    same data, `remove()` stops it and deletes the folder."""
 
     name = "the server"
     stop_signal = signal.SIGTERM
@@ -62,14 +62,21 @@ class Server:
         raise NotImplementedError
 
     def start(self):
-        self.process = subprocess.Popen(
-            self.command(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, user=self.user, group=self.user
-        )
-        wait_until(self.ready, 30, f"{self.name} did not start")
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(
+                self.command(), stdout=log, stderr=subprocess.STDOUT, user=self.user, group=self.user
+            )
+        wait_until(self.ready, 30, f"{self.name} did not start; see {self.log_path}")
         return self
 
+    @property
+    def log_path(self):
+        return self.folder / "server.log"
+
     def ready(self):
-        assert self.process.poll() is None, f"{self.name} exited with {self.process.returncode}"
+        if self.process.poll() is not None:
+            log = self.log_path.read_text(errors="replace")[-2000:]
+            raise AssertionError(f"{self.name} exited with {self.process.returncode}:\n{log}")
         return self.answers()
 
     def stop(self):
