@@ -89,7 +89,7 @@ DEFAULTS = {
     "CELERY_BROKER_URL": "",
     # A job's run, at most (then it fails with `timed_out`); enforced by the Celery workers.
     "JOB_TIME_LIMIT": 600,
-    # Tries again, with exponential backoff, when the database cannot be reached during a job.
+    # Tries again, with exponential backoff, when the database or the storage cannot be reached during a job.
     "JOB_RETRIES": 5,
     # A Celery worker serves its Prometheus metrics on this port (0: not at all).
     "WORKER_METRICS_PORT": 0,

@@ -17,8 +17,8 @@ Delivery, with Celery's own mechanisms:
 - time limit: a job runs at most JOB_TIME_LIMIT seconds (Celery's soft limit: the job fails with
   `timed_out`); a process stuck in native code past that is killed a tenth of the limit later (at
   least 1 s) and the job fails with `timed_out` all the same (`job_failed`, the task's error callback);
-- retries: a database that cannot be reached is tried again JOB_RETRIES times, with exponential
-  backoff;
+- retries: a database or storage that cannot be reached is tried again JOB_RETRIES times, with
+  exponential backoff;
 - idempotence: the task's id is the job's id, and a finished job is never run again.
 
 A worker refuses to start on a database that lacks the code's revision (PostgreSQL before
