@@ -35,6 +35,11 @@ DEFAULTS = {
     "S3_ACCESS_KEY": "",
     "S3_SECRET_KEY": "",
     "S3_REGION": "us-east-1",
+    # A request to the bucket: seconds to connect, and tries again after a failed one (a refused
+    # connection, a timeout, a 5xx). An endpoint that cannot be reached gets 503 storage_unavailable
+    # within (S3_RETRIES + 1) x S3_CONNECT_TIMEOUT; jobs try again later on their own (JOB_RETRIES).
+    "S3_CONNECT_TIMEOUT": 1.0,
+    "S3_RETRIES": 1,
     # Absolute base of the links we hand out, with any path prefix; needed for WeChat's content
     # check. Empty: the request's own host, which must be one of TRUSTED_HOSTS.
     "PUBLIC_BASE_URL": "",
@@ -84,7 +89,7 @@ DEFAULTS = {
     "CELERY_BROKER_URL": "",
     # A job's run, at most (then it fails with `timed_out`); enforced by the Celery workers.
     "JOB_TIME_LIMIT": 600,
-    # Tries again, with exponential backoff, when the database cannot be reached during a job.
+    # Tries again, with exponential backoff, when the database or the storage cannot be reached during a job.
     "JOB_RETRIES": 5,
     # A Celery worker serves its Prometheus metrics on this port (0: not at all).
     "WORKER_METRICS_PORT": 0,

@@ -35,7 +35,14 @@ TIMED_OUT_MESSAGE = "Stylizing this photo took longer than the server allows; tr
 
 
 class TransientError(Exception):
-    """The database or the storage could not be reached: the same job can be tried again later."""
+    """`what` could not be reached, "database" or "storage": the same job can be tried again later."""
+
+    def __init__(self, what, detail):
+        super().__init__(what, detail)  # both in `args`, so that it pickles (Celery's retries)
+        self.what = what
+
+    def __str__(self):
+        return f"{self.what} unreachable: {self.args[1]}"
 
 
 def execute(job_id, generators, worker_id, owner=None):
@@ -46,7 +53,7 @@ def execute(job_id, generators, worker_id, owner=None):
         job = claim(job_id, worker_id, owner)
     except OperationalError as error:
         db.session.rollback()
-        raise TransientError(str(error)) from error
+        raise TransientError("database", str(error)) from error
     if job is None or job.status in FINISHED:
         return job and job.status
     JOB_WAIT_SECONDS.observe(max(0.0, (job.started_at - job.created_at).total_seconds()))
@@ -65,7 +72,7 @@ def execute(job_id, generators, worker_id, owner=None):
         try:
             result.width, result.height = write_result(job, result.path, stylize_rgb)
         except StorageUnavailable as error:  # the bucket: tried again later, as the database
-            raise TransientError(str(error)) from error
+            raise TransientError("storage", str(error)) from error
         except Exception as error:  # whatever the model does, the job ends: it never stays "running"
             if is_time_limit(error):
                 return fail(job, "timed_out", TIMED_OUT_MESSAGE)
@@ -74,7 +81,7 @@ def execute(job_id, generators, worker_id, owner=None):
         save(job, result)
     except OperationalError as error:
         db.session.rollback()
-        raise TransientError(str(error)) from error
+        raise TransientError("database", str(error)) from error
     JOBS.labels("done").inc()
     JOB_SECONDS.observe(time.monotonic() - started)
     return "done"

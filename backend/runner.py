@@ -29,7 +29,7 @@ from backend.models import Job, Worker, utcnow
 
 log = logging.getLogger(__name__)
 
-BACKOFF_SECONDS = 0.5  # the first wait before trying a job again while the database cannot be reached
+BACKOFF_SECONDS = 0.5  # the first wait before trying a job again while the database or storage cannot be reached
 
 
 class JobRunner:
@@ -124,16 +124,16 @@ class JobRunner:
                     db.session.remove()
 
     def run_job(self, job_id):
-        """Runs a job of this runner's queue (backend.execution); while the database cannot be
-        reached it tries again JOB_RETRIES times, waiting twice as long each time, then leaves the
-        job to the recovery sweep."""
+        """Runs a job of this runner's queue (backend.execution); while the database or the storage
+        cannot be reached it tries again JOB_RETRIES times, waiting twice as long each time, then
+        leaves the job to the recovery sweep, and logs which of the two failed."""
         retries = self.app.config["JOB_RETRIES"]
         for attempt in range(retries + 1):
             try:
                 return execute(job_id, self.generators, self.worker_id, owner=self.worker_id)
-            except TransientError:
+            except TransientError as error:
                 if attempt == retries or self._stop.wait(BACKOFF_SECONDS * 2**attempt):
-                    log.exception("database unreachable while running a job; the recovery sweep will retry it")
+                    log.exception("%s unreachable while running a job; the recovery sweep will retry it", error.what)
                     return None
 
     # Content checks: WeChat is called on this thread, never in a request.

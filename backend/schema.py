@@ -3,7 +3,8 @@
 - SQLite (the embedded default) is upgraded to the code's revision when the app starts, one
   process at a time (gunicorn's workers start together);
 - any other database (PostgreSQL) is upgraded by the deploy step `flask --app backend db upgrade`;
-  until it is, /readyz and the jobs API answer 503 and say so.
+  until it is, /readyz and the jobs API answer 503 and say so, and Celery workers do not start
+  (backend/worker.py).
 
 A new migration: change backend/models.py, then `flask --app backend db migrate -m "what changed"`
 (docs/deploy.md).

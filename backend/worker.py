@@ -17,9 +17,13 @@ Delivery, with Celery's own mechanisms:
 - time limit: a job runs at most JOB_TIME_LIMIT seconds (Celery's soft limit: the job fails with
   `timed_out`); a process stuck in native code past that is killed a tenth of the limit later (at
   least 1 s) and the job fails with `timed_out` all the same (`job_failed`, the task's error callback);
-- retries: a database that cannot be reached is tried again JOB_RETRIES times, with exponential
-  backoff;
+- retries: a database or storage that cannot be reached is tried again JOB_RETRIES times, with
+  exponential backoff;
 - idempotence: the task's id is the job's id, and a finished job is never run again.
+
+A worker refuses to start on a database that lacks the code's revision (PostgreSQL before
+`flask --app backend db upgrade`, backend/schema.py): it exits with that message, and its jobs wait
+in the broker for a worker that can run them (see `check_schema`).
 """
 
 import logging
@@ -29,6 +33,7 @@ import socket
 from celery import Celery, signals
 from celery.exceptions import SoftTimeLimitExceeded, TimeLimitExceeded
 from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
 
 from backend.config import DEFAULTS, from_environ
 from backend.execution import TIMED_OUT_MESSAGE, TransientError, execute, give_up
@@ -174,10 +179,34 @@ def content_check(job_id, media_url):
     in_app(content.send_check, job_id, media_url)
 
 
+@signals.worker_init.connect
+def check_schema(**_):
+    """The worker exits at start, naming `flask --app backend db upgrade`, when the database lacks
+    the code's revision (backend.schema, the check of /readyz and the jobs API). Exiting rather than
+    refusing each task: a task refused would be tried again JOB_RETRIES times and then fail its job,
+    whereas the broker keeps the jobs of a worker that did not start until one that can run them
+    does (the process supervisor starts it again: docker-compose's `restart`); and an exit is seen at
+    once. A database that cannot be reached does not stop the worker: its jobs are tried again.
+    The app made here is the main process's own (`process_state`), SQLite upgraded by it."""
+    from backend.extensions import db
+
+    app, _ = process_state()
+    with app.app_context():
+        try:
+            problem = app.extensions["schema"].problem()
+        except OperationalError as error:
+            log.warning("the database's revision could not be checked: %s", error.orig)
+            problem = None
+        finally:
+            db.engine.dispose()  # the forked worker processes make their own connections
+    if problem:
+        raise SystemExit(f"the Celery worker cannot run jobs: {problem}")
+
+
 @signals.worker_process_init.connect
 def leave_inherited_connections(**_):
-    """A worker process forked after the main process made its app (to end a job that hit the hard
-    time limit) makes its own; the database connections it inherited are the main process's."""
+    """A worker process, forked after the main process made its app (`check_schema`), makes its
+    own; the database connections it inherited are the main process's."""
     app = _process.get("app")
     if app is not None:
         from backend.extensions import db

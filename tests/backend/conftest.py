@@ -171,9 +171,9 @@ def workers(tmp_path, base_settings):
             tmp_path / "celery.log",
             concurrency,
             {"PROMETHEUS_MULTIPROC_DIR": str(metrics)},
-        ).start()
-        started.append(worker)
-        return worker
+        )
+        started.append(worker)  # stopped, its log closed, even when it does not start
+        return worker.start()
 
     yield start
     for worker in started:

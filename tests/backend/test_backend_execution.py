@@ -1,9 +1,10 @@
 """How a server job runs, on both paths: the in-process runner (no broker) and Celery workers over
 redis-server (`job_app` runs each test once per path), plus the load suite: ten times the queue's
-capacity submitted at once. The tests where several processes meet in the database run on SQLite
-and on PostgreSQL."""
+capacity submitted at once, and what the in-process runner logs when it gives up. The tests where
+several processes meet in the database run on SQLite and on PostgreSQL."""
 
 import io
+import logging
 import re
 import threading
 
@@ -11,9 +12,12 @@ import numpy as np
 import pytest
 import requests
 from PIL import Image
+from sqlalchemy.exc import OperationalError
 
+from backend import execution
 from backend.extensions import db
 from backend.models import Job, Result
+from backend.storage import StorageUnavailable
 from tests.backend.helpers import LONG_JOB, dev_login, finished_job, image_bytes, long_photo, submit, wait_job
 from tests.backend.services import wait_until
 
@@ -157,6 +161,34 @@ def test_wechat_timing_out_during_the_content_check(job_app, wechat):
 
     wait_until(lambda: check_status() == "error", 30, "the timed-out check was not marked")
     assert len(wechat.calls("/wxa/media_check_async")) == 1
+
+
+@pytest.mark.parametrize("what", ["storage", "database"])
+def test_the_runner_says_what_could_not_be_reached(make_app, monkeypatch, caplog, what):
+    """A job the in-process runner gives up on (JOB_RETRIES spent) is logged with what failed: the
+    storage (its upload cannot be read) or the database (the job cannot be claimed)."""
+    caplog.set_level(logging.ERROR, logger="backend.runner")
+    app = make_app(JOB_RETRIES=0)
+    if what == "storage":
+        monkeypatch.setattr(app.extensions["storage"], "open", raising(StorageUnavailable("s3://x: MaxRetryError")))
+    else:
+        monkeypatch.setattr(execution, "claim", raising(OperationalError("SELECT", {}, ConnectionRefusedError())))
+    client = app.test_client()
+    alice = dev_login(client)
+    assert submit(client, alice).status_code == 202
+    wait_until(lambda: runner_errors(caplog), 30, "the runner did not give up")
+    assert runner_errors(caplog) == [f"{what} unreachable while running a job; the recovery sweep will retry it"]
+
+
+def runner_errors(caplog):
+    return [record.getMessage() for record in caplog.records if record.name == "backend.runner"]
+
+
+def raising(error):
+    def fail(*args, **kwargs):
+        raise error
+
+    return fail
 
 
 @pytest.mark.databases("postgresql")

@@ -1,7 +1,8 @@
 """The schema's migrations (backend/migrations): their head is the models, on SQLite and on
 PostgreSQL; they go down to nothing and up again; SQLite is upgraded when the app starts, by one
 process at a time, adopting the tables made before the migrations; PostgreSQL is upgraded by
-`flask db upgrade`, and until then /readyz and the jobs API answer 503."""
+`flask db upgrade`, and until then /readyz and the jobs API answer 503 and Celery workers do not
+start."""
 
 import threading
 
@@ -101,6 +102,21 @@ def test_postgresql_behind_the_code_serves_no_job(make_app):
         assert upgraded.exit_code == 0, upgraded.output
     assert client.get("/readyz").status_code == 200  # asked again, no restart needed
     assert finished_job(client, dev_login(client))["status"] == "done"  # the runner started
+
+
+@pytest.mark.databases("postgresql")
+def test_a_celery_worker_refuses_to_start_on_a_database_behind_the_code(make_app, workers, redis_server, tmp_path):
+    """A worker would run its jobs' queries on tables they do not match: it exits at start and says
+    why, and starts once the database is upgraded."""
+    cli = make_app(JOBS_ENABLED=False).test_cli_runner()
+    assert cli.invoke(args=["db", "downgrade", "0001"]).exit_code == 0
+    broker = {"CELERY_BROKER_URL": f"{redis_server.url}/0"}
+    with pytest.raises(AssertionError, match="the Celery worker exited"):
+        workers(**broker)
+    needs = f"the database is at revision 0001, the code needs {schema.head()}: run `flask --app backend db upgrade`"
+    assert f"the Celery worker cannot run jobs: {needs}" in (tmp_path / "celery.log").read_text()
+    assert cli.invoke(args=["db", "upgrade"]).exit_code == 0
+    assert workers(**broker).process.poll() is None
 
 
 @pytest.mark.databases("sqlite")

@@ -3,6 +3,8 @@ folder storage and on an S3-compatible server (s3rver, started by the tests), th
 path and the cleanup with the results in the bucket and nothing on the local disk."""
 
 import io
+import socket
+import time
 from urllib.parse import urlsplit
 
 import pytest
@@ -106,13 +108,32 @@ def test_readiness_reports_a_missing_bucket(make_app, s3_settings):
     assert answer.status_code == 503 and "storage: no bucket 'no-such-bucket'" in answer.get_json()["problems"]
 
 
-def test_an_unreachable_bucket_answers_503(make_app, s3_settings):
+def test_an_unreachable_bucket_answers_503_at_once(make_app, s3_settings):
+    """At once (S3_CONNECT_TIMEOUT, S3_RETRIES), not after minio's own 5 retries with backoff (6 s)."""
     app = make_app(**{**s3_settings, "S3_ENDPOINT_URL": f"http://127.0.0.1:{free_port()}"})  # nothing there
     client = app.test_client()
     alice = dev_login(client)
+    started = time.monotonic()
     answer = submit(client, alice)
     assert answer.status_code == 503 and answer.get_json()["error"]["code"] == "storage_unavailable"
     assert answer.headers["Retry-After"] == "30"
+    ready = client.get("/readyz")
+    assert ready.status_code == 503 and "storage: MaxRetryError" in ready.get_json()["problems"]
+    assert time.monotonic() - started < 4  # generous: a loaded machine
+
+
+def test_a_bucket_that_does_not_answer_answers_503_after_the_connect_timeout(make_app, s3_settings):
+    """An endpoint that drops connection requests (here a listening socket whose accept queue is
+    full: Linux drops the next ones): each try gives up after S3_CONNECT_TIMEOUT, not minio's 5 minutes."""
+    with socket.create_server(("127.0.0.1", 0), backlog=0) as server, socket.create_connection(server.getsockname()):
+        endpoint = server.getsockname()  # the connection above fills its accept queue
+        app = make_app(**{**s3_settings, "S3_ENDPOINT_URL": f"http://127.0.0.1:{endpoint[1]}"}, S3_CONNECT_TIMEOUT=0.5)
+        client = app.test_client()
+        alice = dev_login(client)
+        started = time.monotonic()
+        answer = submit(client, alice)
+        assert answer.status_code == 503 and answer.get_json()["error"]["code"] == "storage_unavailable"
+        assert 1.0 <= time.monotonic() - started < 4  # two tries (S3_RETRIES 1) of 0.5 s
 
 
 @pytest.mark.slow
@@ -124,7 +145,7 @@ def test_a_job_waits_for_a_bucket_that_went_down(make_app, s3_server, s3_setting
     alice = dev_login(client)
     answer = submit(client, alice, data=long_photo(), long_side="original")
     assert answer.status_code == 202, answer.get_json()
-    s3_server.restart(down_seconds=8)  # longer than the S3 client's own retries (about 6 s)
+    s3_server.restart(down_seconds=4)  # longer than the S3 client's own retries (S3_RETRIES)
     job = wait_job(client, alice, answer.get_json()["id"], timeout=120)
     assert job["status"] == "done", job
     with app.app_context():
