@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 
 FINISHED = ("done", "failed")
 INTERRUPTED_MESSAGE = "The server restarted while stylizing this photo; send it again."
+STYLIZE_FAILED_MESSAGE = "The server could not stylize this photo."
 TIMED_OUT_MESSAGE = "Stylizing this photo took longer than the server allows; try a smaller size."
 
 
@@ -77,7 +78,7 @@ def execute(job_id, generators, worker_id, owner=None):
             if is_time_limit(error):
                 return fail(job, "timed_out", TIMED_OUT_MESSAGE)
             log.exception("job failed while stylizing")
-            return fail(job, "stylize_failed", "The server could not stylize this photo.")
+            return fail(job, "stylize_failed", STYLIZE_FAILED_MESSAGE)
         save(job, result)
     except OperationalError as error:
         db.session.rollback()

@@ -20,8 +20,10 @@ import threading
 import time
 from datetime import timedelta
 
+from sqlalchemy.exc import OperationalError
+
 from backend import content
-from backend.execution import INTERRUPTED_MESSAGE, TransientError, execute
+from backend.execution import INTERRUPTED_MESSAGE, STYLIZE_FAILED_MESSAGE, TransientError, execute, give_up
 from backend.extensions import db
 from backend.inference import Generators
 from backend.metrics import JOBS, QUEUE_DEPTH
@@ -40,6 +42,7 @@ class JobRunner:
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
         self.generators = Generators(config["INFERENCE_VARIANT"], config["INFERENCE_THREADS"], config["INFERENCE_TILE"])
         self.checks = queue.Queue()  # (job id, link) of uploads for WeChat's content check
+        self.given_up = set()  # ids of jobs whose retries are spent, to be marked failed
         self._stop = threading.Event()
         self._threads = []
         self.started = False
@@ -126,15 +129,34 @@ class JobRunner:
     def run_job(self, job_id):
         """Runs a job of this runner's queue (backend.execution); while the database or the storage
         cannot be reached it tries again JOB_RETRIES times, waiting twice as long each time, then
-        leaves the job to the recovery sweep, and logs which of the two failed."""
+        fails the job as `stylize_failed` (as a Celery worker does when its retries are spent), and
+        logs which of the two failed. A job that cannot be marked failed yet (the database is
+        down) is marked by the housekeeping thread later; one interrupted by `shutdown` is left to
+        the next process's recovery sweep."""
         retries = self.app.config["JOB_RETRIES"]
         for attempt in range(retries + 1):
             try:
                 return execute(job_id, self.generators, self.worker_id, owner=self.worker_id)
             except TransientError as error:
-                if attempt == retries or self._stop.wait(BACKOFF_SECONDS * 2**attempt):
-                    log.exception("%s unreachable while running a job; the recovery sweep will retry it", error.what)
+                if self._stop.wait(0 if attempt == retries else BACKOFF_SECONDS * 2**attempt):
+                    log.warning("%s unreachable while running a job; stopping, the next process takes it", error.what)
                     return None
+                if attempt == retries:
+                    log.exception("%s unreachable while running a job; it fails", error.what)
+                    self.given_up.add(job_id)
+                    self.fail_given_up()
+                    return "failed"
+
+    def fail_given_up(self):
+        """Marks the jobs given up on as `failed`, unless they finished; those the database cannot
+        take yet stay for the next try (housekeeping)."""
+        for job_id in sorted(self.given_up):
+            try:
+                give_up(job_id, "stylize_failed", STYLIZE_FAILED_MESSAGE)
+            except OperationalError:
+                db.session.rollback()
+                return
+            self.given_up.discard(job_id)
 
     # Content checks: WeChat is called on this thread, never in a request.
 
@@ -167,6 +189,7 @@ class JobRunner:
                 try:
                     db.session.merge(Worker(id=self.worker_id, heartbeat_at=utcnow()))
                     db.session.commit()
+                    self.fail_given_up()
                     self.recover()
                 except Exception:
                     log.exception("job housekeeping error")

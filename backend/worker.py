@@ -36,7 +36,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
 from backend.config import DEFAULTS, from_environ
-from backend.execution import TIMED_OUT_MESSAGE, TransientError, execute, give_up
+from backend.execution import STYLIZE_FAILED_MESSAGE, TIMED_OUT_MESSAGE, TransientError, execute, give_up
 
 log = logging.getLogger(__name__)
 
@@ -166,7 +166,7 @@ def job_failed(request, exc, traceback):
     if isinstance(exc, (SoftTimeLimitExceeded, TimeLimitExceeded)):
         code, message = "timed_out", TIMED_OUT_MESSAGE
     else:
-        code, message = "stylize_failed", "The server could not stylize this photo."
+        code, message = "stylize_failed", STYLIZE_FAILED_MESSAGE
     log.warning("job task failed for good (%s): %s", type(exc).__name__, code)
     in_app(give_up, request.id, code, message)
 

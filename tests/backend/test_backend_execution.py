@@ -14,7 +14,7 @@ import requests
 from PIL import Image
 from sqlalchemy.exc import OperationalError
 
-from backend import execution
+from backend import execution, runner
 from backend.extensions import db
 from backend.models import Job, Result
 from backend.storage import StorageUnavailable
@@ -165,8 +165,9 @@ def test_wechat_timing_out_during_the_content_check(job_app, wechat):
 
 @pytest.mark.parametrize("what", ["storage", "database"])
 def test_the_runner_says_what_could_not_be_reached(make_app, monkeypatch, caplog, what):
-    """A job the in-process runner gives up on (JOB_RETRIES spent) is logged with what failed: the
-    storage (its upload cannot be read) or the database (the job cannot be claimed)."""
+    """A job the in-process runner gives up on (JOB_RETRIES spent) fails, as on a Celery worker, and
+    is logged with what failed: the storage (its upload cannot be read) or the database (the job
+    cannot be claimed)."""
     caplog.set_level(logging.ERROR, logger="backend.runner")
     app = make_app(JOB_RETRIES=0)
     if what == "storage":
@@ -175,9 +176,34 @@ def test_the_runner_says_what_could_not_be_reached(make_app, monkeypatch, caplog
         monkeypatch.setattr(execution, "claim", raising(OperationalError("SELECT", {}, ConnectionRefusedError())))
     client = app.test_client()
     alice = dev_login(client)
-    assert submit(client, alice).status_code == 202
-    wait_until(lambda: runner_errors(caplog), 30, "the runner did not give up")
-    assert runner_errors(caplog) == [f"{what} unreachable while running a job; the recovery sweep will retry it"]
+    answer = submit(client, alice)
+    assert answer.status_code == 202
+    job = wait_job(client, alice, answer.get_json()["id"], timeout=30)
+    assert (job["status"], job["error"]["code"]) == ("failed", "stylize_failed"), job  # not left running
+    assert runner_errors(caplog) == [f"{what} unreachable while running a job; it fails"]
+
+
+def test_a_job_given_up_while_the_database_is_down_fails_once_it_is_back(make_app, monkeypatch):
+    """The runner's retries are spent and the database cannot take the job's failure either: the
+    housekeeping thread marks it failed on a later heartbeat instead of leaving it running."""
+    app = make_app(JOB_RETRIES=0, WORKER_HEARTBEAT_SECONDS=0.2)
+    monkeypatch.setattr(execution, "claim", raising(OperationalError("SELECT", {}, ConnectionRefusedError())))
+    calls = []
+
+    def give_up_once_the_database_is_back(*args):
+        calls.append(args)
+        if len(calls) == 1:
+            raise OperationalError("UPDATE", {}, ConnectionRefusedError())
+        return execution.give_up(*args)
+
+    monkeypatch.setattr(runner, "give_up", give_up_once_the_database_is_back)
+    client = app.test_client()
+    alice = dev_login(client)
+    answer = submit(client, alice)
+    assert answer.status_code == 202
+    job = wait_job(client, alice, answer.get_json()["id"], timeout=30)
+    assert (job["status"], job["error"]["code"]) == ("failed", "stylize_failed"), job
+    assert len(calls) == 2 and not app.extensions["jobs"].given_up
 
 
 def runner_errors(caplog):
