@@ -14,6 +14,7 @@ from backend.extensions import db
 from modelzoo.tinyzoo import build_tiny_zoo
 from tests.backend.conformance import ConformingClient
 from tests.backend.fakewechat import FakeWeChat
+from tests.backend.helpers import PUSH_TOKEN
 from tests.backend.services import CeleryWorker, PostgresServer, RedisServer, S3Server, free_port
 
 MIGRATED, TESTS = "migrated", "tests"  # PostgreSQL databases: the one the migrations made, its copy for tests
@@ -214,6 +215,6 @@ def wechat_app(make_app):
         APP_ENV="production",
         WECHAT_APPID="wx-test-app",
         WECHAT_SECRET="APP-SECRET-VALUE",
-        WECHAT_PUSH_TOKEN="push-token",
+        WECHAT_PUSH_TOKEN=PUSH_TOKEN,
         PUBLIC_BASE_URL="https://cartoon.example",
     )

@@ -1,6 +1,9 @@
-"""Helpers of the backend tests: logging in, making images and animated GIFs, submitting and waiting
-for jobs, uploading a picture made on the phone, changing a package of the tiny model zoo."""
+"""Helpers of the backend tests: logging in (as a developer or through WeChat), making images and
+animated GIFs, submitting and waiting for jobs (or having them refused), uploading a picture made on
+the phone, asking for a plan, changing a package of the tiny model zoo, and WeChat's content check
+(waiting for its submission, a verdict through the signed message push)."""
 
+import hashlib
 import io
 import time
 from datetime import timedelta
@@ -10,7 +13,7 @@ import numpy as np
 from PIL import Image, ImageSequence
 
 from backend.extensions import db
-from backend.models import Result, utcnow
+from backend.models import Job, Result, utcnow
 from modelzoo import manifest
 
 # A capable phone asking where to stylize a 3000x4000 photo of the tiny style.
@@ -94,6 +97,14 @@ def submit(client, headers, data=None, style="tiny", long_side=None, filename="p
     return client.post("/api/v1/jobs", data=form, headers=headers, content_type="multipart/form-data")
 
 
+def refused(client, data, filename="photo.jpg"):
+    """`(status, error code)` of a job refused (a 4xx JSON error) for the upload `data`."""
+    response = submit(client, dev_login(client), data=data, filename=filename)
+    assert 400 <= response.status_code < 500, response.status_code
+    assert response.is_json
+    return response.status_code, response.get_json()["error"]["code"]
+
+
 def wait_job(client, headers, job_id, timeout=30.0):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -130,3 +141,45 @@ def expire(app, result_id, days=1):
         result.job.created_at = utcnow() - timedelta(days=30)
         db.session.commit()
         return result.path, result.job.source_path
+
+
+PUSH_TOKEN = "push-token"  # the WECHAT_PUSH_TOKEN of conftest's `wechat_app`
+
+
+def wechat_login(client):
+    token = client.post("/api/v1/auth/login", json={"code": "c"}).get_json()["token"]
+    return {"Authorization": f"Bearer {token}"}
+
+
+def signed(timestamp="1700000000", nonce="n1", token=PUSH_TOKEN):
+    signature = hashlib.sha1("".join(sorted([token, timestamp, nonce])).encode()).hexdigest()
+    return {"timestamp": timestamp, "nonce": nonce, "signature": signature}
+
+
+def verdict(client, trace_id, suggest):
+    event = {
+        "ToUserName": "gh_1",
+        "FromUserName": "openid",
+        "MsgType": "event",
+        "Event": "wxa_media_check",
+        "appid": "wx-test-app",
+        "trace_id": trace_id,
+        "version": 2,
+        "errcode": 0,
+        "errmsg": "ok",
+        "result": {"suggest": suggest, "label": 100 if suggest == "pass" else 20002},
+    }
+    response = client.post("/api/v1/wechat/events", query_string=signed(), json=event)
+    assert response.status_code == 200 and response.data == b"success"
+
+
+def sent_check(app, job_id, timeout=10.0):
+    """Waits until the check thread has submitted the job's upload (or failed to); its status."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with app.app_context():
+            job = db.session.get(Job, job_id)
+            if job.check_trace_id or job.check_status != "pending":
+                return job.check_status
+        time.sleep(0.02)
+    raise AssertionError("the content check was not sent")

@@ -1,55 +1,10 @@
 """WeChat content security against the fake server: submission with a cached stable_token,
 verdicts through the signed message push, and sharing allowed only for pictures that passed."""
 
-import hashlib
 import time
 from urllib.parse import urlsplit
 
-from tests.backend.helpers import finished_job, submit
-
-PUSH_TOKEN = "push-token"
-
-
-def wechat_login(client):
-    token = client.post("/api/v1/auth/login", json={"code": "c"}).get_json()["token"]
-    return {"Authorization": f"Bearer {token}"}
-
-
-def signed(timestamp="1700000000", nonce="n1", token=PUSH_TOKEN):
-    signature = hashlib.sha1("".join(sorted([token, timestamp, nonce])).encode()).hexdigest()
-    return {"timestamp": timestamp, "nonce": nonce, "signature": signature}
-
-
-def verdict(client, trace_id, suggest):
-    event = {
-        "ToUserName": "gh_1",
-        "FromUserName": "openid",
-        "MsgType": "event",
-        "Event": "wxa_media_check",
-        "appid": "wx-test-app",
-        "trace_id": trace_id,
-        "version": 2,
-        "errcode": 0,
-        "errmsg": "ok",
-        "result": {"suggest": suggest, "label": 100 if suggest == "pass" else 20002},
-    }
-    response = client.post("/api/v1/wechat/events", query_string=signed(), json=event)
-    assert response.status_code == 200 and response.data == b"success"
-
-
-def sent_check(app, job_id, timeout=10.0):
-    """Waits until the check thread has submitted the job's upload (or failed to); its status."""
-    from backend.extensions import db
-    from backend.models import Job
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with app.app_context():
-            job = db.session.get(Job, job_id)
-            if job.check_trace_id or job.check_status != "pending":
-                return job.check_status
-        time.sleep(0.02)
-    raise AssertionError("the content check was not sent")
+from tests.backend.helpers import finished_job, sent_check, signed, submit, verdict, wechat_login
 
 
 def share(client, headers, job):

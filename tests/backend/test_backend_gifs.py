@@ -7,8 +7,17 @@ import numpy as np
 from PIL import Image, ImageSequence
 
 from backend.gifs import write_frames
-from tests.backend.helpers import DURATIONS, described, dev_login, finished_job, frames, pillow_gif, submit, upload
-from tests.backend.test_backend_uploads import refused
+from tests.backend.helpers import (
+    DURATIONS,
+    described,
+    dev_login,
+    finished_job,
+    frames,
+    pillow_gif,
+    refused,
+    submit,
+    upload,
+)
 
 
 def gif_frames(data):

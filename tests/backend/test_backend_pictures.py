@@ -3,8 +3,7 @@ with the same limits and the same result life as server results."""
 
 from urllib.parse import urlsplit
 
-from tests.backend.helpers import dev_login, upload
-from tests.backend.test_backend_content import sent_check, verdict, wechat_login
+from tests.backend.helpers import dev_login, sent_check, upload, verdict, wechat_login
 
 
 def sent_check_of(app, result_id):

@@ -11,8 +11,7 @@ from PIL import Image
 
 from backend.inference import Generators, OnnxGenerator, stylize
 from backend.zoo import ModelZoo
-from tests.backend.helpers import dev_login, finished_job, image_bytes, rewrite_manifest, submit
-from tests.backend.test_backend_plan import plan
+from tests.backend.helpers import dev_login, finished_job, image_bytes, plan, rewrite_manifest, submit
 
 # The tiny zoo's networks are two 3x3 convolutions: one pixel a side each.
 LOCAL_TILING = {"receptive_field": 2, "overlap": 4, "statistics": False}

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.backend.helpers import dev_login, image_bytes, submit, wait_job
+from tests.backend.helpers import dev_login, image_bytes, refused, submit, wait_job
 
 
 def source_of(app, job_id):
@@ -17,13 +17,6 @@ def source_of(app, job_id):
 
         with app.extensions["storage"].open(db.session.get(Job, job_id).source_path) as file:
             return np.asarray(Image.open(file))
-
-
-def refused(client, data, filename="photo.jpg"):
-    response = submit(client, dev_login(client), data=data, filename=filename)
-    assert 400 <= response.status_code < 500, response.status_code
-    assert response.is_json
-    return response.status_code, response.get_json()["error"]["code"]
 
 
 def test_zero_byte_file(client):
