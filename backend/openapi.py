@@ -77,6 +77,12 @@ def _query_param(name, description, schema=STRING, **more):
 RATE_LIMITED = _error("rate limited (rate_limited), or the job queue is full (queue_full)", retry_after=True)
 CATALOGUE_UNAVAILABLE = _error("the style catalogue is not loaded yet (catalogue_unavailable)", retry_after=True)
 STORAGE_UNAVAILABLE = _error("the pictures' storage cannot be reached (storage_unavailable)", retry_after=True)
+# The other answers of a picture (backend/storage.py's send_picture): ETag (304) and Range (206, 416).
+PICTURE_PARTS = {
+    "206": _binary("a range of the picture", *PICTURE_TYPES),
+    "304": {"description": "not modified"},
+    "416": _error("range not satisfiable"),
+}
 
 
 def _op(summary, responses, auth=False, parameters=None, body=None, limited=True):
@@ -516,6 +522,7 @@ def spec(app):
                 "The stylized picture: PNG, or GIF for an animated GIF",
                 {
                     "200": _binary("the picture", *PICTURE_TYPES),
+                    **PICTURE_PARTS,
                     "404": _error("no such result of yours (not_found)"),
                     "503": STORAGE_UNAVAILABLE,
                 },
@@ -548,6 +555,7 @@ def spec(app):
                 "text/html), the picture itself otherwise",
                 {
                     "200": _binary("the page or the picture", "text/html", *PICTURE_TYPES),
+                    **PICTURE_PARTS,
                     "404": _error("expired, deleted or flagged (not_found)"),
                     "503": STORAGE_UNAVAILABLE,
                 },
@@ -559,6 +567,7 @@ def spec(app):
                 "A shared picture (public), always the picture itself",
                 {
                     "200": _binary("the picture", *PICTURE_TYPES),
+                    **PICTURE_PARTS,
                     "404": _error("expired, deleted or flagged (not_found)"),
                     "503": STORAGE_UNAVAILABLE,
                 },
@@ -583,6 +592,7 @@ def spec(app):
                 "An uploaded picture, for WeChat's content check only",
                 {
                     "200": _binary("the picture", *PICTURE_TYPES),
+                    **PICTURE_PARTS,
                     "404": _error("no such picture (not_found)"),
                     "503": STORAGE_UNAVAILABLE,
                 },

@@ -70,3 +70,15 @@ def test_headers_of_private_and_shared_answers(client):
         assert result_id not in str(response.headers)
     assert "public" in client.get(link).headers["Cache-Control"]  # the views' own caching is kept
     assert "public" in client.get("/api/v1/styles").headers["Cache-Control"]
+
+
+def test_pictures_answer_conditional_and_range_requests(client):
+    """ETag (304) and Range (206, 416), as the description documents them (the test client checks
+    each answer against it)."""
+    alice = dev_login(client)
+    job, link = shared_result(client, alice)
+    whole = client.get(job["result"]["url"], headers=alice)
+    part = client.get(job["result"]["url"], headers={**alice, "Range": "bytes=0-7"})
+    assert part.status_code == 206 and part.data == whole.data[:8]
+    assert client.get(f"{link}/image", headers={"Range": f"bytes={len(whole.data)}-"}).status_code == 416
+    assert client.get(f"{link}/image", headers={"If-None-Match": whole.headers["ETag"]}).status_code == 304
