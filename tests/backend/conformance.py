@@ -1,6 +1,7 @@
 """Every answer checked against the OpenAPI description (backend/openapi.py): the test client of the
-apps that tests/backend/conftest.py makes is `ConformingClient`, so every backend test that talks
-to an app through a test client is also a conformance test.
+apps that tests/backend/conftest.py makes is `ConformingClient`, and the `session` of each gunicorn
+that tests/backend/services.py starts checks its answers with `check_live`, so every backend test
+that talks to an app through either is also a conformance test.
 
 An answer conforms when its status is documented for its operation, its media type is one the
 description lists for that status, a JSON body is valid against the documented schema, and the
@@ -12,6 +13,7 @@ from flask.testing import FlaskClient
 from jsonschema import Draft202012Validator
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import RequestRedirect
+from werkzeug.test import EnvironBuilder
 
 from backend.openapi import description, path_of
 
@@ -21,6 +23,14 @@ class ConformingClient(FlaskClient):
         response = super().open(*args, **kwargs)
         check_response(self.application, response.request, response)
         return response
+
+
+def check_live(app, answer, *args, **kwargs):
+    """A `requests` response hook: checks the `answer` of a live server that serves `app` (the same
+    app, made with the same settings in this process)."""
+    request = EnvironBuilder(path=answer.request.path_url, method=answer.request.method).get_request()
+    headers = list(answer.headers.items())
+    check_response(app, request, app.response_class(answer.content, answer.status_code, headers))
 
 
 def operation_for(app, request):

@@ -1,6 +1,7 @@
 """Real services for the backend tests, on loopback: a redis-server on a free port, Celery worker
 subprocesses (`celery -A backend.worker worker`), a PostgreSQL server, an S3-compatible server
-(s3rver) and the app served by gunicorn."""
+(s3rver) and the app served by gunicorn, whose answers to `server.session` are checked against the
+OpenAPI description (tests/backend/conformance.py)."""
 
 import glob
 import os
@@ -13,9 +14,16 @@ import tempfile
 import time
 import urllib.request
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
+from unittest import mock
 
 import psutil
+import requests
+
+from backend import create_app
+from backend.config import LISTEN_VARIABLE
+from tests.backend.conformance import check_live
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -127,11 +135,15 @@ GUNICORN = [str(Path(sys.executable).parent / "gunicorn"), "-c", "backend/gunico
 
 
 class Gunicorn:
-    """A gunicorn started by `gunicorn()`: its master `process`, `port`, `url` and SQLite `database`."""
+    """A gunicorn started by `gunicorn()`: its master `process`, `port`, `url`, SQLite `database`
+    and `session`, the requests.Session to talk to it with: each request on a new connection (as
+    `requests.get`), each answer checked against the OpenAPI description once it is ready."""
 
     def __init__(self, process, port, database):
         self.process, self.port, self.database = process, port, database
         self.url = f"http://127.0.0.1:{port}"
+        self.session = requests.Session()
+        self.session.headers["Connection"] = "close"
 
     def workers(self):
         return [child.pid for child in psutil.Process(self.process.pid).children()]
@@ -184,11 +196,20 @@ def gunicorn(tmp_path, zoo_dir, **settings):
 
     try:
         wait_until(started, 60, f"gunicorn did not get ready; see {log_path}")
+        server.session.hooks["response"].append(partial(check_live, served_app(env)))
         yield server
     finally:
+        server.session.close()
         process.send_signal(signal.SIGTERM)
         process.wait(30)
         log.close()
+
+
+def served_app(env):
+    """The app that gunicorn's workers make in the environment `env`, made in this process (where
+    conformance.py finds its routes and description): the same settings, the same address."""
+    with mock.patch.dict(os.environ, {**env, LISTEN_VARIABLE: env["BIND"]}, clear=True):
+        return create_app()
 
 
 def as_environment(settings):

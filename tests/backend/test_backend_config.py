@@ -1,9 +1,7 @@
 """Configuration from environment variables, and the app served by gunicorn with its config file."""
 
-import json
 import os
 import runpy
-import urllib.request
 from types import SimpleNamespace
 
 import pytest
@@ -70,8 +68,7 @@ def test_the_main_command_finds_the_server_and_serves_the_light_styles_first():
 @pytest.mark.slow
 def test_gunicorn_serves_the_factory(tmp_path, zoo_dir):
     with gunicorn(tmp_path, zoo_dir, WEB_CONCURRENCY="1", APP_ENV="", RATELIMIT_STORAGE_URI="") as server:  # defaults
-        with urllib.request.urlopen(f"{server.url}/readyz", timeout=5) as response:
-            assert json.loads(response.read()) == {"status": "ready", "styles": 2}
-        with urllib.request.urlopen(f"{server.url}/metrics", timeout=5) as response:
-            assert b'http_requests_total{endpoint="/readyz"' in response.read()  # through the multiprocess folder
+        assert server.session.get(f"{server.url}/readyz", timeout=5).json() == {"status": "ready", "styles": 2}
+        metrics = server.session.get(f"{server.url}/metrics", timeout=5).content
+        assert b'http_requests_total{endpoint="/readyz"' in metrics  # through the multiprocess folder
     assert server.process.returncode == 0

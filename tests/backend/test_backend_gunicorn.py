@@ -27,8 +27,7 @@ def test_workers_are_recycled_and_the_server_header_names_no_software(tmp_path, 
         # gunicorn's gthread worker can accept the next connection just before it stops for
         # max_requests and then drop it; a proxy (deploy/nginx.conf) retries such a GET on the new
         # worker, and so does this client: one retry, on a fresh connection each time.
-        client = requests.Session()
-        client.headers["Connection"] = "close"
+        client = server.session  # a new connection for each request
         client.mount("http://", requests.adapters.HTTPAdapter(max_retries=Retry(total=1, backoff_factor=0.5)))
         for _ in range(8):
             response = client.get(f"{server.url}/healthz", timeout=10)
@@ -45,7 +44,7 @@ def test_rate_limits_hold_across_workers(tmp_path, zoo_dir):
         answers = []
 
         def get():
-            answers.append(requests.get(f"{server.url}/api/v1/styles", timeout=30).status_code)
+            answers.append(server.session.get(f"{server.url}/api/v1/styles", timeout=30).status_code)
 
         threads = [threading.Thread(target=get) for _ in range(30)]
         for thread in threads:
@@ -82,8 +81,9 @@ def test_a_killed_workers_jobs_are_released_at_once(tmp_path, zoo_dir):
     """kill -9: the master's child_exit releases the jobs, the replacement worker takes them,
     long before the heartbeat timeout (WORKER_TIMEOUT_SECONDS, 60 s)."""
     with gunicorn(tmp_path, zoo_dir, WEB_CONCURRENCY="1", JOB_WORKERS="0") as server:
-        token = requests.post(f"{server.url}/api/v1/auth/dev-login", json={"openid": "a"}, timeout=10).json()["token"]
-        response = requests.post(
+        http = server.session
+        token = http.post(f"{server.url}/api/v1/auth/dev-login", json={"openid": "a"}, timeout=10).json()["token"]
+        response = http.post(
             f"{server.url}/api/v1/jobs",
             data={"style": "tiny"},
             files={"image": ("p.png", image_bytes())},

@@ -3,8 +3,6 @@ machines; the embedded default (a SQLite file) is shared by one machine's proces
 
 from contextlib import ExitStack
 
-import requests
-
 from tests.backend.services import gunicorn
 
 
@@ -22,6 +20,7 @@ def test_rate_limits_in_redis_hold_across_two_web_servers(tmp_path, zoo_dir, red
             (tmp_path / name).mkdir()
             servers.append(stack.enter_context(gunicorn(tmp_path / name, zoo_dir, **settings)))
         # Turn about: with limits per process or per machine, each server would let 10 through.
-        answers = [requests.get(f"{servers[i % 2].url}/api/v1/styles", timeout=30).status_code for i in range(30)]
+        turns = [servers[i % 2] for i in range(30)]
+        answers = [server.session.get(f"{server.url}/api/v1/styles", timeout=30).status_code for server in turns]
     assert answers == [200] * 10 + [429] * 20
     assert redis_server.client(3).keys("LIMITS*")  # counted in Redis

@@ -8,7 +8,6 @@ import time
 from urllib.parse import urlsplit
 
 import pytest
-import requests
 from flask.testing import FlaskClient
 from PIL import Image
 
@@ -220,17 +219,18 @@ def test_cleanup_deletes_expired_results_in_s3(make_app, s3_server, s3_settings,
 def test_gunicorn_streams_pictures_from_s3(tmp_path, zoo_dir, s3_settings):
     """As deployed: gunicorn's own file wrapper (sendfile where it can) passes the bucket's stream on."""
     with gunicorn(tmp_path, zoo_dir, WEB_CONCURRENCY="1", **s3_settings) as server:
-        login = requests.post(f"{server.url}/api/v1/auth/dev-login", json={"openid": "alice"}, timeout=30)
+        http = server.session
+        login = http.post(f"{server.url}/api/v1/auth/dev-login", json={"openid": "alice"}, timeout=30)
         alice = {"Authorization": f"Bearer {login.json()['token']}"}
         photo = {"image": ("photo.png", image_bytes((64, 48)))}
-        job = requests.post(f"{server.url}/api/v1/jobs", data={"style": "tiny"}, files=photo, headers=alice, timeout=30)
+        job = http.post(f"{server.url}/api/v1/jobs", data={"style": "tiny"}, files=photo, headers=alice, timeout=30)
         assert job.status_code == 202, job.text
         state = f"{server.url}/api/v1/jobs/{job.json()['id']}"
-        wait_until(lambda: requests.get(state, headers=alice, timeout=30).json()["status"] == "done", 60, "no result")
-        url = urlsplit(requests.get(state, headers=alice, timeout=30).json()["result"]["url"]).path
-        picture = requests.get(f"{server.url}{url}", headers=alice, timeout=30)
+        wait_until(lambda: http.get(state, headers=alice, timeout=30).json()["status"] == "done", 60, "no result")
+        url = urlsplit(http.get(state, headers=alice, timeout=30).json()["result"]["url"]).path
+        picture = http.get(f"{server.url}{url}", headers=alice, timeout=30)
         assert picture.status_code == 200 and picture.headers["Content-Type"] == "image/png"
         assert int(picture.headers["Content-Length"]) == len(picture.content)
         assert Image.open(io.BytesIO(picture.content)).size == (64, 48)
-        part = requests.get(f"{server.url}{url}", headers={**alice, "Range": "bytes=0-7"}, timeout=30)
+        part = http.get(f"{server.url}{url}", headers={**alice, "Range": "bytes=0-7"}, timeout=30)
         assert part.status_code == 206 and part.content == picture.content[:8]
