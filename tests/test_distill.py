@@ -149,14 +149,18 @@ def test_a_new_run_starts_from_earlier_students(tmp_path):
 def test_a_record_carries_the_record_of_the_students_it_started_from(tmp_path):
     settings = {"init_from": str(tmp_path)}
     record = {"steps": 300, "training_seconds": 60.0, "settings": settings}
-    assert distill.with_earlier_record(record) == record  # no earlier record.json: as it is
+    assert distill.earlier_record(None) is None
+    assert distill.earlier_record(tmp_path) is None  # no earlier record.json
+    assert distill.with_earlier_record(record, None) == record  # as it is
     first = {"steps": 4400, "training_seconds": 5024.4, "settings": {"init_from": None}}
     (tmp_path / "record.json").write_text(json.dumps(first))
-    second = distill.with_earlier_record(record)
+    second = distill.with_earlier_record(record, distill.earlier_record(tmp_path))
     assert (second["total_steps"], second["total_training_seconds"]) == (4700, 5084.4)
     assert second["started_from"] == first
     (tmp_path / "record.json").write_text(json.dumps(second))  # a third run adds to the totals
-    third = distill.with_earlier_record({**record, "steps": 100, "training_seconds": 10.0})
+    third = distill.with_earlier_record(
+        {**record, "steps": 100, "training_seconds": 10.0}, distill.earlier_record(tmp_path)
+    )
     assert (third["total_steps"], third["total_training_seconds"]) == (4800, 5094.4)
     assert third["started_from"]["started_from"] == first
 

@@ -317,6 +317,7 @@ class EpochOutputs(keras.callbacks.Callback):
         self.teacher_metadata, self.deadline = teacher_metadata, deadline
         self.started = time.monotonic()
         self.seconds_before = _trained_seconds(run_dir)
+        self.earlier = earlier_record(settings.init_from)  # read once, not after every epoch
         self.bar = None
         self.steps_done = steps_done
         self.first_epoch = steps_done // settings.steps_per_epoch  # the epochs a resumed run had finished
@@ -382,7 +383,7 @@ class EpochOutputs(keras.callbacks.Callback):
             "settings": asdict(self.settings),
             "validation_psnr_db": {s: entry[f"val_psnr_{s}"] for s in self.settings.styles},
         }
-        (self.run_dir / "record.json").write_text(json.dumps(with_earlier_record(record), indent=2))
+        (self.run_dir / "record.json").write_text(json.dumps(with_earlier_record(record, self.earlier), indent=2))
         from training.train import plot_history, read_history
 
         plot_history(read_history(self.run_dir / "history.jsonl"), self.run_dir / "loss_curves.png")
@@ -396,15 +397,18 @@ class EpochOutputs(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
-def with_earlier_record(record):
-    """The record of a run that started from earlier students (`init_from`) carries theirs as
-    `started_from` (from `INIT_FROM/record.json`, when there is one), and the steps and training
-    seconds of both as `total_steps` and `total_training_seconds`: the students' whole history."""
-    init_from = record["settings"].get("init_from")
-    earlier_path = Path(init_from) / "record.json" if init_from else None
-    if earlier_path is None or not earlier_path.is_file():
+def earlier_record(init_from):
+    """The record of the students a run started from (`INIT_FROM/record.json`), or None."""
+    path = Path(init_from) / "record.json" if init_from else None
+    return json.loads(path.read_text()) if path is not None and path.is_file() else None
+
+
+def with_earlier_record(record, earlier):
+    """`record` carrying the `earlier` record of the students it started from (None: as it is) as
+    `started_from`, with the steps and training seconds of both as `total_steps` and
+    `total_training_seconds`: the students' whole history."""
+    if earlier is None:
         return record
-    earlier = json.loads(earlier_path.read_text())
     return {
         **record,
         "total_steps": earlier.get("total_steps", earlier["steps"]) + record["steps"],
