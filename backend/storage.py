@@ -17,8 +17,10 @@ status codes, and every client (WeChat's domain lists included) would have to re
 S3 client: `minio`, a maintained client of any S3-compatible server that does the signing (SigV4),
 retries and multipart uploads, rather than our own signing code over requests; boto3 cannot be
 installed next to the pinned python-dateutil. Its connections are ours (`http_client`): a short
-connect timeout and few retries (S3_CONNECT_TIMEOUT, S3_RETRIES), so that a bucket that cannot be
-reached answers 503 in about a second rather than after minio's 5 retries with backoff (6 s).
+connect timeout, a read timeout and few retries (S3_CONNECT_TIMEOUT, S3_READ_TIMEOUT, S3_RETRIES),
+so that a bucket that cannot be reached answers 503 in about a second rather than after minio's 5
+retries with backoff (6 s), and one that connects but does not answer frees the request within
+seconds rather than after minio's 5 minutes.
 """
 
 import os
@@ -34,7 +36,6 @@ from flask import current_app, request, send_file
 from backend.errors import ApiError, error_response
 from backend.gifs import media_type
 
-READ_TIMEOUT_SECONDS = 300  # waiting for the bucket's answer once connected: minio's own default
 SPOOL_BYTES = 8 * 1024 * 1024  # an object in transit is held in memory up to this, then in a temporary file
 CHUNK_BYTES = 256 * 1024
 
@@ -108,14 +109,15 @@ class LocalStorage(Storage):
         return None
 
 
-def http_client(connect_timeout, retries):
+def http_client(connect_timeout, read_timeout, retries):
     """The S3 client's connections: minio's own settings (pool size, certificates, retried status
-    codes), with `connect_timeout` seconds to connect and `retries` tries again after a failure."""
+    codes), with `connect_timeout` seconds to connect, `read_timeout` seconds of silence from a
+    connected bucket, and `retries` tries again after a failure."""
     import certifi
     import urllib3
 
     return urllib3.PoolManager(
-        timeout=urllib3.Timeout(connect=connect_timeout, read=READ_TIMEOUT_SECONDS),
+        timeout=urllib3.Timeout(connect=connect_timeout, read=read_timeout),
         maxsize=10,
         cert_reqs="CERT_REQUIRED",
         ca_certs=os.environ.get("SSL_CERT_FILE") or certifi.where(),
@@ -126,7 +128,7 @@ def http_client(connect_timeout, retries):
 class S3Storage(Storage):
     """Objects in an S3-compatible bucket, under a prefix."""
 
-    def __init__(self, url, endpoint_url, access_key, secret_key, region, connect_timeout, retries):
+    def __init__(self, url, endpoint_url, access_key, secret_key, region, connect_timeout, read_timeout, retries):
         from minio import Minio
 
         parts = urlsplit(url)
@@ -142,7 +144,7 @@ class S3Storage(Storage):
             secret_key=secret_key or None,
             region=region or None,
             secure=endpoint.scheme == "https",
-            http_client=http_client(connect_timeout, retries),
+            http_client=http_client(connect_timeout, read_timeout, retries),
         )
         self.endpoint = endpoint.netloc
 
@@ -243,6 +245,7 @@ def from_config(config):
         config["S3_SECRET_KEY"],
         config["S3_REGION"],
         config["S3_CONNECT_TIMEOUT"],
+        config["S3_READ_TIMEOUT"],
         config["S3_RETRIES"],
     )
 

@@ -135,6 +135,21 @@ def test_a_bucket_that_does_not_answer_answers_503_after_the_connect_timeout(mak
         assert 1.0 <= time.monotonic() - started < 4  # two tries (S3_RETRIES 1) of 0.5 s
 
 
+def test_a_bucket_that_connects_but_stays_silent_answers_503_after_the_read_timeout(make_app, s3_settings):
+    """An endpoint that takes the connection and never answers (a listening socket nobody reads:
+    Linux completes the connection in its accept queue): each try gives up after S3_READ_TIMEOUT,
+    not minio's 5 minutes."""
+    with socket.create_server(("127.0.0.1", 0), backlog=8) as server:
+        port = server.getsockname()[1]
+        app = make_app(**{**s3_settings, "S3_ENDPOINT_URL": f"http://127.0.0.1:{port}"}, S3_READ_TIMEOUT=0.5)
+        client = app.test_client()
+        alice = dev_login(client)
+        started = time.monotonic()
+        answer = submit(client, alice)
+        assert answer.status_code == 503 and answer.get_json()["error"]["code"] == "storage_unavailable"
+        assert 1.0 <= time.monotonic() - started < 4  # two tries (S3_RETRIES 1) of 0.5 s
+
+
 @pytest.mark.slow
 def test_a_job_waits_for_a_bucket_that_went_down(make_app, s3_server, s3_settings):
     """The bucket stops while a job runs: the job is tried again with backoff, as when the database
