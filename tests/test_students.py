@@ -7,7 +7,7 @@ import pytest
 
 from training.inference import generator_flops
 from training.models import build_generator, generator_output_size
-from training.quality import MAX_PSNR_DB, SSIM_C1, psnr, ssim
+from training.quality import MAX_PSNR_DB, SSIM_C1, psnr, shift_agreement, ssim
 from training.students import (
     ARCHITECTURES,
     build_student,
@@ -90,3 +90,25 @@ def test_ssim_known_answers():
     a, b = np.full((32, 32, 3), 60, np.uint8), np.full((32, 32, 3), 120, np.uint8)
     assert ssim(a, b) == pytest.approx((2 * 60 * 120 + SSIM_C1) / (60**2 + 120**2 + SSIM_C1))
     assert ssim(picture, 255 - picture) < 0
+
+
+def test_shift_agreement_tells_a_generator_that_follows_the_grid():
+    """A filter that follows the scene agrees with itself exactly when the photo moves; one that
+    darkens every other column of its picture (a stride-2 grid) agrees on even moves only."""
+    rng = np.random.default_rng(3)
+    photo = rng.integers(0, 256, (24, 30, 3), dtype=np.uint8)
+
+    def scene(rgb):
+        return 255 - rgb
+
+    def grid(rgb):
+        picture = rgb.copy()
+        picture[:, ::2] //= 2
+        return picture
+
+    assert shift_agreement(scene, photo, 1) == (MAX_PSNR_DB, pytest.approx(1.0))
+    assert shift_agreement(grid, photo, 2) == (MAX_PSNR_DB, pytest.approx(1.0))
+    moved_psnr, moved_ssim = shift_agreement(grid, photo, 1)
+    assert moved_psnr < 20 and moved_ssim < 0.9
+    with pytest.raises(ValueError, match="shift"):
+        shift_agreement(scene, photo, 24)

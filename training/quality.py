@@ -51,3 +51,15 @@ def ssim(picture, reference):
         )
         values.append(float(index[5:-5, 5:-5].mean()) if min(x.shape) > 10 else float(index.mean()))
     return float(np.mean(values))
+
+
+def shift_agreement(stylize, photo, shift):
+    """`(psnr, ssim)` of `stylize`'s picture of `photo` against its picture of `photo` without the
+    first `shift` rows and columns, on the pixels both show: how much a generator's picture
+    follows the pixel grid rather than the scene (identical pictures for a generator that does not)."""
+    photo = np.asarray(photo)
+    if not 1 <= shift < min(photo.shape[:2]):
+        raise ValueError(f"shift must be between 1 and the photo's short side, got {shift}")
+    whole = np.asarray(stylize(photo))[shift:, shift:]
+    moved = np.asarray(stylize(np.ascontiguousarray(photo[shift:, shift:])))
+    return psnr(moved, whole), ssim(moved, whole)
