@@ -35,13 +35,15 @@ DEFAULTS = {
     "S3_ACCESS_KEY": "",
     "S3_SECRET_KEY": "",
     "S3_REGION": "us-east-1",
-    # A request to the bucket: seconds to connect, seconds of silence once connected, and tries
-    # again after a failed one (a refused connection, a timeout, a 5xx). An endpoint that cannot be
-    # reached gets 503 storage_unavailable within (S3_RETRIES + 1) x S3_CONNECT_TIMEOUT, one that
-    # connects but does not answer within (S3_RETRIES + 1) x S3_READ_TIMEOUT; jobs try again later
-    # on their own (JOB_RETRIES).
-    "S3_CONNECT_TIMEOUT": 1.0,
-    "S3_READ_TIMEOUT": 20.0,
+    # A request to the bucket: seconds to connect and send the request (urllib3 sends the body
+    # under the connect timeout: one part of an upload, up to 5 MiB, needs 1.25 MiB/s), seconds of
+    # silence from the bucket after that, and tries again after a failed request (refused, timed
+    # out, 5xx). An endpoint that cannot be reached gets 503 storage_unavailable within
+    # (S3_RETRIES + 1) x S3_CONNECT_TIMEOUT, one that connects but stays silent within
+    # (S3_RETRIES + 1) x S3_READ_TIMEOUT: keep both under the clients' 20-second request timeout
+    # (miniprogram/core/api.js), so that they see the 503. Jobs try again later on their own.
+    "S3_CONNECT_TIMEOUT": 4.0,
+    "S3_READ_TIMEOUT": 6.0,
     "S3_RETRIES": 1,
     # Absolute base of the links we hand out, with any path prefix; needed for WeChat's content
     # check. Empty: the request's own host, which must be one of TRUSTED_HOSTS.

@@ -18,9 +18,9 @@ S3 client: `minio`, a maintained client of any S3-compatible server that does th
 retries and multipart uploads, rather than our own signing code over requests; boto3 cannot be
 installed next to the pinned python-dateutil. Its connections are ours (`http_client`): a short
 connect timeout, a read timeout and few retries (S3_CONNECT_TIMEOUT, S3_READ_TIMEOUT, S3_RETRIES),
-so that a bucket that cannot be reached answers 503 in about a second rather than after minio's 5
-retries with backoff (6 s), and one that connects but does not answer frees the request within
-seconds rather than after minio's 5 minutes.
+so that a bucket that cannot be reached or does not answer gets a 503 within seconds, before the
+clients give up, rather than after minio's 5 retries with backoff (6 s for a refused connection,
+up to 6 x 5 minutes for a silent bucket).
 """
 
 import os

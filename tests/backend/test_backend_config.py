@@ -1,15 +1,25 @@
 """Configuration from environment variables, and the app served by gunicorn with its config file."""
 
 import os
+import re
 import runpy
 from types import SimpleNamespace
 
 import pytest
 
 from backend import create_app
-from backend.config import LISTEN_VARIABLE, database_uri, from_environ, gunicorn_bind
+from backend.config import DEFAULTS, LISTEN_VARIABLE, database_uri, from_environ, gunicorn_bind
 from backend.launch import first_styles, local_url
 from tests.backend.services import ROOT, gunicorn
+
+
+def test_storage_gives_up_before_the_clients_do():
+    """A bucket that cannot be reached or stays silent answers 503 within (S3_RETRIES + 1) tries of
+    S3_CONNECT_TIMEOUT or S3_READ_TIMEOUT: sooner than the clients' request timeout, so that they
+    see `storage_unavailable` and its Retry-After rather than a timeout of their own."""
+    client_seconds = int(re.search(r"timeout = (\d+)", (ROOT / "miniprogram/core/api.js").read_text())[1]) / 1000
+    tries = DEFAULTS["S3_RETRIES"] + 1
+    assert tries * max(DEFAULTS["S3_CONNECT_TIMEOUT"], DEFAULTS["S3_READ_TIMEOUT"]) < client_seconds
 
 
 def test_settings_come_from_the_environment(monkeypatch, tmp_path, zoo_dir):
