@@ -13,6 +13,12 @@ from backend.launch import first_styles, local_url
 from tests.backend.services import ROOT, gunicorn
 
 
+def test_every_setting_is_documented():
+    """backend/README.md's table lists every setting (docs/deploy.md says it lists them all)."""
+    documented = set(re.findall(r"`([A-Z][A-Z0-9_]+)`", (ROOT / "backend/README.md").read_text()))
+    assert sorted(set(DEFAULTS) - documented) == []
+
+
 def test_storage_gives_up_before_the_clients_do():
     """A bucket that cannot be reached or stays silent answers 503 within (S3_RETRIES + 1) tries of
     S3_CONNECT_TIMEOUT or S3_READ_TIMEOUT: sooner than the clients' request timeout, so that they
