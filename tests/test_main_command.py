@@ -81,15 +81,25 @@ def wait_ready(url, process, log_path):
     raise AssertionError(f"no /readyz answer:\n{log_path.read_text()[-3000:]}")
 
 
+def readme_login_lines():
+    """The README's `TOKEN=$(curl ... dev-login ...)` command (two lines) in its "Try it" section."""
+    lines = (REPOSITORY_ROOT / "README.md").read_text().splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("TOKEN=$(curl"))
+    return "\n".join(lines[start : start + 2])
+
+
 def test_make_run_serves_a_cartoon_from_a_fresh_zoo(make_run, photos):
     url, zoo, process, log_path = make_run
     assert wait_ready(url, process, log_path) == {"status": "ready", "styles": len(STYLES)}
     assert (zoo / "catalogue.json").is_file()  # the relative ZOO is the caller's, not modelzoo/node's
     assert {s["id"] for s in requests.get(f"{url}/api/v1/styles", timeout=10).json()["styles"]} == set(STYLES)
 
-    login = requests.post(f"{url}/api/v1/auth/dev-login", json={"openid": "newcomer"}, timeout=10)
-    assert login.status_code == 200, login.text  # on by itself: no appid, localhost only
-    headers = {"Authorization": f"Bearer {login.json()['token']}"}
+    # The README's own login lines (curl), as a newcomer runs them: on by itself (no appid, localhost only).
+    token = subprocess.run(
+        ["bash", "-c", f"B={url}\n{readme_login_lines()}\necho $TOKEN"], capture_output=True, text=True, timeout=30
+    )
+    assert token.returncode == 0 and token.stdout.strip(), token.stderr
+    headers = {"Authorization": f"Bearer {token.stdout.strip()}"}
 
     photo = photos[0]
     with open(photo, "rb") as file:
