@@ -7,7 +7,7 @@ import pytest
 
 from training.inference import generator_flops
 from training.models import build_generator, generator_output_size
-from training.quality import MAX_PSNR_DB, SSIM_C1, psnr, shift_agreement, ssim
+from training.quality import MAX_PSNR_DB, SSIM_C1, colour_fit, psnr, shift_agreement, ssim
 from training.students import (
     ARCHITECTURES,
     build_student,
@@ -90,6 +90,16 @@ def test_ssim_known_answers():
     a, b = np.full((32, 32, 3), 60, np.uint8), np.full((32, 32, 3), 120, np.uint8)
     assert ssim(a, b) == pytest.approx((2 * 60 * 120 + SSIM_C1) / (60**2 + 120**2 + SSIM_C1))
     assert ssim(picture, 255 - picture) < 0
+
+
+def test_colour_fit_finds_a_whole_picture_colour_transform():
+    rng = np.random.default_rng(4)
+    picture = rng.integers(0, 100, (16, 20, 3), dtype=np.uint8)
+    brighter = (2 * picture.astype(int) + 5).astype(np.uint8)  # an affine map: found exactly
+    np.testing.assert_array_equal(colour_fit(picture, brighter), brighter)
+    np.testing.assert_array_equal(colour_fit(picture, picture[..., ::-1]), picture[..., ::-1])
+    unrelated = rng.integers(0, 256, picture.shape, dtype=np.uint8)  # no map: the fit is only closer
+    assert psnr(colour_fit(picture, unrelated), unrelated) > psnr(picture, unrelated)
 
 
 def test_shift_agreement_tells_a_generator_that_follows_the_grid():

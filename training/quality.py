@@ -63,3 +63,29 @@ def shift_agreement(stylize, photo, shift):
     whole = np.asarray(stylize(photo))[shift:, shift:]
     moved = np.asarray(stylize(np.ascontiguousarray(photo[shift:, shift:])))
     return psnr(moved, whole), ssim(moved, whole)
+
+
+
+def colour_transform(picture, reference):
+    """The affine colour transform (a (4, 3) matrix: 3x3 and an offset row) that brings `picture`
+    closest to `reference` by least squares over all their pixels."""
+    picture, reference = _check_pair(picture, reference)
+    transform, *_ = np.linalg.lstsq(_with_ones(picture), reference.reshape(-1, reference.shape[-1]), rcond=None)
+    return transform
+
+
+def apply_colour_transform(picture, transform):
+    """`picture` (uint8) through a `colour_transform`, as uint8."""
+    picture = np.asarray(picture)
+    return np.clip(np.rint(_with_ones(picture) @ transform), 0, 255).astype(np.uint8).reshape(picture.shape)
+
+
+def colour_fit(picture, reference):
+    """`picture` after the one affine colour transform that brings it closest to `reference`: what
+    a picture would score if only its palette as a whole changed."""
+    return apply_colour_transform(picture, colour_transform(picture, reference))
+
+
+def _with_ones(picture):
+    pixels = np.asarray(picture, dtype=np.float64).reshape(-1, picture.shape[-1])
+    return np.concatenate([pixels, np.ones((len(pixels), 1))], axis=1)
