@@ -36,14 +36,14 @@ DEFAULTS = {
     "S3_SECRET_KEY": "",
     "S3_REGION": "us-east-1",
     # A request to the bucket: seconds to connect and send the request (urllib3 sends the body
-    # under the connect timeout: one part of an upload, up to 5 MiB, needs 1.25 MiB/s), seconds of
+    # under the connect timeout: one part of an upload, up to 5 MiB, needs 1.7 MiB/s), seconds of
     # silence from the bucket after that, and tries again after a failed request (refused, timed
-    # out, 5xx). An endpoint that cannot be reached gets 503 storage_unavailable within
-    # (S3_RETRIES + 1) x S3_CONNECT_TIMEOUT, one that connects but stays silent within
-    # (S3_RETRIES + 1) x S3_READ_TIMEOUT: keep both under the clients' 20-second request timeout
-    # (miniprogram/core/api.js), so that they see the 503. Jobs try again later on their own.
-    "S3_CONNECT_TIMEOUT": 4.0,
-    "S3_READ_TIMEOUT": 6.0,
+    # out, 5xx). A bucket that cannot be reached or stays silent gets 503 storage_unavailable
+    # within (S3_RETRIES + 1) x (S3_CONNECT_TIMEOUT + S3_READ_TIMEOUT): keep that under the
+    # clients' 20-second request timeout (miniprogram/core/api.js), so that they see the 503.
+    # Jobs try again later on their own.
+    "S3_CONNECT_TIMEOUT": 3.0,
+    "S3_READ_TIMEOUT": 5.0,
     "S3_RETRIES": 1,
     # Absolute base of the links we hand out, with any path prefix; needed for WeChat's content
     # check. Empty: the request's own host, which must be one of TRUSTED_HOSTS.

@@ -9,6 +9,7 @@ results and secret in the test's folder instead of the checkout's instance/ fold
 
 import io
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -82,10 +83,12 @@ def wait_ready(url, process, log_path):
 
 
 def readme_login_lines():
-    """The README's `TOKEN=$(curl ... dev-login ...)` command (two lines) in its "Try it" section."""
-    lines = (REPOSITORY_ROOT / "README.md").read_text().splitlines()
-    start = next(i for i, line in enumerate(lines) if line.startswith("TOKEN=$(curl"))
-    return "\n".join(lines[start : start + 2])
+    """The README's `TOKEN=$(curl ... dev-login ...)` command in the sh block of its "Try it" section."""
+    section = (REPOSITORY_ROOT / "README.md").read_text().split("### Try it", 1)[1]
+    block = section.split("```sh\n", 1)[1].split("```", 1)[0]
+    match = re.search(r"^TOKEN=\$\(.*?\)$", block, re.MULTILINE | re.DOTALL)
+    assert match, "README.md's Try it section has no TOKEN=$(...) login command"
+    return match[0]
 
 
 def test_make_run_serves_a_cartoon_from_a_fresh_zoo(make_run, photos):
@@ -95,10 +98,9 @@ def test_make_run_serves_a_cartoon_from_a_fresh_zoo(make_run, photos):
     assert {s["id"] for s in requests.get(f"{url}/api/v1/styles", timeout=10).json()["styles"]} == set(STYLES)
 
     # The README's own login lines (curl), as a newcomer runs them: on by itself (no appid, localhost only).
-    token = subprocess.run(
-        ["bash", "-c", f"B={url}\n{readme_login_lines()}\necho $TOKEN"], capture_output=True, text=True, timeout=30
-    )
-    assert token.returncode == 0 and token.stdout.strip(), token.stderr
+    script = f'set -o pipefail\nB={url}\n{readme_login_lines()}\n[ -n "$TOKEN" ] && echo "$TOKEN"'
+    token = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=30)
+    assert token.returncode == 0, token.stderr
     headers = {"Authorization": f"Bearer {token.stdout.strip()}"}
 
     photo = photos[0]

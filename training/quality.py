@@ -65,7 +65,6 @@ def shift_agreement(stylize, photo, shift):
     return psnr(moved, whole), ssim(moved, whole)
 
 
-
 def colour_transform(picture, reference):
     """The affine colour transform (a (4, 3) matrix: 3x3 and an offset row) that brings `picture`
     closest to `reference` by least squares over all their pixels."""
