@@ -90,14 +90,14 @@ def main(argv=None):
         figures = []
         for photo in tqdm(photos, desc=style):
             wanted, made = teacher(photo), student(photo)
-            predicted = apply_colour_transform(made, predict(photo))
+            fitted, predicted = colour_fit(made, wanted), apply_colour_transform(made, predict(photo))
             figures.append(
                 [
                     psnr(made, wanted),
-                    psnr(colour_fit(made, wanted), wanted),
+                    psnr(fitted, wanted),
                     psnr(predicted, wanted),
                     ssim(made, wanted),
-                    ssim(colour_fit(made, wanted), wanted),
+                    ssim(fitted, wanted),
                     ssim(predicted, wanted),
                     psnr(photo, wanted),
                     psnr(colour_fit(photo, wanted), wanted),
