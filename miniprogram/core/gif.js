@@ -67,6 +67,14 @@ function checkLimits(width, height, frameCount, limits = GIF_LIMITS) {
   }
 }
 
+// Whether a picked picture's bytes are an animated GIF (more than one frame), which the session
+// stylizes into an animated GIF; false for other pictures and one-frame GIFs. Throws the AppError
+// of a GIF past `limits` (gif_too_many_frames, gif_too_large) or of a damaged one (bad_photo), so
+// that a picture the server would refuse too is refused when it is picked.
+function isAnimatedGif(bytes, limits = GIF_LIMITS) {
+  return isGif(bytes) && readGif(bytes, limits).frameCount > 1;
+}
+
 // A GIF's bytes (Uint8Array or ArrayBuffer) → { width, height, loop, frameCount, frames() }, the
 // limits checked. `frames()` yields { imageData: { data, width, height } (opaque RGBA), delay (ms) }
 // one frame at a time; each imageData is the consumer's to keep.
@@ -204,4 +212,4 @@ function stylizeGifAt(bytes, size, stylize, { tiling = {}, cancel = NEVER, onFra
   }), { onFrame, limits, isCancelled: () => cancel.cancelled });
 }
 
-module.exports = { GIF_LIMITS, isGif, readGif, checkLimits, createGifWriter, stylizeGif, stylizeGifAt };
+module.exports = { GIF_LIMITS, isGif, isAnimatedGif, readGif, checkLimits, createGifWriter, stylizeGif, stylizeGifAt };

@@ -1,6 +1,8 @@
+const fs = require('fs');
 const path = require('path');
 const { loadPage, createPageWx, failing, flush } = require('./support/page-harness');
 const { AppError } = require('../core/errors');
+const { GIF_LIMITS, createGifWriter } = require('../core/gif');
 
 const INDEX = path.join(__dirname, '../pages/index/index.js');
 const RESULT = path.join(__dirname, '../pages/result/result.js');
@@ -81,7 +83,47 @@ describe('home page', () => {
     const page = loadPage(INDEX, { app: appDouble(), wx });
     await page.choosePhoto();
     expect(wx.chooseMedia.mock.calls[0][0]).toMatchObject({ count: 1, mediaType: ['image'], sourceType: ['album', 'camera'] });
-    expect(page.data.photo).toEqual({ path: 'wxfile://tmp/photo.jpg', width: 4032, height: 3024 });
+    expect(page.data.photo).toEqual({ path: 'wxfile://tmp/photo.jpg', width: 4032, height: 3024, animated: false });
+  });
+
+  // A GIF picked from the album: its bytes decide (core/gif.js isAnimatedGif), read from its file.
+  function gifWx(bytes) {
+    const files = { 'wxfile://tmp/anim.gif': bytes };
+    return createPageWx({
+      chooseMedia: jest.fn((o) => Promise.resolve().then(() => o.success({ tempFiles: [{ tempFilePath: 'wxfile://tmp/anim.gif' }] }))),
+      getImageInfo: jest.fn((o) => Promise.resolve().then(() => o.success({ width: 40, height: 30, type: 'gif' }))),
+      getFileSystemManager: () => ({
+        readFile: ({ filePath, success, fail }) => Promise.resolve().then(() => (
+          files[filePath] ? success({ data: files[filePath] }) : fail({ errMsg: `readFile:fail no such file ${filePath}` }))),
+      }),
+    });
+  }
+
+  function gifOf(frameCount) {
+    const writer = createGifWriter();
+    const data = new Uint8ClampedArray(4 * 4 * 4).fill(255);
+    for (let i = 0; i < frameCount; i++) writer.add({ data, width: 4, height: 4 }, 100);
+    return writer.finish();
+  }
+
+  test('an animated GIF is marked animated (an animated cartoon GIF comes out); a one-frame GIF is a photo', async () => {
+    const animated = fs.readFileSync(path.join(__dirname, 'fixtures', 'pillow-deltas.gif'));
+    let page = loadPage(INDEX, { app: appDouble(), wx: gifWx(animated) });
+    await page.choosePhoto();
+    expect(page.data.photo).toEqual({ path: 'wxfile://tmp/anim.gif', width: 40, height: 30, animated: true });
+
+    page = loadPage(INDEX, { app: appDouble(), wx: gifWx(gifOf(1)) });
+    await page.choosePhoto();
+    expect(page.data.photo.animated).toBe(false);
+  });
+
+  test('a GIF past the frame limit is refused when picked, and the photo chosen before stays', async () => {
+    const wx = gifWx(gifOf(GIF_LIMITS.maxFrames + 1));
+    const page = loadPage(INDEX, { app: appDouble(), wx });
+    page.setData({ photo: { path: 'wxfile://tmp/photo.jpg', width: 4032, height: 3024, animated: false } });
+    await page.choosePhoto();
+    expect(wx.showToast).toHaveBeenCalledWith({ title: `动图有 ${GIF_LIMITS.maxFrames + 1} 帧，最多只能处理 ${GIF_LIMITS.maxFrames} 帧。`, icon: 'none' });
+    expect(page.data.photo.path).toBe('wxfile://tmp/photo.jpg');
   });
 
   test('cancelling the picker says nothing; refusing the privacy guide explains why', async () => {

@@ -14,7 +14,7 @@ const { createSession } = require('../../miniprogram/core/session');
 const { readDeviceFacts, planRequest, styleDownload } = require('../../miniprogram/core/plan');
 const { formatBytes } = require('../../miniprogram/core/format');
 const { MESSAGES } = require('../../miniprogram/core/errors');
-const { isGif, readGif } = require('../../miniprogram/core/gif');
+const { isGif, isAnimatedGif } = require('../../miniprogram/core/gif');
 const { createBrowserWx, createDownloader, sha256, readMaxTextureSize } = require('./platform');
 const { createWorkerEngine } = require('./engine');
 const { WORDS, pickLanguage } = require('./i18n');
@@ -63,7 +63,7 @@ const writeGif = async (wx, bytes) => URL.createObjectURL(new Blob([bytes], { ty
 async function animatedGifBytes(file) {
   if (!isGif(await file.slice(0, 6).arrayBuffer())) return null;
   const bytes = await file.arrayBuffer();
-  return readGif(bytes).frameCount > 1 ? bytes : null;
+  return isAnimatedGif(bytes) ? bytes : null;
 }
 
 function start() {

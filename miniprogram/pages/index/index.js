@@ -3,12 +3,14 @@
 const { promisify } = require('../../core/wxp');
 const { AppError, fromWx } = require('../../core/errors');
 const { styleDownload } = require('../../core/plan');
+const { isAnimatedGif } = require('../../core/gif');
+const { readBytes } = require('../../core/image');
 
 const app = getApp();
 
 Page({
   data: {
-    photo: null, // { path, width, height }
+    photo: null, // { path, width, height, animated } (animated: an animated GIF, stylized into one)
     styles: [],
     selected: '', // the style tapped last
     loadingStyles: true,
@@ -50,7 +52,10 @@ Page({
       });
       const path = res.tempFiles[0].tempFilePath;
       const info = await promisify(wx.getImageInfo, { src: path });
-      this.setData({ photo: { path, width: info.width, height: info.height } });
+      // A GIF is read once here to count its frames (and refuse one past the limits now, keeping
+      // the photo chosen before); its bytes stay out of the page's data, the session reads them.
+      const animated = info.type === 'gif' && isAnimatedGif(await readBytes(wx, path));
+      this.setData({ photo: { path, width: info.width, height: info.height, animated } });
     } catch (err) {
       const e = fromWx(err);
       if (e.code !== 'cancelled') wx.showToast({ title: e.message, icon: 'none' });
