@@ -71,9 +71,8 @@ def build_published_zoo(style, root):
     checked; without the profile, which takes many minutes and the server does not need)."""
     from modelzoo import sources
     from modelzoo.build import BuildOptions, build
-    from training import settings
 
-    build(sources.from_published(style, settings.pretrained_dir() / style), root, BuildOptions(profile=False))
+    build(sources.from_published(style), root, BuildOptions(profile=False))
     return Path(root)
 
 

@@ -125,10 +125,9 @@ def load_model(args):
         from training.saving import load_generator
 
         return load_generator(args.model)[0]
-    from training import settings
     from training.pretrained import import_published
 
-    return import_published(args.style, settings.pretrained_dir() / args.style)[0]
+    return import_published(args.style)[0]
 
 
 def parse_args(argv):

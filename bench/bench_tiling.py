@@ -111,13 +111,12 @@ def onnx_files(style, work):
     tile.onnx of a published style, converted once into `work/onnx-<style>`."""
     from modelzoo import convert, sources, tiling
     from modelzoo.constants import STATISTICS_ONNX_FILE, TILE_ONNX_FILE
-    from training import settings
 
     folder = Path(work) / f"onnx-{style}"
     described = folder / "tiling.json"
     if not described.is_file():
         folder.mkdir(parents=True, exist_ok=True)
-        source = sources.from_published(style, settings.pretrained_dir() / style)
+        source = sources.from_published(style)
         print(f"converting {style} to ONNX (three graphs) into {folder}", file=sys.stderr)
         whole = convert.export_saved_model(source.model, folder / "saved-whole")
         convert.to_onnx(whole, folder / "model.onnx", 13)
@@ -195,13 +194,12 @@ def children_cpu():
 
 def bench_cli(args):
     from tests.tiling_helpers import cli_peak_rss
-    from training import settings
     from training.pretrained import import_published
     from training.saving import save_generator
 
     model_path = Path(args.work) / f"{args.style}.keras"
     if not model_path.is_file():
-        model, metadata = import_published(args.style, settings.pretrained_dir() / args.style)
+        model, metadata = import_published(args.style)
         save_generator(model, model_path, metadata)
 
     def run(photo, tile):
@@ -273,7 +271,6 @@ def psnr(a, b):
 
 
 def bench_psnr(args):
-    from training import settings
     from training.pretrained import import_published
     from training.stylize import Stylizer
 
@@ -281,7 +278,7 @@ def bench_psnr(args):
     pictures = {(size, first): mosaic(*size, first=first) for size, _, first in cases}
     rows = []
     for style in STYLES:
-        model, metadata = import_published(style, settings.pretrained_dir() / style)
+        model, metadata = import_published(style)
         whole = Stylizer(model, metadata, tile=0)
         untiled = {key: whole(picture) for key, picture in pictures.items()}
         for size, tile, first in cases:

@@ -78,7 +78,7 @@ def main(argv=None):
     photos = [np.asarray(resize_long_side(load_photo(path), args.long_side)) for path in held_out]
     rows = []
     for style in args.style or list(STYLES):
-        model, metadata = import_published(style, settings.pretrained_dir() / style)
+        model, metadata = import_published(style)
         teacher = Stylizer(model, metadata)
         student = Stylizer.load(Path(args.students) / f"{style}.keras")
         pairs = cache_teacher_pictures(

@@ -43,7 +43,7 @@ def main(argv=None):
     photos = [np.asarray(resize_long_side(load_photo(path), args.long_side)) for path in split_photos(args.photos)[1]]
     rows = []
     for style in args.style or list(STYLES):
-        stylizer = Stylizer(*import_published(style, settings.pretrained_dir() / style))
+        stylizer = Stylizer(*import_published(style))
         for shift in args.shifts:
             figures = [shift_agreement(stylizer, photo, shift) for photo in tqdm(photos, desc=f"{style} +{shift} px")]
             rows.append(

@@ -139,7 +139,7 @@ def add_build_arguments(parser):
     parser.add_argument(
         "--weights-dir",
         type=Path,
-        help="with --published: the style's .npy folder (default: training.settings.pretrained_dir()/STYLE)",
+        help="with --published: the style's .npy folder (default: training.settings.published_weights_dir(STYLE))",
     )
     parser.add_argument("--id", help="with --saved-model: the style id ([a-z0-9_-])")
     parser.add_argument("--name", help="with --saved-model: the display name")
@@ -192,9 +192,7 @@ def run_build(args):
             signature=args.signature,
         )
     else:
-        from training import settings
-
-        source = sources.from_published(args.published, args.weights_dir or settings.pretrained_dir() / args.published)
+        source = sources.from_published(args.published, args.weights_dir)
     student = sources.from_keras_file(args.student) if args.student else None
     data, package_dir, built = build(source, args.output, build_options(args), student=student)
     print(f"{data['id']} {data['version']}: {'built' if built else 'up to date'} at {package_dir}")
@@ -228,11 +226,14 @@ def run_build_all(args):
     from training import settings
     from training.pretrained import STYLES
 
-    pretrained_dir = args.pretrained_dir or settings.pretrained_dir()
+    pretrained_dir = args.pretrained_dir
     light_dir = args.light_dir or settings.shared_dir() / "pretrained" / "light"
     students_dir = args.students_dir or settings.students_dir()
     wanted = set(args.styles.split(",")) if args.styles else None
-    makers = [(style, lambda s=style: sources.from_published(s, pretrained_dir / s)) for style in STYLES]
+    makers = [
+        (style, lambda s=style: sources.from_published(s, settings.published_weights_dir(s, pretrained_dir)))
+        for style in STYLES
+    ]
     makers += [(s.id, lambda s=s: s) for s in sources.light_sources(light_dir)]
     makers = [(style, make) for style, make in makers if wanted is None or style in wanted]
     if wanted and wanted - {style for style, _ in makers}:

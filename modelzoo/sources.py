@@ -112,8 +112,9 @@ def from_keras_file(path):
     return from_keras(model, metadata, origin=f"keras generator {Path(path).name}")
 
 
-def from_published(style, weights_dir):
-    """A source from a published CartoonGAN style, imported through `training.pretrained`."""
+def from_published(style, weights_dir=None):
+    """A source from a published CartoonGAN style, imported through `training.pretrained` (from
+    `training.settings.published_weights_dir(style)` unless `weights_dir` is given)."""
     from training.pretrained import import_published
 
     model, metadata = import_published(style, weights_dir)

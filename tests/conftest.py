@@ -22,7 +22,7 @@ def photos():
 
 @pytest.fixture(scope="session")
 def hayao_weights_dir():
-    path = settings.pretrained_dir() / "hayao"
+    path = settings.published_weights_dir("hayao")
     assert path.is_dir(), f"expected the published weights in {path}"
     return path
 

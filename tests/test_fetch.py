@@ -22,7 +22,7 @@ BIG_FILE = "conv04_1.weight.npy"  # 2.3 MB
 
 
 def shared_style_dir(style=STYLE):
-    return settings.pretrained_dir() / style
+    return settings.published_weights_dir(style)
 
 
 class RangeHandler(http.server.BaseHTTPRequestHandler):

@@ -25,7 +25,7 @@ def reference_output(tensors, image_hwc):
 @pytest.mark.slow
 @pytest.mark.parametrize("style", sorted(STYLES))
 def test_imported_style_matches_the_independent_reference_on_odd_sizes(style):
-    weights_dir = settings.pretrained_dir() / style
+    weights_dir = settings.published_weights_dir(style)
     model, metadata = import_published(style, weights_dir)
     tensors = reference.load_tensors(weights_dir)
     rng = np.random.default_rng(7)

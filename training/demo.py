@@ -26,7 +26,7 @@ def ensure_imported(style, models_dir, weights_root):
             return path
     except (FileNotFoundError, ValueError):
         pass
-    model, metadata = import_published(style, Path(weights_root) / style)
+    model, metadata = import_published(style, settings.published_weights_dir(style, weights_root))
     return save_generator(model, path, metadata)
 
 

@@ -72,9 +72,13 @@ def load_published_weights(model, weights_dir):
     return model
 
 
-def import_published(style, weights_dir):
-    """Builds the generator of a published style; returns `(model, metadata)`."""
+def import_published(style, weights_dir=None):
+    """Builds the generator of a published style from `weights_dir` (by default
+    `training.settings.published_weights_dir(style)`); returns `(model, metadata)`."""
+    from training import settings
+
     check_style(style)
+    weights_dir = weights_dir or settings.published_weights_dir(style)
     model = load_published_weights(build_generator(name=f"cartoongan_{style}"), weights_dir)
     metadata = make_metadata(style, PUBLISHED_COLOR_ORDER, display_name=STYLES[style], source=SOURCE)
     return model, metadata
@@ -95,7 +99,7 @@ def run(args):
     from training import settings
     from training.saving import save_generator
 
-    weights_dir = args.weights_dir or settings.pretrained_dir() / args.style
+    weights_dir = args.weights_dir or settings.published_weights_dir(args.style)
     model, metadata = import_published(args.style, weights_dir)
     path = save_generator(model, args.output, metadata)
     print(f"{args.style}: {model.count_params():,} parameters from {weights_dir} -> {path}")

@@ -18,6 +18,12 @@ def pretrained_dir():
     return shared_dir() / "pretrained" / "cartoongan"
 
 
+def published_weights_dir(style, root=None):
+    """The folder of one published style's `.npy` tensors: `root/style`, `root` by default
+    `pretrained_dir()`."""
+    return Path(root or pretrained_dir()) / style
+
+
 def photos_dir():
     return shared_dir() / "photos"
 
