@@ -2,10 +2,13 @@
 
 import math
 
+import keras
 import numpy as np
 import pytest
+from keras import layers
 
-from training.inference import generator_flops
+from training.inference import compile_generator, generator_flops
+from training.layers import NearestUpSampling2D
 from training.models import build_generator, generator_output_size
 from training.quality import MAX_PSNR_DB, SSIM_C1, colour_fit, psnr, shift_agreement, ssim
 from training.students import (
@@ -122,3 +125,23 @@ def test_shift_agreement_tells_a_generator_that_follows_the_grid():
     assert moved_psnr < 20 and moved_ssim < 0.9
     with pytest.raises(ValueError, match="shift"):
         shift_agreement(scene, photo, 24)
+
+
+def _traced_operations(model):
+    """The TensorFlow operation types of `model`'s traced graph (what the exporters convert)."""
+    return {op.type for op in compile_generator(model).function.get_concrete_function().graph.get_operations()}
+
+
+def test_nearest_upsampling_is_keras_upsampling_without_a_tile():
+    """The students' up-sampling gives Keras's numbers exactly, and traces to concatenations and
+    reshapes, not the 5-D `Tile` of Keras's layer that TF.js's WASM backend is slow at."""
+    rng = np.random.default_rng(5)
+    for size in (2, (3, 2)):
+        x = rng.normal(size=(2, 5, 7, 3)).astype(np.float32)
+        np.testing.assert_array_equal(NearestUpSampling2D(size)(x), layers.UpSampling2D(size)(x))
+    with pytest.raises(ValueError, match="channels_last"):
+        NearestUpSampling2D(2, data_format="channels_first")
+    traced = _traced_operations(build_student(("s",), "sep-s"))
+    assert "Tile" not in traced and "ConcatV2" in traced
+    inputs = keras.Input((None, None, 3))
+    assert "Tile" in _traced_operations(keras.Model(inputs, layers.UpSampling2D(2)(inputs)))

@@ -130,3 +130,28 @@ class NormalizationWithStatistics(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "offset": self.offset, "epsilon": self.epsilon}
+
+
+@keras.saving.register_keras_serializable(package="cartoongan")
+class NearestUpSampling2D(keras.layers.UpSampling2D):
+    """`UpSampling2D` (nearest, channels last) computed as concatenations and reshapes.
+
+    The same numbers as `UpSampling2D(interpolation="nearest")`, which Keras computes with
+    `repeat`: exported, that is a `Tile` on a 5-D tensor, the slowest kernel of TF.js's WASM
+    backend (measured in docs/students.md). Copies along the channels reshaped into columns, then
+    copies of the rows reshaped into rows, are plain concatenations everywhere.
+    """
+
+    def __init__(self, size=(2, 2), **kwargs):
+        kwargs.pop("interpolation", None)
+        super().__init__(size=size, interpolation="nearest", **kwargs)
+        if self.data_format != "channels_last":
+            raise ValueError(f"NearestUpSampling2D supports channels_last only, got {self.data_format!r}")
+
+    def call(self, inputs):
+        batch, height, width, channels = ops.shape(inputs)
+        rows, columns = self.size
+        x = ops.concatenate([inputs] * columns, axis=-1) if columns > 1 else inputs
+        x = ops.reshape(x, (batch, height, width * columns, channels))
+        x = ops.concatenate([x] * rows, axis=2) if rows > 1 else x
+        return ops.reshape(x, (batch, height * rows, width * columns, channels))

@@ -10,7 +10,8 @@ of H pixels to 4 * ceil(ceil(H / 2) / 2) (`training.models.generator_output_size
     down:  two 3x3 convs of stride 2 (one pixel of zero padding, as the teacher) -> ReLU
     body:  residual blocks at a quarter of the size (depthwise-separable or plain 3x3 convs)
     head:  per style: two [nearest x2 up-sampling -> 3x3 conv (separable in separable students) -> ReLU],
-           then 3x3 conv -> tanh
+           then 3x3 conv -> tanh (the up-sampling is `training.layers.NearestUpSampling2D`:
+           Keras's numbers without the `Tile` that TF.js's WASM backend is slow at)
 
 One model can carry several styles: a shared stem, down path and body, and one head per style
 (outputs named after the styles). `single_style(model, style)` cuts the one-style model that is
@@ -21,6 +22,7 @@ import keras
 from keras import layers
 
 from training.conventions import SIZE_MULTIPLE
+from training.layers import NearestUpSampling2D
 
 # Candidate architectures compared in docs/students.md; DEFAULT_ARCHITECTURE is the one trained.
 ARCHITECTURES = {
@@ -67,7 +69,7 @@ def _residual_block(x, kind, name):
 
 def _head(x, stem_width, body_width, kind, style):
     for step, filters in enumerate((body_width // 2, stem_width), start=1):
-        x = layers.UpSampling2D(2, interpolation="nearest", name=f"{style}_up{step}")(x)
+        x = NearestUpSampling2D(2, name=f"{style}_up{step}")(x)
         if kind == "separable":
             x = _separable(x, filters, f"{style}_up{step}_conv", activation="relu")
         else:
