@@ -141,6 +141,8 @@ def test_nearest_upsampling_is_keras_upsampling_without_a_tile():
         np.testing.assert_array_equal(NearestUpSampling2D(size)(x), layers.UpSampling2D(size)(x))
     with pytest.raises(ValueError, match="channels_last"):
         NearestUpSampling2D(2, data_format="channels_first")
+    copy = keras.layers.deserialize(keras.layers.serialize(NearestUpSampling2D((3, 2), name="up")))
+    assert type(copy) is NearestUpSampling2D and copy.size == (3, 2) and copy.interpolation == "nearest"
     traced = _traced_operations(build_student(("s",), "sep-s"))
     assert "Tile" not in traced and "ConcatV2" in traced
     inputs = keras.Input((None, None, 3))

@@ -68,11 +68,20 @@ function checkLimits(width, height, frameCount, limits = GIF_LIMITS) {
 }
 
 // Whether a picked picture's bytes are an animated GIF (more than one frame), which the session
-// stylizes into an animated GIF; false for other pictures and one-frame GIFs. Throws the AppError
-// of a GIF past `limits` (gif_too_many_frames, gif_too_large) or of a damaged one (bad_photo), so
-// that a picture the server would refuse too is refused when it is picked.
+// stylizes into an animated GIF; false for other pictures, one-frame GIFs and GIFs this decoder
+// cannot read (the still-picture path reads those, or says it cannot). Throws the AppError of a
+// GIF past `limits` (gif_too_many_frames, gif_too_large), so that a GIF the server would refuse
+// too is refused when it is picked.
 function isAnimatedGif(bytes, limits = GIF_LIMITS) {
-  return isGif(bytes) && readGif(bytes, limits).frameCount > 1;
+  if (!isGif(bytes)) return false;
+  let gif;
+  try {
+    gif = readGif(bytes, limits);
+  } catch (error) {
+    if (error.code === 'bad_photo') return false;
+    throw error;
+  }
+  return gif.frameCount > 1;
 }
 
 // A GIF's bytes (Uint8Array or ArrayBuffer) → { width, height, loop, frameCount, frames() }, the

@@ -115,6 +115,13 @@ describe('home page', () => {
     page = loadPage(INDEX, { app: appDouble(), wx: gifWx(gifOf(1)) });
     await page.choosePhoto();
     expect(page.data.photo.animated).toBe(false);
+
+    // A GIF the decoder cannot read, which the phone could show: a still picture, not an error.
+    const wx = gifWx(animated.subarray(0, 40));
+    page = loadPage(INDEX, { app: appDouble(), wx });
+    await page.choosePhoto();
+    expect(page.data.photo).toMatchObject({ path: 'wxfile://tmp/anim.gif', animated: false });
+    expect(wx.showToast).not.toHaveBeenCalled();
   });
 
   test('a GIF past the frame limit is refused when picked, and the photo chosen before stays', async () => {

@@ -58,8 +58,9 @@ async function writePicture(wx, rgba, width, height) {
 const writeGif = async (wx, bytes) => URL.createObjectURL(new Blob([bytes], { type: 'image/gif' }));
 
 // A picked file's bytes (an ArrayBuffer) when it is an animated GIF (more than one frame), else
-// null; throws the AppError of a GIF past the server's frame or pixel limits (core/gif.js), or of
-// a damaged one. The session stylizes these bytes (photo.bytes): the file is read once.
+// null; throws the AppError of a GIF past the server's frame or pixel limits (core/gif.js
+// isAnimatedGif). A GIF the decoder cannot read is a still picture to the page (createImageBitmap
+// decides). The session stylizes these bytes (photo.bytes): the file is read once.
 async function animatedGifBytes(file) {
   if (!isGif(await file.slice(0, 6).arrayBuffer())) return null;
   const bytes = await file.arrayBuffer();
