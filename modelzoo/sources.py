@@ -90,6 +90,11 @@ def saved_model_fingerprints(directory):
 
 def from_keras(model, metadata, origin):
     """A source from a Keras generator and its `training.saving` metadata."""
+    if len(model.inputs) != 1:
+        raise ValueError(
+            f"{origin}: the model takes {len(model.inputs)} inputs; the model zoo packages generators of one"
+            " image (a student that sees its whole picture, `distill --context-size`, is not packaged yet)"
+        )
     convention = metadata["input"]
     content, graph = keras_fingerprints(model)
     return Source(

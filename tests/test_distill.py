@@ -11,7 +11,7 @@ from PIL import Image
 from training import distill, evaluate
 from training.cli import main
 from training.saving import load_generator, make_metadata, read_metadata, save_generator
-from training.students import receptive_field
+from training.students import context_size_of, receptive_field
 
 
 def make_teacher(path, style, color_order="BGR", seed=0):
@@ -58,6 +58,10 @@ def test_settings_are_checked():
         distill.DistillSettings(styles=("a",), color_order="BGR", crop_size=30)
     with pytest.raises(ValueError, match="learning_rate"):
         distill.DistillSettings(styles=("a",), color_order="BGR", learning_rate=0)
+    assert distill.DistillSettings(styles=("a",), color_order="BGR", context_size=16.0).context_size == 16
+    for size in (4, -1, 8.5, None):
+        with pytest.raises(ValueError, match="context_size"):
+            distill.DistillSettings(styles=("a",), color_order="BGR", context_size=size)
 
 
 @pytest.mark.slow
@@ -98,6 +102,7 @@ def test_distillation_learns_resumes_and_saves_usable_students(tmp_path, small_t
 
 @pytest.mark.slow
 def test_losses_go_down_for_every_style_of_a_shared_student(tmp_path, small_teacher, five_photos, monkeypatch):
+    """Two styles in one student that also sees its whole picture (`context_size`)."""
     monkeypatch.setattr(distill, "CACHE_LONG_SIDES", (64,))
     monkeypatch.setattr(distill, "VALIDATION_LONG_SIDE", 64)
     other = tmp_path / "teachers" / "other.keras"
@@ -114,11 +119,52 @@ def test_losses_go_down_for_every_style_of_a_shared_student(tmp_path, small_teac
         epochs=3,
         learning_rate=3e-3,
         feature_weight=0.0,
+        context_size=16,
     )
     history = read_history(run)
     for style in ("tiny", "other"):
         assert history[-1][f"{style}_loss"] < history[0][f"{style}_loss"]
     assert sorted(p.name for p in (run / "students").glob("*.keras")) == ["other.keras", "tiny.keras"]
+    student, metadata = load_generator(run / "students" / "tiny.keras")
+    assert context_size_of(student) == 16 and metadata["student"]["context_size"] == 16
+    output = tmp_path / "out"
+    assert (
+        main(
+            [
+                "stylize",
+                "--model",
+                str(run / "students" / "tiny.keras"),
+                "--input",
+                str(five_photos),
+                "--output",
+                str(output),
+            ]
+        )
+        == 0
+    )
+    assert len(list(output.glob("*.png"))) == 5
+
+
+def test_a_context_run_starts_from_students_without_one_not_the_other_way(tmp_path):
+    """Plain students start a run with `context_size` (its new branch starts neutral); a student
+    with a context branch does not start a run without one, which would drop the branch."""
+    plain = distill.DistillSettings(styles=("tiny",), color_order="BGR", architecture="sep-s")
+    seeing = distill.DistillSettings(styles=("tiny",), color_order="BGR", architecture="sep-s", context_size=16)
+    metadata = {"tiny": make_metadata("tiny", "BGR")}
+    earlier = distill.build_student(plain.styles, "sep-s")
+    distill.save_students(earlier, plain, metadata, tmp_path / "plain")
+    fresh = distill.build_student(seeing.styles, "sep-s", context_size=16)
+    distill.load_student_weights(fresh, tmp_path / "plain", seeing)
+    np.testing.assert_array_equal(
+        fresh.get_layer("tiny_out").get_weights()[0], earlier.get_layer("tiny_out").get_weights()[0]
+    )
+
+    distill.save_students(fresh, seeing, metadata, tmp_path / "seeing")
+    with pytest.raises(ValueError, match="--context-size 16"):
+        distill.load_student_weights(distill.build_student(plain.styles, "sep-s"), tmp_path / "seeing", plain)
+    other = distill.DistillSettings(styles=("tiny",), color_order="BGR", architecture="sep-s", context_size=32)
+    with pytest.raises(ValueError, match="at 16 pixels"):
+        distill.load_student_weights(distill.build_student(other.styles, "sep-s", 32), tmp_path / "seeing", other)
 
 
 def test_a_new_run_starts_from_earlier_students(tmp_path):

@@ -129,6 +129,13 @@ def test_a_student_of_another_style_is_refused(tmp_path):
     assert not any(tmp_path.iterdir())
 
 
+def test_a_student_with_a_context_input_is_refused_with_a_reason():
+    from training.students import build_student
+
+    with pytest.raises(ValueError, match="takes 2 inputs.*not packaged yet"):
+        sources.from_keras(build_student(("tiny",), "sep-s", context_size=16), make_metadata("tiny", "BGR"), "test")
+
+
 def test_build_all_packages_each_published_style_with_its_committed_student(tmp_path, monkeypatch):
     """What `make run` packages: every published style with `training/students/<style>.keras`
     (the default of the setting), the light generators without a student."""

@@ -8,17 +8,22 @@ import pytest
 from keras import layers
 
 from training.inference import compile_generator, generator_flops
-from training.layers import NearestUpSampling2D
+from training.layers import FeatureModulation, NearestUpSampling2D
 from training.models import build_generator, generator_output_size
 from training.quality import MAX_PSNR_DB, SSIM_C1, colour_fit, psnr, shift_agreement, ssim
+from training.saving import make_metadata
 from training.students import (
     ARCHITECTURES,
     build_student,
+    context_size_of,
+    context_thumbnail,
     count_multiply_adds,
     receptive_field,
     single_style,
     tile_overlap,
 )
+from training.stylize import Stylizer
+from training.tiling import stitch
 
 
 @pytest.mark.parametrize("architecture", sorted(ARCHITECTURES))
@@ -147,3 +152,65 @@ def test_nearest_upsampling_is_keras_upsampling_without_a_tile():
     assert "Tile" not in traced and "ConcatV2" in traced
     inputs = keras.Input((None, None, 3))
     assert "Tile" in _traced_operations(keras.Model(inputs, layers.UpSampling2D(2)(inputs)))
+
+
+def _with_context_weights(student, seed=0):
+    """`student` with random weights in its context branch's last layer (it starts at zero)."""
+    film = student.get_layer("context_film")
+    rng = np.random.default_rng(seed)
+    film.set_weights([rng.normal(0, 1.0, w.shape).astype(np.float32) for w in film.get_weights()])
+    return student
+
+
+def test_a_context_branch_starts_neutral_and_then_follows_the_whole_picture():
+    """A new context branch changes nothing until it learns (so it can be added to trained
+    students); once it has weights, the context changes the picture."""
+    plain = build_student(("s",), "sep-s")
+    seeing = build_student(("s",), "sep-s", context_size=16)
+    assert context_size_of(plain) == 0 and context_size_of(seeing) == 16
+    for layer in plain.layers:
+        if layer.weights:
+            seeing.get_layer(layer.name).set_weights(layer.get_weights())
+    rng = np.random.default_rng(2)
+    image = rng.uniform(-1, 1, (1, 32, 40, 3)).astype(np.float32)
+    dark, light = np.full((1, 16, 16, 3), -0.8, np.float32), np.full((1, 16, 16, 3), 0.8, np.float32)
+    np.testing.assert_allclose(seeing.predict_on_batch([image, dark]), plain.predict_on_batch(image), atol=1e-6)
+    _with_context_weights(seeing)
+    changed = np.abs(seeing.predict_on_batch([image, dark]) - seeing.predict_on_batch([image, light])).max()
+    assert changed > 1e-3
+
+
+def test_feature_modulation_needs_parameters_for_every_channel():
+    x, parameters = keras.Input((None, None, 4)), keras.Input((10,))
+    FeatureModulation(2)([x, parameters])  # columns 2 to 9: four scales, four shifts
+    with pytest.raises(ValueError, match="need a row of at least 11, got 10"):
+        FeatureModulation(3)([x, parameters])
+
+
+def test_context_thumbnail_averages_the_whole_picture():
+    picture = np.zeros((30, 60, 3), np.uint8)
+    picture[:, 30:] = 200  # left half black, right half grey
+    thumbnail = context_thumbnail(picture, 8)
+    assert thumbnail.shape == (8, 8, 3) and thumbnail.dtype == np.uint8
+    assert thumbnail[:, :4].max() == 0 and thumbnail[:, 4:].min() == 200
+    with pytest.raises(ValueError, match="at least 8"):
+        context_thumbnail(picture, 4)
+
+
+@pytest.mark.slow
+def test_a_context_student_tiled_equals_untiled():
+    """Every tile is given the context of the whole picture (`Stylizer`), so tiles equal the
+    untiled picture; with each tile's own context they would not (the check can fail)."""
+    student = _with_context_weights(build_student(("s",), "sep-s", context_size=16), seed=3)
+    metadata = make_metadata("s", "BGR") | {"receptive_field": receptive_field("sep-s")}
+    rng = np.random.default_rng(4)
+    picture = np.clip(rng.normal(0, 40, (150, 230, 3)).cumsum(axis=1) % 256, 0, 255).astype(np.uint8)
+    picture[:, 150:] //= 3  # a dark right part: a tile there has another context than the picture
+    whole = Stylizer(student, metadata, tile=0)(picture)
+    tiled = Stylizer(student, metadata, tile=128)
+    assert tiled.overlap == tile_overlap("sep-s")
+    assert np.abs(tiled(picture).astype(int) - whole).max() <= 1
+
+    own = Stylizer(student, metadata, tile=0)
+    each_its_own = stitch(own, picture, 128, tiled.overlap, 4)
+    assert np.abs(each_its_own.astype(int) - whole).max() > 4

@@ -14,6 +14,10 @@ paid once per step). The students learn to reproduce their teachers' pictures:
    1/4 of the size (strokes and flat regions) + `feature_weight` x L1 of the teacher's own first
    layer features (conv01_1, no downloaded weights). Chosen by measurement: docs/students.md.
 4. Adam, with a cosine learning-rate decay over the run's `epochs`.
+   With `--context-size N` the student also sees its whole picture squeezed to N x N
+   (`training.students`); each crop is given the context of the photo it was cut from, flipped and
+   jittered with it. `--init-from` students without one start with a new branch that changes
+   nothing until it learns (docs/students.md, "Learned whole-picture statistics").
 5. A new run can start from earlier students (`--init-from training/students`) instead of random
    weights: run folders are not kept in the repository, the committed students are, so this is how
    a later session (or a GPU machine) trains them further.
@@ -53,7 +57,15 @@ from training.conventions import SIZE_MULTIPLE, TANH_RANGE
 from training.imaging import from_model_output, load_photo, resize_long_side, to_model_input
 from training.quality import psnr
 from training.saving import load_generator, make_metadata, save_generator
-from training.students import DEFAULT_ARCHITECTURE, build_student, receptive_field, single_style, tile_overlap
+from training.students import (
+    DEFAULT_ARCHITECTURE,
+    build_student,
+    context_size_of,
+    context_thumbnail,
+    receptive_field,
+    single_style,
+    tile_overlap,
+)
 
 CACHE_LONG_SIDES = (384, 512)
 VALIDATION_LONG_SIDE = 384
@@ -81,6 +93,7 @@ class DistillSettings:
     jitter: float = 0.03
     seed: int = 0
     init_from: str | None = None  # a folder of earlier students (`<style>.keras`) to start from
+    context_size: int = 0  # a context branch on the whole picture squeezed to this size (0: none)
 
     def __post_init__(self):
         if self.crop_size < 4 * SIZE_MULTIPLE or self.crop_size % SIZE_MULTIPLE:
@@ -93,6 +106,10 @@ class DistillSettings:
                 raise ValueError(f"{name} must be non-negative, got {getattr(self, name)!r}")
         if not self.learning_rate > 0:
             raise ValueError(f"learning_rate must be positive, got {self.learning_rate!r}")
+        size = self.context_size
+        if not isinstance(size, int | float) or int(size) != size or (size != 0 and size < 8):
+            raise ValueError(f"context_size must be 0 (none) or a whole number of at least 8, got {size!r}")
+        object.__setattr__(self, "context_size", int(size))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -175,6 +192,8 @@ class CropBatches(keras.utils.PyDataset):
             raise ValueError(f"no photo is at least {settings.crop_size} pixels on its short side")
         self.settings = settings
         self.epoch = 0
+        size = settings.context_size
+        self.contexts = [context_thumbnail(photo, size).astype(np.float32) for photo, _ in self.pairs] if size else None
 
     def __len__(self):
         return self.settings.steps_per_epoch
@@ -185,22 +204,30 @@ class CropBatches(keras.utils.PyDataset):
     def __getitem__(self, index):
         s = self.settings
         rng = np.random.default_rng([s.seed, self.epoch, index])
-        photos, pictures = [], {style: [] for style in s.styles}
+        photos, contexts, pictures = [], [], {style: [] for style in s.styles}
         for _ in range(s.batch_size):
-            photo, targets = self.pairs[rng.integers(len(self.pairs))]
+            chosen = rng.integers(len(self.pairs))
+            photo, targets = self.pairs[chosen]
             top = rng.integers(photo.shape[0] - s.crop_size + 1)
             left = rng.integers(photo.shape[1] - s.crop_size + 1)
             window = (slice(top, top + s.crop_size), slice(left, left + s.crop_size))
             flip = slice(None, None, -1 if rng.random() < 0.5 else 1)
             crop = photo[window][:, flip].astype(np.float32)
+            context = self.contexts[chosen][:, flip] if self.contexts else None
             if s.jitter:
                 gain, offset = 1 + rng.uniform(-s.jitter, s.jitter), 255 * rng.uniform(-s.jitter, s.jitter)
-                crop = (crop - crop.mean()) * gain + crop.mean() + offset
+                mean = crop.mean()
+                crop = (crop - mean) * gain + mean + offset
+                if context is not None:
+                    context = (context - mean) * gain + mean + offset
             photos.append(to_model_input(np.clip(crop, 0, 255), s.color_order, TANH_RANGE)[0])
+            if context is not None:
+                contexts.append(to_model_input(np.clip(context, 0, 255), s.color_order, TANH_RANGE)[0])
             for style in s.styles:
                 pictures[style].append(to_model_input(targets[style][window][:, flip], s.color_order, TANH_RANGE)[0])
         outputs = {style: np.stack(values) for style, values in pictures.items()}
-        return np.stack(photos), outputs if len(s.styles) > 1 else outputs[s.styles[0]]
+        inputs = (np.stack(photos), np.stack(contexts)) if contexts else np.stack(photos)
+        return inputs, outputs if len(s.styles) > 1 else outputs[s.styles[0]]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -266,6 +293,11 @@ def load_student_weights(model, folder, settings):
         architecture = metadata.get("student", {}).get("architecture")
         if architecture != settings.architecture:
             raise ValueError(f"{path} is a {architecture!r} student; the run trains {settings.architecture!r}")
+        if context_size_of(student) not in (0, settings.context_size):
+            raise ValueError(
+                f"{path} sees its whole picture at {context_size_of(student)} pixels; "
+                f"pass --context-size {context_size_of(student)} to keep that branch"
+            )
         for layer in student.layers:
             if layer.weights:
                 model.get_layer(layer.name).set_weights(layer.get_weights())
@@ -288,7 +320,11 @@ def student_metadata(settings, style, teacher_metadata):
     )
     return {
         **metadata,
-        "student": {"architecture": settings.architecture, "teacher_parameters": teacher_metadata.get("parameters")},
+        "student": {
+            "architecture": settings.architecture,
+            "teacher_parameters": teacher_metadata.get("parameters"),
+            "context_size": settings.context_size,
+        },
         "receptive_field": receptive_field(settings.architecture),
         "tile_overlap": tile_overlap(settings.architecture),
     }
@@ -342,7 +378,11 @@ class EpochOutputs(keras.callbacks.Callback):
     def _student_pictures(self, photo):
         """`{style: picture}` of the student for an RGB uint8 photo."""
         convention = self.settings.color_order, TANH_RANGE
-        predicted = self.model.predict_on_batch(to_model_input(photo, *convention))
+        inputs = to_model_input(photo, *convention)
+        if self.settings.context_size:
+            context = to_model_input(context_thumbnail(photo, self.settings.context_size), *convention)
+            inputs = [inputs, context]
+        predicted = self.model.predict_on_batch(inputs)
         if len(self.settings.styles) == 1:
             predicted = {self.settings.styles[0]: predicted}
         height, width = photo.shape[:2]
@@ -489,7 +529,7 @@ def distill(teacher_paths, photos_dir, run_dir, resume=False, minutes=None, cach
     teacher_metadata = {style: metadata for style, (_, metadata) in teachers.items()}
     deadline = None if minutes is None else time.monotonic() + 60 * minutes  # training time, cache excluded
 
-    student = build_student(settings.styles, settings.architecture)
+    student = build_student(settings.styles, settings.architecture, settings.context_size)
     losses = {
         style: DistillationLoss(
             settings.gradient_weight,
@@ -503,7 +543,6 @@ def distill(teacher_paths, photos_dir, run_dir, resume=False, minutes=None, cach
         optimizer=keras.optimizers.Adam(learning_rate_schedule(settings)),
         loss=losses if len(settings.styles) > 1 else losses[settings.styles[0]],
     )
-    student.build((None, None, None, 3))
     if settings.init_from:
         load_student_weights(student, settings.init_from, settings)  # a resumed run's backup overrides it
     batches = CropBatches(pairs, settings)
@@ -564,6 +603,12 @@ def add_arguments(parser):
         parser.add_argument(
             f"--{name.replace('_', '-')}", type=int, default=getattr(defaults, name), help="(default: %(default)s)"
         )
+    parser.add_argument(
+        "--context-size",
+        type=int,
+        default=defaults.context_size,
+        help="let the student see its whole picture squeezed to this many pixels a side (default: 0, none)",
+    )
     for name in ("learning_rate", "gradient_weight", "feature_weight", "jitter"):
         parser.add_argument(
             f"--{name.replace('_', '-')}", type=float, default=getattr(defaults, name), help="(default: %(default)s)"
@@ -591,6 +636,7 @@ def run(args):
             "jitter",
             "seed",
             "init_from",
+            "context_size",
         )
     }
     paths = distill(

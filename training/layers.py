@@ -155,3 +155,36 @@ class NearestUpSampling2D(keras.layers.UpSampling2D):
         x = ops.reshape(x, (batch, height, width * columns, channels))
         x = ops.concatenate([x] * rows, axis=2) if rows > 1 else x
         return ops.reshape(x, (batch, height * rows, width * columns, channels))
+
+
+class FeatureModulation(keras.layers.Layer):
+    """`x * (1 + scale) + shift` per channel, called on `[x, parameters]`: the `2 * channels`
+    columns of `parameters` from `offset` on (scales, then shifts) modulate `x` (FiLM, Perez et
+    al. 2018). The parameters come from a picture's context, computed once and given to every tile."""
+
+    def __init__(self, offset=0, **kwargs):
+        super().__init__(**kwargs)
+        if not int(offset) >= 0:
+            raise ValueError(f"offset must be a non-negative column index, got {offset!r}")
+        self.offset = int(offset)
+
+    def build(self, input_shape):
+        channels, width = input_shape[0][-1], input_shape[1][-1]
+        if channels is None or width is None or self.offset + 2 * channels > width:
+            raise ValueError(
+                f"{self.name}: {2 * (channels or 0)} parameters from column {self.offset} need a row of at least"
+                f" {self.offset + 2 * (channels or 0)}, got {width}"
+            )
+
+    def call(self, inputs):
+        x, parameters = inputs
+        channels, start = x.shape[-1], self.offset
+        scale = parameters[:, None, None, start : start + channels]
+        shift = parameters[:, None, None, start + channels : start + 2 * channels]
+        return x * (1 + scale) + shift
+
+    def compute_output_shape(self, input_shape):
+        return input_shape[0]
+
+    def get_config(self):
+        return {**super().get_config(), "offset": self.offset}

@@ -16,13 +16,24 @@ of H pixels to 4 * ceil(ceil(H / 2) / 2) (`training.models.generator_output_size
 One model can carry several styles: a shared stem, down path and body, and one head per style
 (outputs named after the styles). `single_style(model, style)` cuts the one-style model that is
 saved as `training/students/<style>.keras` and packaged for phones.
+
+A student may also see its whole picture (`context_size`): a second input, the picture squeezed
+to `context_size` x `context_size` (`context_thumbnail`), goes through a small branch (three
+stride-2 convs, a global average, two dense layers) to per-channel scales and shifts of the body's
+features (`training.layers.FeatureModulation`) after the down path and after each residual block.
+The teachers' palette follows the whole picture (instance normalization); this is the student's
+way to see it. The context is computed once per picture and given to every tile, so tiles still
+equal the untiled picture. The branch's last layer starts at zero: a new branch on trained
+weights starts as the student it was added to.
 """
 
 import keras
+import numpy as np
 from keras import layers
+from PIL import Image
 
 from training.conventions import SIZE_MULTIPLE
-from training.layers import NearestUpSampling2D
+from training.layers import FeatureModulation, NearestUpSampling2D
 
 # Candidate architectures compared in docs/students.md; DEFAULT_ARCHITECTURE is the one trained.
 ARCHITECTURES = {
@@ -78,8 +89,31 @@ def _head(x, stem_width, body_width, kind, style):
     return layers.Activation("tanh", name=style, dtype="float32")(x)
 
 
-def build_student(styles=("student",), architecture=DEFAULT_ARCHITECTURE):
-    """A student with one output (named after the style) per entry of `styles`."""
+def context_thumbnail(rgb, size):
+    """The whole picture (RGB uint8) squeezed to `size` x `size` (each pixel the mean of the
+    area it covers, PIL's BOX filter): a context student's second input, in RGB uint8."""
+    if not isinstance(size, int | float) or int(size) != size or size < 8:
+        raise ValueError(f"the context size must be a whole number of at least 8 pixels, got {size!r}")
+    size = int(size)
+    return np.asarray(Image.fromarray(np.asarray(rgb)).resize((size, size), Image.Resampling.BOX))
+
+
+def _context_parameters(context, widths):
+    """FiLM parameters (scales and shifts for each width in turn) from the context thumbnail.
+    The last layer starts at zero, so a student with a new context branch starts as it was."""
+    x = context
+    for step, filters in enumerate((16, 32, 64), start=1):
+        x = layers.Conv2D(filters, 3, strides=2, padding="same", activation="relu", name=f"context{step}")(x)
+    x = layers.GlobalAveragePooling2D(name="context_pool")(x)
+    x = layers.Dense(128, activation="relu", name="context_dense")(x)
+    return layers.Dense(2 * sum(widths), kernel_initializer="zeros", name="context_film")(x)
+
+
+def build_student(styles=("student",), architecture=DEFAULT_ARCHITECTURE, context_size=0):
+    """A student with one output (named after the style) per entry of `styles`.
+
+    With `context_size`, the inputs are `[image, context]` (`context`: the whole picture,
+    `context_thumbnail`, in the image's convention)."""
     stem_width, body_width, blocks, kind = check_architecture(architecture)
     styles = list(styles)
     if not styles or len(set(styles)) != len(styles):
@@ -88,11 +122,23 @@ def build_student(styles=("student",), architecture=DEFAULT_ARCHITECTURE):
     x = _conv(inputs, stem_width, "stem")
     x = _conv(x, body_width // 2, "down1", strides=2)
     x = _conv(x, body_width, "down2", strides=2)
+    if context_size:
+        context = keras.Input(shape=(context_size, context_size, 3), name="context")
+        parameters = _context_parameters(context, [body_width] * (blocks + 1))
+        x = FeatureModulation(0, name="down2_film")([x, parameters])
+        inputs = [inputs, context]
     for block in range(1, blocks + 1):
         x = _residual_block(x, kind, f"block{block}")
+        if context_size:
+            x = FeatureModulation(2 * body_width * block, name=f"block{block}_film")([x, parameters])
     outputs = {style: _head(x, stem_width, body_width, kind, style) for style in styles}
     name = f"student_{architecture}"
     return keras.Model(inputs, outputs if len(styles) > 1 else outputs[styles[0]], name=name)
+
+
+def context_size_of(model):
+    """The side of a student's context input (`build_student(context_size=...)`), or 0 without one."""
+    return int(model.inputs[1].shape[1]) if len(model.inputs) > 1 else 0
 
 
 def single_style(model, style):

@@ -43,7 +43,8 @@ class Stylizer:
 
     Pictures with a long side over `tile` pixels are stylized in tiles (`tile=0`: never). A local
     network is tiled as it is; a generator with instance normalization is split into a statistics
-    model, run once on the picture downscaled to `tile`, and a tile model given those statistics.
+    model, run once on the picture downscaled to `tile`, and a tile model given those statistics. A
+    student with a context input is given the whole picture's context, whole or in every tile.
     """
 
     def __init__(self, model, metadata, tile=DEFAULT_TILE):
@@ -77,14 +78,28 @@ class Stylizer:
         height, width = rgb.shape[:2]
         if min(height, width) < MIN_INPUT_SIZE:
             raise ValueError(f"{width}x{height} is too small: the generator needs {MIN_INPUT_SIZE} pixels a side")
+        context = self._context(rgb)
         if not self.tile or max(height, width) <= self.tile:
-            return self._run(self._generate, rgb)
+            return self._run(self._generate, rgb, *context)
         statistics, generate = self._tiling()
-        extra = ()
+        extra = context
+        if statistics is not None and context:
+            raise ValueError("a generator with both instance normalization and a context input cannot be tiled")
         if statistics is not None:  # measured once, on the picture downscaled to the tile size
             small = statistics_picture(rgb, self.tile)
             extra = (statistics(to_model_input(small, self.color_order, self.value_range)),)
         return stitch(lambda window: self._run(generate, window, *extra), rgb, self.tile, self.overlap, self.multiple)
+
+    def _context(self, rgb):
+        """`(context,)` for a student that sees its whole picture (`training.students`): the
+        picture squeezed to the context input's size, computed once and given to every tile; `()`
+        for every other generator."""
+        from training.students import context_size_of, context_thumbnail
+
+        size = context_size_of(self.model)
+        if not size:
+            return ()
+        return (to_model_input(context_thumbnail(rgb, size), self.color_order, self.value_range),)
 
     def _run(self, generate, rgb, *extra):
         height, width = rgb.shape[:2]
