@@ -157,6 +157,7 @@ class NearestUpSampling2D(keras.layers.UpSampling2D):
         return ops.reshape(x, (batch, height * rows, width * columns, channels))
 
 
+@keras.saving.register_keras_serializable(package="cartoongan")
 class FeatureModulation(keras.layers.Layer):
     """`x * (1 + scale) + shift` per channel, called on `[x, parameters]`: the `2 * channels`
     columns of `parameters` from `offset` on (scales, then shifts) modulate `x` (FiLM, Perez et
