@@ -60,7 +60,7 @@ def test_settings_are_checked():
         distill.DistillSettings(styles=("a",), color_order="BGR", learning_rate=0)
     assert distill.DistillSettings(styles=("a",), color_order="BGR", context_size=16.0).context_size == 16
     for size in (4, -1, 8.5, None):
-        with pytest.raises(ValueError, match="context_size"):
+        with pytest.raises(ValueError, match="context size"):
             distill.DistillSettings(styles=("a",), color_order="BGR", context_size=size)
 
 

@@ -146,6 +146,8 @@ def test_nearest_upsampling_is_keras_upsampling_without_a_tile():
         np.testing.assert_array_equal(NearestUpSampling2D(size)(x), layers.UpSampling2D(size)(x))
     with pytest.raises(ValueError, match="channels_last"):
         NearestUpSampling2D(2, data_format="channels_first")
+    with pytest.raises(ValueError, match="'nearest' only"):
+        NearestUpSampling2D(2, interpolation="bilinear")
     copy = keras.layers.deserialize(keras.layers.serialize(NearestUpSampling2D((3, 2), name="up")))
     assert type(copy) is NearestUpSampling2D and copy.size == (3, 2) and copy.interpolation == "nearest"
     traced = _traced_operations(build_student(("s",), "sep-s"))

@@ -60,6 +60,7 @@ from training.saving import load_generator, make_metadata, save_generator
 from training.students import (
     DEFAULT_ARCHITECTURE,
     build_student,
+    check_context_size,
     context_size_of,
     context_thumbnail,
     receptive_field,
@@ -106,10 +107,7 @@ class DistillSettings:
                 raise ValueError(f"{name} must be non-negative, got {getattr(self, name)!r}")
         if not self.learning_rate > 0:
             raise ValueError(f"learning_rate must be positive, got {self.learning_rate!r}")
-        size = self.context_size
-        if not isinstance(size, int | float) or int(size) != size or (size != 0 and size < 8):
-            raise ValueError(f"context_size must be 0 (none) or a whole number of at least 8, got {size!r}")
-        object.__setattr__(self, "context_size", int(size))
+        object.__setattr__(self, "context_size", check_context_size(self.context_size))
 
 
 # ---------------------------------------------------------------------------------------------

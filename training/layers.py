@@ -142,8 +142,9 @@ class NearestUpSampling2D(keras.layers.UpSampling2D):
     copies of the rows reshaped into rows, are plain concatenations everywhere.
     """
 
-    def __init__(self, size=(2, 2), **kwargs):
-        kwargs.pop("interpolation", None)
+    def __init__(self, size=(2, 2), interpolation="nearest", **kwargs):
+        if interpolation != "nearest":
+            raise ValueError(f"NearestUpSampling2D interpolates 'nearest' only, got {interpolation!r}")
         super().__init__(size=size, interpolation="nearest", **kwargs)
         if self.data_format != "channels_last":
             raise ValueError(f"NearestUpSampling2D supports channels_last only, got {self.data_format!r}")
@@ -171,10 +172,12 @@ class FeatureModulation(keras.layers.Layer):
 
     def build(self, input_shape):
         channels, width = input_shape[0][-1], input_shape[1][-1]
-        if channels is None or width is None or self.offset + 2 * channels > width:
+        if channels is None or width is None:
+            raise ValueError(f"{self.name}: needs a known number of channels and of parameters")
+        if self.offset + 2 * channels > width:
             raise ValueError(
-                f"{self.name}: {2 * (channels or 0)} parameters from column {self.offset} need a row of at least"
-                f" {self.offset + 2 * (channels or 0)}, got {width}"
+                f"{self.name}: {2 * channels} parameters from column {self.offset} need a row of at least"
+                f" {self.offset + 2 * channels}, got {width}"
             )
 
     def call(self, inputs):

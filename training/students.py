@@ -89,12 +89,24 @@ def _head(x, stem_width, body_width, kind, style):
     return layers.Activation("tanh", name=style, dtype="float32")(x)
 
 
+MIN_CONTEXT_SIZE = 8
+
+
+def check_context_size(size):
+    """`size` as an int: 0 (no context) or a whole number of pixels of at least `MIN_CONTEXT_SIZE`."""
+    if not isinstance(size, int | float) or int(size) != size or (size != 0 and size < MIN_CONTEXT_SIZE):
+        raise ValueError(
+            f"the context size must be 0 (none) or a whole number of at least {MIN_CONTEXT_SIZE} pixels, got {size!r}"
+        )
+    return int(size)
+
+
 def context_thumbnail(rgb, size):
     """The whole picture (RGB uint8) squeezed to `size` x `size` (each pixel the mean of the
     area it covers, PIL's BOX filter): a context student's second input, in RGB uint8."""
-    if not isinstance(size, int | float) or int(size) != size or size < 8:
-        raise ValueError(f"the context size must be a whole number of at least 8 pixels, got {size!r}")
-    size = int(size)
+    size = check_context_size(size)
+    if not size:
+        raise ValueError("a context thumbnail needs a context size of at least 8 pixels, got 0")
     return np.asarray(Image.fromarray(np.asarray(rgb)).resize((size, size), Image.Resampling.BOX))
 
 

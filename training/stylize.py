@@ -81,10 +81,10 @@ class Stylizer:
         context = self._context(rgb)
         if not self.tile or max(height, width) <= self.tile:
             return self._run(self._generate, rgb, *context)
+        if context and normalization_layers(self.model):
+            raise ValueError("a generator with both instance normalization and a context input cannot be tiled")
         statistics, generate = self._tiling()
         extra = context
-        if statistics is not None and context:
-            raise ValueError("a generator with both instance normalization and a context input cannot be tiled")
         if statistics is not None:  # measured once, on the picture downscaled to the tile size
             small = statistics_picture(rgb, self.tile)
             extra = (statistics(to_model_input(small, self.color_order, self.value_range)),)

@@ -69,19 +69,21 @@ function checkLimits(width, height, frameCount, limits = GIF_LIMITS) {
 
 // Whether a picked picture's bytes are an animated GIF (more than one frame), which the session
 // stylizes into an animated GIF; false for other pictures, one-frame GIFs and GIFs this decoder
-// cannot read (the still-picture path reads those, or says it cannot). Throws the AppError of a
-// GIF past `limits` (gif_too_many_frames, gif_too_large), so that a GIF the server would refuse
-// too is refused when it is picked.
+// cannot read (the still-picture path reads those, or says it cannot). Throws the AppError of an
+// animated GIF past `limits` (gif_too_many_frames, gif_too_large), so that one the server would
+// refuse too is refused when it is picked; the server does not apply them to a still GIF either.
 function isAnimatedGif(bytes, limits = GIF_LIMITS) {
   if (!isGif(bytes)) return false;
   let gif;
   try {
-    gif = readGif(bytes, limits);
+    gif = readGif(bytes, { maxFrames: Infinity, maxPixels: Infinity });
   } catch (error) {
     if (error.code === 'bad_photo') return false;
     throw error;
   }
-  return gif.frameCount > 1;
+  if (gif.frameCount < 2) return false;
+  checkLimits(gif.width, gif.height, gif.frameCount, limits);
+  return true;
 }
 
 // A GIF's bytes (Uint8Array or ArrayBuffer) → { width, height, loop, frameCount, frames() }, the

@@ -6,7 +6,7 @@
 const fs = require('fs');
 const path = require('path');
 const { GIFEncoder, quantize, applyPalette } = require('gifenc');
-const { GIF_LIMITS, isGif, readGif, createGifWriter, stylizeGif, stylizeGifAt } = require('../core/gif');
+const { GIF_LIMITS, isGif, isAnimatedGif, readGif, createGifWriter, stylizeGif, stylizeGifAt } = require('../core/gif');
 const { createCancel } = require('../core/cancel');
 
 const WIDTH = 40;
@@ -172,4 +172,13 @@ test('stylizeGifAt fits each frame to the size, tiles it by the tiling given, an
   };
   await expect(stylizeGifAt(source, size, cancelling, { tiling, cancel })).rejects.toMatchObject({ code: 'cancelled' });
   expect(calls).toHaveLength(1); // the next tile was not started
+});
+
+test('isAnimatedGif: the limits apply to animated GIFs only, as on the server', () => {
+  const limits = { maxFrames: 100, maxPixels: WIDTH * HEIGHT }; // one frame's worth of pixels
+  expect(isAnimatedGif(gif([frame(RED)], [100], null), limits)).toBe(false);
+  expect(isAnimatedGif(gif([frame(RED), frame(BLUE)], [100, 100], 0))).toBe(true);
+  expect(() => isAnimatedGif(gif([frame(RED), frame(BLUE)], [100, 100], 0), limits))
+    .toThrow(expect.objectContaining({ code: 'gif_too_large' }));
+  expect(isAnimatedGif(new Uint8Array([0x89, 0x50, 0x4e, 0x47]))).toBe(false); // not a GIF
 });

@@ -10,7 +10,7 @@
 const path = require('path');
 const {parseArgs} = require('util');
 const tf = require('@tensorflow/tfjs');
-require('@tensorflow/tfjs-backend-wasm');
+const wasm = require('@tensorflow/tfjs-backend-wasm');
 const {fileHandler} = require('./lib/file_handler');
 
 // A fused op appears twice in the profile, as its op (`fusedConv2d__op`) and as its kernel.
@@ -42,7 +42,8 @@ async function main() {
   const total = kernels.reduce((sum, kernel) => sum + kernel.ms, 0);
   const byName = new Map();
   for (const kernel of kernels) byName.set(kernel.name, (byName.get(kernel.name) || 0) + kernel.ms);
-  console.log(`${values.model} at ${size}x${size}: ${total.toFixed(0)} ms of kernel time`);
+  const threads = wasm.getThreadsCount ? wasm.getThreadsCount() : 'unknown';
+  console.log(`${values.model} at ${size}x${size}, ${threads} thread(s): ${total.toFixed(0)} ms of kernel time`);
   for (const [name, ms] of [...byName].sort((a, b) => b[1] - a[1])) {
     console.log(`  ${name.padEnd(24)} ${ms.toFixed(1).padStart(8)} ms  ${((100 * ms) / total).toFixed(1)}%`);
   }
