@@ -226,12 +226,11 @@ def run_build_all(args):
     from training import settings
     from training.pretrained import STYLES
 
-    pretrained_dir = args.pretrained_dir
     light_dir = args.light_dir or settings.shared_dir() / "pretrained" / "light"
     students_dir = args.students_dir or settings.students_dir()
     wanted = set(args.styles.split(",")) if args.styles else None
     makers = [
-        (style, lambda s=style: sources.from_published(s, settings.published_weights_dir(s, pretrained_dir)))
+        (style, lambda s=style: sources.from_published(s, settings.published_weights_dir(s, args.pretrained_dir)))
         for style in STYLES
     ]
     makers += [(s.id, lambda s=s: s) for s in sources.light_sources(light_dir)]

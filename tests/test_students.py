@@ -208,11 +208,11 @@ def test_a_context_student_tiled_equals_untiled():
     rng = np.random.default_rng(4)
     picture = np.clip(rng.normal(0, 40, (150, 230, 3)).cumsum(axis=1) % 256, 0, 255).astype(np.uint8)
     picture[:, 150:] //= 3  # a dark right part: a tile there has another context than the picture
-    whole = Stylizer(student, metadata, tile=0)(picture)
+    untiled = Stylizer(student, metadata, tile=0)
+    whole = untiled(picture)
     tiled = Stylizer(student, metadata, tile=128)
     assert tiled.overlap == tile_overlap("sep-s")
     assert np.abs(tiled(picture).astype(int) - whole).max() <= 1
 
-    own = Stylizer(student, metadata, tile=0)
-    each_its_own = stitch(own, picture, 128, tiled.overlap, 4)
+    each_its_own = stitch(untiled, picture, 128, tiled.overlap, 4)
     assert np.abs(each_its_own.astype(int) - whole).max() > 4

@@ -61,6 +61,7 @@ from training.students import (
     DEFAULT_ARCHITECTURE,
     build_student,
     check_context_size,
+    context_input,
     context_size_of,
     context_thumbnail,
     receptive_field,
@@ -291,10 +292,11 @@ def load_student_weights(model, folder, settings):
         architecture = metadata.get("student", {}).get("architecture")
         if architecture != settings.architecture:
             raise ValueError(f"{path} is a {architecture!r} student; the run trains {settings.architecture!r}")
-        if context_size_of(student) not in (0, settings.context_size):
+        context_size = context_size_of(student)
+        if context_size not in (0, settings.context_size):
             raise ValueError(
-                f"{path} sees its whole picture at {context_size_of(student)} pixels; "
-                f"pass --context-size {context_size_of(student)} to keep that branch"
+                f"{path} sees its whole picture at {context_size} pixels; "
+                f"pass --context-size {context_size} to keep that branch"
             )
         for layer in student.layers:
             if layer.weights:
@@ -378,8 +380,7 @@ class EpochOutputs(keras.callbacks.Callback):
         convention = self.settings.color_order, TANH_RANGE
         inputs = to_model_input(photo, *convention)
         if self.settings.context_size:
-            context = to_model_input(context_thumbnail(photo, self.settings.context_size), *convention)
-            inputs = [inputs, context]
+            inputs = [inputs, context_input(photo, self.settings.context_size, *convention)]
         predicted = self.model.predict_on_batch(inputs)
         if len(self.settings.styles) == 1:
             predicted = {self.settings.styles[0]: predicted}

@@ -33,6 +33,7 @@ from keras import layers
 from PIL import Image
 
 from training.conventions import SIZE_MULTIPLE
+from training.imaging import to_model_input
 from training.layers import FeatureModulation, NearestUpSampling2D
 
 # Candidate architectures compared in docs/students.md; DEFAULT_ARCHITECTURE is the one trained.
@@ -106,8 +107,14 @@ def context_thumbnail(rgb, size):
     area it covers, PIL's BOX filter): a context student's second input, in RGB uint8."""
     size = check_context_size(size)
     if not size:
-        raise ValueError("a context thumbnail needs a context size of at least 8 pixels, got 0")
+        raise ValueError(f"a context thumbnail needs a context size of at least {MIN_CONTEXT_SIZE} pixels, got 0")
     return np.asarray(Image.fromarray(np.asarray(rgb)).resize((size, size), Image.Resampling.BOX))
+
+
+def context_input(rgb, size, color_order, value_range):
+    """A context student's second input for a whole RGB uint8 picture: its `context_thumbnail`
+    in the model's convention, (1, size, size, 3) float32."""
+    return to_model_input(context_thumbnail(rgb, size), color_order, value_range)
 
 
 def _context_parameters(context, widths):

@@ -94,12 +94,10 @@ class Stylizer:
         """`(context,)` for a student that sees its whole picture (`training.students`): the
         picture squeezed to the context input's size, computed once and given to every tile; `()`
         for every other generator."""
-        from training.students import context_size_of, context_thumbnail
+        from training.students import context_input, context_size_of
 
         size = context_size_of(self.model)
-        if not size:
-            return ()
-        return (to_model_input(context_thumbnail(rgb, size), self.color_order, self.value_range),)
+        return (context_input(rgb, size, self.color_order, self.value_range),) if size else ()
 
     def _run(self, generate, rgb, *extra):
         height, width = rgb.shape[:2]
