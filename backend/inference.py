@@ -34,7 +34,7 @@ import threading
 import numpy as np
 
 from backend.zoo import STUDENT, TEACHER
-from training.imaging import from_model_output, to_model_input
+from training.imaging import context_input, from_model_output, to_model_input
 from training.tiling import statistics_picture, stitch
 
 log = logging.getLogger(__name__)
@@ -84,15 +84,25 @@ def providers():
 
 
 class OnnxGenerator:
-    def __init__(self, path, threads=0):
+    """`generator(batch)`, or `generator(batch, context)` for a network that sees its whole picture
+    (its variant's `signature` names a `context` input, docs/modelzoo-format.md)."""
+
+    def __init__(self, path, threads=0, signature=None):
         import onnxruntime
 
         options = session_options(threads)
         self.session = onnxruntime.InferenceSession(str(path), options, providers=providers())
-        self.input_name = self.session.get_inputs()[0].name
+        signature = signature or {}
+        self.input_name = signature.get("input") or self.session.get_inputs()[0].name
+        self.context_name = signature.get("context")
 
-    def __call__(self, batch):
-        return self.session.run(None, {self.input_name: batch})[0]
+    def __call__(self, batch, context=None):
+        feed = {self.input_name: batch}
+        if self.context_name:
+            if context is None:
+                raise ValueError("this network needs its picture's context (network_context)")
+            feed[self.context_name] = context
+        return self.session.run(None, feed)[0]
 
 
 class OnnxTiles:
@@ -117,7 +127,9 @@ class OnnxTiles:
 
 
 class SavedModelGenerator:
-    def __init__(self, path, threads=0):
+    """`generator(batch)`, or `generator(batch, context)` (the inputs in the export's order)."""
+
+    def __init__(self, path, threads=0, signature=None):
         import tensorflow as tf
 
         if threads:
@@ -130,8 +142,8 @@ class SavedModelGenerator:
         # `model.export()` of Keras 3 writes a `serve` endpoint; other exports have a signature.
         self.function = getattr(self.model, "serve", None) or self.model.signatures["serving_default"]
 
-    def __call__(self, batch):
-        output = self.function(self._tf.constant(batch))
+    def __call__(self, batch, *context):
+        output = self.function(*(self._tf.constant(x) for x in (batch, *context)))
         if isinstance(output, dict):
             output = next(iter(output.values()))
         return output.numpy()
@@ -151,6 +163,17 @@ def network_input(rgb, spec):
     return to_model_input(padded, spec.get("color_order", "RGB"), tuple(spec.get("value_range", (-1.0, 1.0))))
 
 
+def network_context(rgb, spec):
+    """`()`, or `(context,)` for a network that sees its whole picture (`spec["context"]`): the
+    picture squeezed to the context's size in the network's convention (`training.imaging`),
+    computed once per picture and given to the whole picture or to every tile."""
+    context = spec.get("context")
+    if not context:
+        return ()
+    color_order, value_range = spec.get("color_order", "RGB"), tuple(spec.get("value_range", (-1.0, 1.0)))
+    return (context_input(rgb, int(context["size"]), color_order, value_range),)
+
+
 def stylize(generator, rgb, spec, *extra):
     """uint8 RGB (H, W, 3) -> uint8 RGB of the same size: `generator(network input, *extra)`
     cropped back to the picture's size."""
@@ -160,10 +183,12 @@ def stylize(generator, rgb, spec, *extra):
     return from_model_output(output[:, :height, :width], spec.get("color_order", "RGB"), value_range)
 
 
-def stylize_in_tiles(generator, rgb, spec, tile, overlap, statistics=None):
-    """`stylize` tile by tile (training.tiling). With `statistics` (a function of the network
-    input), they are measured once on the picture downscaled to `tile` and given to every tile."""
-    extra = () if statistics is None else (statistics(network_input(statistics_picture(rgb, tile), spec)),)
+def stylize_in_tiles(generator, rgb, spec, tile, overlap, statistics=None, extra=()):
+    """`stylize` tile by tile (training.tiling), each tile given `extra` (a picture's
+    `network_context`). With `statistics` (a function of the network input), they are measured
+    once on the picture downscaled to `tile` and given to every tile."""
+    if statistics is not None:
+        extra = (*extra, statistics(network_input(statistics_picture(rgb, tile), spec)))
     multiple = int(spec.get("size_multiple", 4))
     return stitch(lambda window: stylize(generator, window, spec, *extra), rgb, tile, overlap, multiple)
 
@@ -242,23 +267,25 @@ class Generators:
                 if part == STUDENT:
                     name, variant = style.network_variant(STUDENT, "onnx")
                     log.info("loading %s %s (%s)", style.id, style.version, name)
-                    parts[part] = OnnxGenerator(style.folder / variant["model"], self.threads)
+                    parts[part] = OnnxGenerator(style.folder / variant["model"], self.threads, variant.get("signature"))
                 elif part == "tiles":
                     log.info("loading %s %s (%s)", style.id, style.version, TILES_VARIANT)
                     parts[part] = OnnxTiles(style.folder, style.variant(TILES_VARIANT), self.threads)
                 else:
                     variant = self.pick_variant(style)
                     log.info("loading %s %s (%s)", style.id, style.version, variant)
-                    parts[part] = LOADERS[variant](style.folder / style.variant(variant)["model"], self.threads)
+                    entry = style.variant(variant)
+                    parts[part] = LOADERS[variant](style.folder / entry["model"], self.threads, entry.get("signature"))
             return parts[part]
 
     def run(self, style, rgb, network=TEACHER):
         spec = style.facts(network).get("input") or {}
         tiling = tiling_of(style, self.tile, network)
         whole = STUDENT if network == STUDENT else "whole"
+        context = network_context(rgb, spec)
         if tiling is None or max(rgb.shape[:2]) <= self.tile:
-            return stylize(self.get(style, whole), rgb, spec)
+            return stylize(self.get(style, whole), rgb, spec, *context)
         if tiling.get("statistics"):
             tiles = self.get(style, "tiles")
             return stylize_in_tiles(tiles.tile, rgb, spec, self.tile, tiling["overlap"], tiles.statistics)
-        return stylize_in_tiles(self.get(style, whole), rgb, spec, self.tile, tiling["overlap"])
+        return stylize_in_tiles(self.get(style, whole), rgb, spec, self.tile, tiling["overlap"], extra=context)

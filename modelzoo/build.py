@@ -32,6 +32,7 @@ from modelzoo import convert, images, manifest, parity, profile, tiling, wechat
 from modelzoo.constants import (
     CACHE_DIR,
     CATALOGUE_FILE,
+    CONTEXT_INPUT,
     DEFAULT_ONNX_OPSET,
     DEFAULT_PROFILE_SIZES,
     DEFAULT_SHARD_BYTES,
@@ -195,15 +196,16 @@ class _Context:
 @dataclass(frozen=True)
 class _Network:
     """One network of a package (the style's generator, or its student) ready to convert: its
-    SavedModel, the parity inputs and its float32 reference outputs, the folder its files go to
+    SavedModel, the parity feeds (`{input name: array}`, the picture and, for a network that sees
+    its whole picture, its context) and its float32 reference outputs, the folder its files go to
     and the prefix of its variant names."""
 
     role: str  # TEACHER or STUDENT
     source: object
     saved_model: Path
-    input_name: str
+    input_names: tuple  # the picture's first
     output_name: str
-    inputs: list
+    feeds: list
     references: list
     folder: Path
     prefix: str
@@ -212,16 +214,17 @@ class _Network:
 def _network(context, role, source, folder, prefix):
     options = context.options
     saved_model = convert.saved_model_of(source, context.work / role)
-    input_name, output_name = convert.signature_names(saved_model, source.signature)
+    input_names, output_name = convert.signature_names(saved_model, source.signature)
     context.log(f"{source.id}: {role} reference outputs on {options.parity_photos} photos at {options.parity_size}")
     photos = images.sample_photo_paths(_photos_dir(options), options.parity_photos)
-    multiple = source.input["size_multiple"]
-    inputs = [
-        images.to_network(images.load_photo_array(p, options.parity_size, multiple), source.input) for p in photos
-    ]
-    references = parity.reference_outputs(saved_model, source.signature, inputs)
+    pictures = [images.load_photo_array(p, options.parity_size, source.input["size_multiple"]) for p in photos]
+    feeds = [{input_names[0]: images.to_network(rgb, source.input)} for rgb in pictures]
+    if CONTEXT_INPUT in input_names:
+        for feed, rgb in zip(feeds, pictures, strict=True):
+            feed[CONTEXT_INPUT] = images.context_to_network(rgb, source.input)
+    references = parity.reference_outputs(saved_model, source.signature, feeds)
     folder.mkdir(parents=True, exist_ok=True)
-    return _Network(role, source, saved_model, input_name, output_name, inputs, references, folder, prefix)
+    return _Network(role, source, saved_model, input_names, output_name, feeds, references, folder, prefix)
 
 
 def _build_into(context, source, student, version, tools):
@@ -320,7 +323,7 @@ def _tfjs_variant(context, network, quantization):
         network,
         quantization,
         convert_files,
-        lambda model_json: parity.tfjs_outputs(model_json, network.inputs, scratch),
+        lambda model_json: parity.tfjs_outputs(model_json, network.feeds, scratch),
         TFJS_FORMAT,
         lambda _: {"quantization": quantization, "shard_bytes": shard_bytes},
     )
@@ -339,9 +342,9 @@ def _onnx_variant(context, network):
         network,
         ONNX_VARIANT,
         convert_files,
-        lambda path: parity.onnx_outputs(path, network.inputs),
+        lambda path: parity.onnx_outputs(path, network.feeds),
         ONNX_FORMAT,
-        lambda _: {"opset": opset, "signature": {"input": network.input_name, "output": network.output_name}},
+        lambda _: {"opset": opset, "signature": _signature(network, network.output_name)},
     )
 
 
@@ -349,21 +352,18 @@ def _wechat_variant(context, network):
     """The NCHW ONNX model for wx.createInferenceSession, checked in fp32 and with fp16 storage."""
     options = context.options
     opset = int(options.onnx_opset)
-    exported = {}
 
     def convert_files():
-        path, exported["input"] = wechat.export(
-            network.saved_model, network.folder / wechat.FILE, opset, network.source.signature
-        )
+        path = wechat.export(network.saved_model, network.folder / wechat.FILE, opset, network.source.signature)
         return path, [path]
 
     def details(path):
-        fp16 = wechat.outputs(wechat.fp16_storage(path), exported["input"], network.inputs)
+        fp16 = wechat.outputs(wechat.fp16_storage(path), network.feeds)
         fp16_figures = parity.compare(fp16, network.references, network.source.input)
         return {
             "opset": opset,
-            "signature": {"input": exported["input"], "output": wechat.OUTPUT_NAME},
-            "engine": wechat.engine_entry(path, exported["input"], fp16_figures, options.thresholds_db["float16"]),
+            "signature": _signature(network, wechat.OUTPUT_NAME),
+            "engine": wechat.engine_entry(path, network.input_names, fp16_figures, options.thresholds_db["float16"]),
         }
 
     return _checked_variant(
@@ -371,7 +371,7 @@ def _wechat_variant(context, network):
         network,
         wechat.VARIANT,
         convert_files,
-        lambda path: wechat.outputs(path, exported["input"], network.inputs),
+        lambda path: wechat.outputs(path, network.feeds),
         ONNX_FORMAT,
         details,
     )
@@ -385,7 +385,7 @@ def _tiles_variant(context, network):
         network.source,
         context.work,
         context.package_dir,
-        network.inputs,
+        [feed[network.input_names[0]] for feed in network.feeds],
         network.references,
         options.onnx_opset,
         options.thresholds_db[ONNX_VARIANT],
@@ -409,10 +409,16 @@ def _savedmodel_variant(context, network):
             "base_path": serving_root.relative_to(package_dir).as_posix(),
             "version": SERVING_VERSION,
             "signature": source.signature,
-            "input": network.input_name,
-            "output": network.output_name,
+            **_signature(network, network.output_name),
         },
     )
+
+
+def _signature(network, output_name):
+    """A variant's `signature`: its input (the picture), its `context` input when the network has
+    one, and its output."""
+    names = dict(zip(("input", "context"), network.input_names))
+    return {**names, "output": output_name}
 
 
 def _webgl_advice(webgl):

@@ -40,6 +40,11 @@ TILES_VARIANT = "onnx_tiles"
 STATISTICS_ONNX_FILE = "statistics.onnx"
 TILE_ONNX_FILE = "tile.onnx"
 STATISTICS_INPUT = "statistics"
+# The inputs of the networks we export: the picture (or one tile of it), and, for a network that
+# sees its whole picture (a context student), the whole picture squeezed to the manifest's
+# `input.context.size` (`training.imaging.context_thumbnail`), the same for every tile.
+IMAGE_INPUT = "image"
+CONTEXT_INPUT = "context"
 # A style's package can also hold its student (training/students/<style>.keras, a small network
 # distilled from the generator for phones): the phone variants of the student, named
 # STUDENT_PREFIX + the teacher variant's name (student_uint8, ...), with their files in

@@ -23,7 +23,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from modelzoo.constants import SERVING_VERSION
+from modelzoo.constants import CONTEXT_INPUT, IMAGE_INPUT, SERVING_VERSION
 
 TFJS_TAGS = "serve"
 
@@ -32,24 +32,41 @@ class ConversionError(RuntimeError):
     """A converter failed; the message ends with the tail of its output."""
 
 
-def export_saved_model(model, directory, input_name="image", output_name="output_0"):
-    """Exports a Keras model taking and giving one NHWC float32 image as a SavedModel whose
-    signature `serving_default` maps `input_name` to `output_name` (as `model.export()` names them)."""
+def export_saved_model(model, directory, output_name="output_0"):
+    """Exports a Keras generator as a SavedModel whose signature `serving_default` maps its inputs
+    to `output_name` (as `model.export()` names it): `image`, an NHWC float32 picture of any size,
+    and, for a network that sees its whole picture, `context` (NHWC, its fixed square size)."""
     import tensorflow as tf
 
-    class Serving(tf.Module):
-        def __init__(self, model):
-            super().__init__()
-            self.model = model
-
-        @tf.function(input_signature=[tf.TensorSpec([None, None, None, 3], tf.float32, name=input_name)])
-        def serve(self, image):
-            return {output_name: self.model(image, training=False)}
-
-    module = Serving(model)
+    image = tf.TensorSpec([None, None, None, 3], tf.float32, name=IMAGE_INPUT)
+    context_size = context_size_of(model)
+    module = tf.Module()
+    if context_size:
+        context = tf.TensorSpec([None, context_size, context_size, 3], tf.float32, name=CONTEXT_INPUT)
+        module.serve = tf.function(
+            lambda image, context: {output_name: model([image, context], training=False)},
+            input_signature=[image, context],
+        )
+    else:
+        module.serve = tf.function(lambda image: {output_name: model(image, training=False)}, input_signature=[image])
+    module.model = model
     directory = Path(directory)
     tf.saved_model.save(module, str(directory), signatures={"serving_default": module.serve})
     return directory
+
+
+def context_size_of(model):
+    """The side of a Keras generator's context input, 0 without one; `ValueError` for inputs the
+    model zoo does not package (anything but `image`, or `image` and a square `context`)."""
+    if len(model.inputs) == 1:
+        return 0
+    shape = tuple(model.inputs[1].shape[1:]) if len(model.inputs) == 2 else ()
+    if len(shape) != 3 or shape[0] != shape[1] or shape[0] is None or shape[2] != 3:
+        raise ValueError(
+            f"the model takes {len(model.inputs)} inputs of shapes {[tuple(x.shape) for x in model.inputs]}; the model"
+            " zoo packages generators of one picture, with at most a square RGB context (`distill --context-size`)"
+        )
+    return int(shape[0])
 
 
 def saved_model_of(source, work_dir):
@@ -60,18 +77,20 @@ def saved_model_of(source, work_dir):
 
 
 def signature_names(saved_model_dir, signature="serving_default"):
-    """`(input name, output name)` of a one-input, one-output signature of a SavedModel."""
+    """`(input names, output name)` of a SavedModel's signature: one input (any name), or the
+    picture and its context (`IMAGE_INPUT`, `CONTEXT_INPUT`, in that order); one output."""
     import tensorflow as tf
 
     function = tf.saved_model.load(str(saved_model_dir)).signatures[signature]
-    inputs = function.structured_input_signature[1]
+    inputs = sorted(function.structured_input_signature[1])
     outputs = function.structured_outputs
-    if len(inputs) != 1 or len(outputs) != 1:
+    two = sorted([IMAGE_INPUT, CONTEXT_INPUT])
+    if len(outputs) != 1 or not (len(inputs) == 1 or inputs == two):
         raise ValueError(
-            f"{saved_model_dir}: signature {signature!r} must have one input and one output, "
-            f"has {sorted(inputs)} -> {sorted(outputs)}"
+            f"{saved_model_dir}: signature {signature!r} must have one output and one input (or {two}), "
+            f"has {inputs} -> {sorted(outputs)}"
         )
-    return next(iter(inputs)), next(iter(outputs))
+    return (tuple(inputs) if len(inputs) == 1 else (IMAGE_INPUT, CONTEXT_INPUT)), next(iter(outputs))
 
 
 def _tensorflowjs_converters():
@@ -111,7 +130,7 @@ def tf2onnx_python():
 
 def to_onnx(saved_model_dir, path, opset, signature="serving_default", nchw=None):
     """Converts a SavedModel to an ONNX model at `path` with tf2onnx; returns `path`. `nchw`: the
-    signature's `(input name, output name)`, to have them in NCHW order (tf2onnx's --inputs-as-nchw
+    signature's `(input names, output name)`, to have them in NCHW order (tf2onnx's --inputs-as-nchw
     and --outputs-as-nchw)."""
     path = Path(path)
     command = [
@@ -128,7 +147,7 @@ def to_onnx(saved_model_dir, path, opset, signature="serving_default", nchw=None
         str(path),
     ]
     if nchw:
-        command += ["--inputs-as-nchw", nchw[0], "--outputs-as-nchw", nchw[1]]
+        command += ["--inputs-as-nchw", ",".join(nchw[0]), "--outputs-as-nchw", nchw[1]]
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": ""}
     result = subprocess.run(command, capture_output=True, text=True, env=env)
     if result.returncode != 0 or not path.is_file():

@@ -7,7 +7,7 @@ from PIL import Image
 
 from modelzoo.constants import PHOTO_SUFFIXES, PREVIEW_QUALITY
 from training.conventions import from_value_range, swap_channels
-from training.imaging import load_photo, resize_long_side, to_model_input
+from training.imaging import context_input, load_photo, resize_long_side, to_model_input
 
 
 def sample_photo_paths(photos_dir, count):
@@ -33,6 +33,13 @@ def load_photo_array(path, long_side, multiple):
 def to_network(rgb, convention):
     """An RGB [0, 1] HxWx3 image as the 1xHxWx3 float32 input a generator expects."""
     return to_model_input(np.asarray(rgb) * 255.0, convention["color_order"], convention["value_range"])
+
+
+def context_to_network(rgb, convention):
+    """The context input (`convention["context"]`, docs/modelzoo-format.md) of a network that sees its
+    whole picture, for an RGB [0, 1] HxWx3 picture: `training.imaging.context_input`."""
+    pixels = np.rint(np.asarray(rgb) * 255.0).astype(np.uint8)
+    return context_input(pixels, convention["context"]["size"], convention["color_order"], convention["value_range"])
 
 
 def to_unit(output, convention):

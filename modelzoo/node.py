@@ -47,11 +47,13 @@ def run_script(script, arguments, timeout=None):
 
 
 def run_wasm(model_json, io_pairs=(), sizes=(), runs=2, timeout=None):
-    """Runs a TF.js graph model with the WASM backend: writes the output of each `(input.npy,
-    output.npy)` pair and profiles each square size. Returns the script's JSON result."""
+    """Runs a TF.js graph model with the WASM backend: for each `(inputs, output.npy)` pair, where
+    `inputs` is `{input name: input.npy}`, writes the output; and profiles each square size.
+    Returns the script's JSON result."""
     arguments = ["--model", Path(model_json), "--runs", runs]
-    for source, target in io_pairs:
-        arguments += ["--io", f"{source}={target}"]
+    for sources, target in io_pairs:
+        feed = ",".join(f"{name}:{path}" for name, path in sources.items())
+        arguments += ["--io", f"{feed}={target}"]
     for size in sizes:
         arguments += ["--size", size]
     return run_script("run_wasm.js", arguments, timeout=timeout)

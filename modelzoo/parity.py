@@ -62,32 +62,33 @@ def checked_entry(name, outputs, references, convention, threshold_db, fmt, file
     return manifest.variant_entry(fmt, files, root, model=model, parity=figures, **extra)
 
 
-def reference_outputs(saved_model_dir, signature, inputs):
-    """The float32 source model's outputs (TensorFlow) for each input."""
+def reference_outputs(saved_model_dir, signature, feeds):
+    """The float32 source model's outputs (TensorFlow) for each feed (`{input name: array}`)."""
     import tensorflow as tf
 
     function = tf.saved_model.load(str(saved_model_dir)).signatures[signature]
-    name = next(iter(function.structured_input_signature[1]))
-    return [next(iter(function(**{name: tf.constant(x)}).values())).numpy() for x in inputs]
+    return [next(iter(function(**{k: tf.constant(v) for k, v in feed.items()}).values())).numpy() for feed in feeds]
 
 
-def tfjs_outputs(model_json, inputs, work_dir):
-    """The outputs of a TF.js graph model run by TF.js in Node with the WASM backend."""
+def tfjs_outputs(model_json, feeds, work_dir):
+    """The outputs of a TF.js graph model run by TF.js in Node with the WASM backend, for each feed
+    (`{input name: array}`)."""
     work_dir = Path(work_dir)
     work_dir.mkdir(parents=True, exist_ok=True)
-    pairs = []
-    for index, x in enumerate(inputs):
-        source, target = work_dir / f"input{index}.npy", work_dir / f"output{index}.npy"
-        np.save(source, np.ascontiguousarray(x, dtype=np.float32))
-        pairs.append((source, target))
-    node.run_wasm(model_json, io_pairs=pairs)
-    return [np.load(target) for _, target in pairs]
+    runs = []
+    for index, feed in enumerate(feeds):
+        sources = {}
+        for name, x in feed.items():
+            sources[name] = work_dir / f"input{index}-{name}.npy"
+            np.save(sources[name], np.ascontiguousarray(x, dtype=np.float32))
+        runs.append((sources, work_dir / f"output{index}.npy"))
+    node.run_wasm(model_json, io_pairs=runs)
+    return [np.load(target) for _, target in runs]
 
 
-def onnx_outputs(onnx_path, inputs):
-    """The outputs of an ONNX model run by onnxruntime on the CPU."""
+def onnx_outputs(onnx_path, feeds):
+    """The outputs of an ONNX model run by onnxruntime on the CPU, for each feed (`{input name: array}`)."""
     import onnxruntime
 
     session = onnxruntime.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
-    name = session.get_inputs()[0].name
-    return [session.run(None, {name: x})[0] for x in inputs]
+    return [session.run(None, feed)[0] for feed in feeds]

@@ -135,20 +135,30 @@ def recommend(results):
     return settings, max_sizes
 
 
+def random_feed(session, size):
+    """Random inputs in [-1, 1] for every input of an onnxruntime session, by name: each free side
+    `size` (the picture), each fixed side kept (a context's), one picture."""
+    rng = np.random.default_rng(0)
+    feed = {}
+    for item in session.get_inputs():
+        shape = [1 if axis == 0 else side if isinstance(side, int) else size for axis, side in enumerate(item.shape)]
+        feed[item.name] = rng.uniform(-1, 1, shape).astype(np.float32)
+    return feed
+
+
 def onnx_server(onnx_path, sizes, runs):
     """`[{"size", "latency_ms", "runs", "threads"}]` of an ONNX model in onnxruntime (CPU)."""
     import onnxruntime
 
     session = onnxruntime.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
-    name = session.get_inputs()[0].name
     entries = []
     for size in sizes:
-        x = np.random.default_rng(0).uniform(-1, 1, (1, size, size, 3)).astype(np.float32)
-        session.run(None, {name: x})  # warm-up
+        feed = random_feed(session, size)
+        session.run(None, feed)  # warm-up
         latencies = []
         for _ in range(runs):
             start = time.perf_counter()
-            session.run(None, {name: x})
+            session.run(None, feed)
             latencies.append((time.perf_counter() - start) * 1000)
         entries.append(
             {

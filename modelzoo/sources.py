@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from modelzoo import manifest as zoo_format
-from modelzoo.constants import LIGHT_COLOR_ORDER, LIGHT_STYLES
+from modelzoo.constants import CONTEXT_INPUT, LIGHT_COLOR_ORDER, LIGHT_STYLES
+from modelzoo.convert import context_size_of
 from training.conventions import SIZE_MULTIPLE, TANH_RANGE, check_color_order
 
 # Style ids as the model zoo's schema allows them (at most 64 characters; they are folder names).
@@ -38,20 +39,25 @@ class Source:
     receptive_field: int | None = None  # from the generator's metadata, when it says
 
 
-def make_input(color_order, value_range, size_multiple=SIZE_MULTIPLE):
-    """The `input` object of a manifest; `ValueError` for a convention that makes no sense."""
+def make_input(color_order, value_range, size_multiple=SIZE_MULTIPLE, context_size=0):
+    """The `input` object of a manifest; `ValueError` for a convention that makes no sense. With
+    `context_size`, the network also takes its whole picture squeezed to that square
+    (`input.context`, docs/modelzoo-format.md)."""
     check_color_order(color_order)
     low, high = (float(v) for v in value_range)
     if not low < high:
         raise ValueError(f"value range must be increasing, got {list(value_range)!r}")
     if int(size_multiple) < 1:
         raise ValueError(f"size multiple must be a positive integer, got {size_multiple!r}")
+    if int(context_size) < 0:
+        raise ValueError(f"context size must be 0 (none) or a positive integer, got {context_size!r}")
     return {
         "color_order": color_order,
         "value_range": [low, high],
         "size_multiple": int(size_multiple),
         "layout": "NHWC",
         "dtype": "float32",
+        **({"context": {"name": CONTEXT_INPUT, "size": int(context_size)}} if context_size else {}),
     }
 
 
@@ -90,17 +96,18 @@ def saved_model_fingerprints(directory):
 
 def from_keras(model, metadata, origin):
     """A source from a Keras generator and its `training.saving` metadata."""
-    if len(model.inputs) != 1:
-        raise ValueError(
-            f"{origin}: the model takes {len(model.inputs)} inputs; the model zoo packages generators of one"
-            " image (a student that sees its whole picture, `distill --context-size`, is not packaged yet)"
-        )
+    try:
+        context_size = context_size_of(model)
+    except ValueError as error:
+        raise ValueError(f"{origin}: {error}") from None
     convention = metadata["input"]
     content, graph = keras_fingerprints(model)
     return Source(
         id=check_id(metadata["style"]),
         name=metadata.get("display_name") or metadata["style"],
-        input=make_input(convention["color_order"], convention["value_range"], convention["size_multiple"]),
+        input=make_input(
+            convention["color_order"], convention["value_range"], convention["size_multiple"], context_size
+        ),
         content_sha256=content,
         graph_key=graph,
         origin=origin,

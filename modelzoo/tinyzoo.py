@@ -71,7 +71,10 @@ def tiny_weights(seed):
     }
 
 
-def write_onnx(weights, path):
+def write_onnx(weights, path, context=False):
+    """The two-conv network as an ONNX model (NHWC input `image`, output `output_0`). With
+    `context`, it also takes `context` (NHWC, any square) and adds its mean colour to the second
+    convolution's output: a network that sees its whole picture."""
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
@@ -89,13 +92,25 @@ def write_onnx(weights, path):
         helper.make_node("Conv", ["nchw", "w1", "b1"], ["c1"], pads=[1, 1, 1, 1], kernel_shape=[3, 3]),
         helper.make_node("Relu", ["c1"], ["r1"]),
         helper.make_node("Conv", ["r1", "w2", "b2"], ["c2"], pads=[1, 1, 1, 1], kernel_shape=[3, 3]),
-        helper.make_node("Tanh", ["c2"], ["t"]),
+        *(
+            [
+                helper.make_node("ReduceMean", ["context"], ["mean"], axes=[1, 2], keepdims=1),
+                helper.make_node("Transpose", ["mean"], ["mean_nchw"], perm=[0, 3, 1, 2]),
+                helper.make_node("Add", ["c2", "mean_nchw"], ["c2_sum"]),
+            ]
+            if context
+            else []
+        ),
+        helper.make_node("Tanh", ["c2_sum" if context else "c2"], ["t"]),
         helper.make_node("Transpose", ["t"], ["output_0"], perm=[0, 2, 3, 1]),
     ]
     graph = helper.make_graph(
         nodes,
         "tiny",
-        [helper.make_tensor_value_info("image", TensorProto.FLOAT, ["n", "h", "w", 3])],
+        [
+            helper.make_tensor_value_info("image", TensorProto.FLOAT, ["n", "h", "w", 3]),
+            *([helper.make_tensor_value_info("context", TensorProto.FLOAT, ["n", "s", "s", 3])] if context else []),
+        ],
         [helper.make_tensor_value_info("output_0", TensorProto.FLOAT, ["n", "h", "w", 3])],
         initializers,
     )

@@ -68,8 +68,8 @@ ENGINE_OPERATORS = {
 
 
 def export(saved_model_dir, path, opset, signature="serving_default"):
-    """tf2onnx's export of a SavedModel with NCHW input and output, the output named `output0`;
-    returns `(path, input name)`."""
+    """tf2onnx's export of a SavedModel with NCHW inputs and output, the output named `output0`;
+    returns `path`."""
     import onnx
 
     names = convert.signature_names(saved_model_dir, signature)
@@ -81,7 +81,7 @@ def export(saved_model_dir, path, opset, signature="serving_default"):
     model.graph.output[0].name = OUTPUT_NAME
     onnx.checker.check_model(model)
     onnx.save(model, str(path))
-    return path, names[0]
+    return path
 
 
 def operators(path):
@@ -133,20 +133,21 @@ def fp16_storage(path):
     return model
 
 
-def outputs(model_or_path, input_name, inputs):
-    """The model's outputs (NHWC, like the references) for NHWC inputs, by onnxruntime."""
+def outputs(model_or_path, feeds):
+    """The model's outputs (NHWC, like the references) for feeds of NHWC inputs (`{input name:
+    array}`), by onnxruntime."""
     import onnxruntime
 
     source = model_or_path.SerializeToString() if hasattr(model_or_path, "SerializeToString") else str(model_or_path)
     session = onnxruntime.InferenceSession(source, providers=["CPUExecutionProvider"])
     results = []
-    for x in inputs:
-        nchw = np.ascontiguousarray(np.transpose(x, (0, 3, 1, 2)), dtype=np.float32)
-        results.append(np.transpose(session.run([OUTPUT_NAME], {input_name: nchw})[0], (0, 2, 3, 1)))
+    for feed in feeds:
+        nchw = {name: np.ascontiguousarray(np.transpose(x, (0, 3, 1, 2)), dtype=np.float32) for name, x in feed.items()}
+        results.append(np.transpose(session.run([OUTPUT_NAME], nchw)[0], (0, 2, 3, 1)))
     return results
 
 
-def engine_entry(path, input_name, fp16_figures, fp16_threshold_db):
+def engine_entry(path, input_names, fp16_figures, fp16_threshold_db):
     """The manifest's `engine` entry of the variant: what a phone passes to
     `wx.createInferenceSession` and what was checked."""
     ops = operators(path)
@@ -155,7 +156,7 @@ def engine_entry(path, input_name, fp16_figures, fp16_threshold_db):
         "name": "wx.createInferenceSession",
         "min_base_library": "2.30.0",
         "layout": "NCHW",
-        "input": input_name,
+        **dict(zip(("input", "context"), input_names)),
         "output": OUTPUT_NAME,
         "precision_level": FP16_STORAGE_LEVEL if passes else EXACT_LEVEL,
         "fp16_storage_parity": {**fp16_figures, "threshold_db": float(fp16_threshold_db)},

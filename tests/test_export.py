@@ -23,7 +23,7 @@ def saved_model_dir(tmp_path_factory):
 @pytest.mark.slow
 def test_exported_saved_model_computes_what_keras_computes(saved_model_dir):
     model, path = saved_model_dir
-    assert convert.signature_names(path) == ("image", "output_0")
+    assert convert.signature_names(path) == (("image",), "output_0")
     serve = tf.saved_model.load(str(path)).signatures["serving_default"]
     image = np.random.default_rng(0).uniform(-1, 1, (1, 22, 31, 3)).astype("float32")
     (output,) = serve(tf.constant(image)).values()
@@ -31,6 +31,21 @@ def test_exported_saved_model_computes_what_keras_computes(saved_model_dir):
     # One float32 copy of the weights (`model.export()` would store every variable twice).
     stored = sum(file.stat().st_size for file in path.rglob("*") if file.is_file())
     assert 4 * GENERATOR_PARAMETERS < stored < 1.1 * 4 * GENERATOR_PARAMETERS
+
+
+def test_a_network_that_sees_its_whole_picture_exports_both_inputs(tmp_path):
+    from tests.tiling_helpers import local_generator
+
+    model = local_generator(context_size=16)
+    path = convert.export_saved_model(model, tmp_path / "saved_model")
+    assert convert.signature_names(path) == (("image", "context"), "output_0")
+    serve = tf.saved_model.load(str(path)).signatures["serving_default"]
+    assert serve.structured_input_signature[1]["context"].shape.as_list() == [None, 16, 16, 3]
+    rng = np.random.default_rng(0)
+    image = rng.uniform(-1, 1, (1, 20, 28, 3)).astype("float32")
+    context = rng.uniform(-1, 1, (1, 16, 16, 3)).astype("float32")
+    (output,) = serve(image=tf.constant(image), context=tf.constant(context)).values()
+    np.testing.assert_allclose(output.numpy(), np.asarray(model([image, context])), atol=1e-5)
 
 
 @pytest.mark.slow

@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 import jsonschema
+import numpy as np
 import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -17,6 +18,7 @@ from modelzoo.testing import tiny_generator, tiny_metadata  # noqa: E402
 from modelzoo.verify import verify  # noqa: E402
 from tests.tiling_helpers import local_generator  # noqa: E402
 from training import settings  # noqa: E402
+from training.imaging import context_input, to_model_input  # noqa: E402
 from training.pretrained import STYLES  # noqa: E402
 from training.saving import make_metadata  # noqa: E402
 
@@ -24,17 +26,24 @@ OPTIONS = BuildOptions(shard_bytes=4096, profile_sizes=(32,), webgl_sizes=(), pa
 STUDENT_VARIANTS = {"student_float16", "student_uint8", "student_onnx", "student_wechat"}
 
 
-def tiny_student(style="tiny", seed=0):
-    """A local network (no normalization, receptive field 14) of the teacher's convention."""
+CONTEXT_SIZE = 16
+
+
+def tiny_student(style="tiny", seed=0, context_size=0):
+    """A local network (no normalization, receptive field 14) of the teacher's convention; with
+    `context_size`, it also sees its whole picture (a second input, `context`)."""
     metadata = make_metadata(style, "BGR", display_name=style.title(), source="tests.tiling_helpers.local_generator")
-    return sources.from_keras(local_generator(seed=seed), metadata, origin="test student")
+    model = local_generator(seed=seed, context_size=context_size)
+    return sources.from_keras(model, metadata, origin="test student")
 
 
 @pytest.fixture(scope="module")
 def zoo(tmp_path_factory):
+    """A style whose student sees its whole picture (the teacher's variants cover one-input networks)."""
     output = tmp_path_factory.mktemp("zoo")
     teacher = sources.from_keras(tiny_generator(seed=0), tiny_metadata("tiny"), origin="test")
-    data, package_dir, built = build(teacher, output, OPTIONS, log=lambda _: None, student=tiny_student())
+    student = tiny_student(context_size=CONTEXT_SIZE)
+    data, package_dir, built = build(teacher, output, OPTIONS, log=lambda _: None, student=student)
     assert built
     return output, data, package_dir
 
@@ -53,7 +62,12 @@ def test_student_variants_beside_the_teachers(zoo):
     assert all(f["path"].startswith("student/") for name in STUDENT_VARIANTS for f in variants[name]["files"])
     # The student is far smaller than the teacher (8-channel local network against the tiny generator).
     assert variants["student_onnx"]["bytes"] < variants["onnx"]["bytes"]
-    assert data["student"]["input"] == data["input"]
+    assert data["student"]["input"] == {**data["input"], "context": {"name": "context", "size": CONTEXT_SIZE}}
+    assert "context" not in data["input"]
+    assert variants["student_onnx"]["signature"] == {"input": "image", "context": "context", "output": "output_0"}
+    assert variants["onnx"]["signature"] == {"input": "image", "output": "output_0"}
+    engine = variants["student_wechat"]["engine"]
+    assert (engine["input"], engine["context"], engine["output"]) == ("image", "context", "output0")
     assert data["student"]["tiling"] == {"receptive_field": 14, "overlap": 16, "statistics": False}
     assert data["tiling"]["statistics"] is True
     assert data["student"]["source"]["content_sha256"] != data["source"]["content_sha256"]
@@ -129,11 +143,39 @@ def test_a_student_of_another_style_is_refused(tmp_path):
     assert not any(tmp_path.iterdir())
 
 
-def test_a_student_with_a_context_input_is_refused_with_a_reason():
-    from training.students import build_student
+@pytest.mark.slow
+def test_packaged_context_student_gives_the_picture_its_own_thumbnail(zoo):
+    """The student's ONNX variant, fed a photo and its context thumbnail computed by
+    `training.imaging` (the rule the clients and the server follow), gives what the Keras student
+    gives; another picture's thumbnail gives another picture."""
+    import keras
+    import onnxruntime
 
-    with pytest.raises(ValueError, match="takes 2 inputs.*not packaged yet"):
-        sources.from_keras(build_student(("tiny",), "sep-s", context_size=16), make_metadata("tiny", "BGR"), "test")
+    _, data, package_dir = zoo
+    convention = data["student"]["input"]
+    rgb = np.random.default_rng(0).integers(0, 256, (40, 56, 3), dtype=np.uint8)
+    image = to_model_input(rgb, convention["color_order"], convention["value_range"])
+    context = context_input(rgb, CONTEXT_SIZE, convention["color_order"], convention["value_range"])
+    session = onnxruntime.InferenceSession(str(package_dir / data["variants"]["student_onnx"]["model"]))
+    output = session.run(None, {"image": image, "context": context})[0]
+    keras.utils.set_random_seed(0)
+    expected = local_generator(seed=0, context_size=CONTEXT_SIZE).predict([image, context], verbose=0)
+    np.testing.assert_allclose(output, expected, atol=1e-5)
+    other = session.run(None, {"image": image, "context": context_input(255 - rgb, CONTEXT_SIZE, "BGR", (-1, 1))})[0]
+    assert np.abs(other - output).max() > 1e-3
+
+
+def test_only_a_picture_and_a_square_context_are_packaged():
+    import keras
+
+    image, context = keras.Input((None, None, 3), name="image"), keras.Input((16, 8, 3), name="context")
+    pooled = keras.layers.GlobalAveragePooling2D()(context)
+    oblong = keras.Model([image, context], keras.layers.Add()([image, keras.layers.Reshape((1, 1, 3))(pooled)]))
+    with pytest.raises(ValueError, match="at most a square RGB context"):
+        sources.from_keras(oblong, make_metadata("tiny", "BGR"), "test")
+    source = tiny_student(context_size=CONTEXT_SIZE)
+    assert source.input["context"] == {"name": "context", "size": CONTEXT_SIZE}
+    assert "context" not in tiny_student().input
 
 
 def test_build_all_packages_each_published_style_with_its_committed_student(tmp_path, monkeypatch):

@@ -18,20 +18,20 @@ CONVENTION = {"color_order": "BGR", "value_range": [-1.0, 1.0], "size_multiple":
 
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory):
-    """`(saved model, NHWC onnx, wechat onnx, input name)` of the tiny generator."""
+    """`(saved model, NHWC onnx, wechat onnx, input names)` of the tiny generator."""
     work = tmp_path_factory.mktemp("wechat")
     saved = convert.export_saved_model(tiny_generator(seed=1), work / "saved")
     nhwc = convert.to_onnx(saved, work / "model.onnx", 13)
-    path, input_name = wechat.export(saved, work / wechat.FILE, 13)
-    return saved, nhwc, path, input_name
+    path = wechat.export(saved, work / wechat.FILE, 13)
+    return saved, nhwc, path, convert.signature_names(saved)[0]
 
 
 def test_input_and_output_are_nchw_and_named_for_the_engine(exported):
     import onnx
 
-    _, _, path, input_name = exported
+    _, _, path, input_names = exported
     graph = onnx.load(str(path)).graph
-    assert input_name == "image"
+    assert input_names == ("image",)
     assert [i.name for i in graph.input] == ["image"]
     assert graph.input[0].type.tensor_type.shape.dim[1].dim_value == 3  # N, C=3, H, W
     assert [o.name for o in graph.output] == [wechat.OUTPUT_NAME]
@@ -43,29 +43,30 @@ def test_input_and_output_are_nchw_and_named_for_the_engine(exported):
 
 
 def test_same_pixels_as_the_nhwc_export_at_odd_sizes(exported):
-    _, nhwc, path, input_name = exported
+    _, nhwc, path, _ = exported
     x = np.random.RandomState(0).uniform(-1, 1, (1, 36, 52, 3)).astype(np.float32)
-    reference = parity.onnx_outputs(nhwc, [x])
-    output = wechat.outputs(path, input_name, [x])
+    reference = parity.onnx_outputs(nhwc, [{"image": x}])
+    output = wechat.outputs(path, [{"image": x}])
     assert output[0].shape == reference[0].shape == (1, 36, 52, 3)
     assert parity.compare(output, reference, CONVENTION)["psnr_db"] == parity.MAX_PSNR_DB
 
 
 def test_fp16_storage_rounds_every_tensor_but_stays_close(exported):
-    _, nhwc, path, input_name = exported
+    _, nhwc, path, _ = exported
     x = np.random.RandomState(1).uniform(-1, 1, (1, 32, 32, 3)).astype(np.float32)
-    reference = parity.onnx_outputs(nhwc, [x])
-    figures = parity.compare(wechat.outputs(wechat.fp16_storage(path), input_name, [x]), reference, CONVENTION)
+    reference = parity.onnx_outputs(nhwc, [{"image": x}])
+    figures = parity.compare(wechat.outputs(wechat.fp16_storage(path), [{"image": x}]), reference, CONVENTION)
     assert 50 < figures["psnr_db"] < parity.MAX_PSNR_DB  # changed, as fp16 storage changes it, but close
 
 
 def test_operators_are_checked_against_the_engine_list(exported):
-    _, _, path, input_name = exported
+    _, _, path, input_names = exported
     ops = wechat.operators(path)
     assert ops["Pad(reflect)"] == 3 and ops["ConvTranspose"] == 1 and ops["Conv"] == 4
     assert "Conv" not in wechat.unconfirmed(ops) and "Pad(reflect)" not in wechat.unconfirmed(ops)
     assert wechat.unconfirmed({"Conv": 1, "Einsum": 2, "Pad(edge)": 1}) == ["Einsum"]
-    entry = wechat.engine_entry(path, input_name, {"psnr_db": 70.0}, 60.0)
+    entry = wechat.engine_entry(path, input_names, {"psnr_db": 70.0}, 60.0)
+    assert entry["input"] == "image" and "context" not in entry
     assert entry["precision_level"] == wechat.FP16_STORAGE_LEVEL
     assert entry["unconfirmed_operators"] == wechat.unconfirmed(ops)
-    assert wechat.engine_entry(path, input_name, {"psnr_db": 50.0}, 60.0)["precision_level"] == wechat.EXACT_LEVEL
+    assert wechat.engine_entry(path, input_names, {"psnr_db": 50.0}, 60.0)["precision_level"] == wechat.EXACT_LEVEL

@@ -5,13 +5,17 @@ import keras
 import numpy as np
 from keras import layers
 
+from training.layers import FeatureModulation
 
-def local_generator(seed=0, width=8, name="local_generator"):
+
+def local_generator(seed=0, width=8, name="local_generator", context_size=0):
     """3x3 conv, two stride-2 convs (one pixel of zero padding, 'valid'), a depthwise-separable
     residual block at a quarter of the size, two [nearest x2 up-sampling -> 3x3 conv], tanh:
-    sides that are multiples of 4 keep their size. Receptive field: 14 pixels."""
+    sides that are multiples of 4 keep their size. Receptive field: 14 pixels. With `context_size`,
+    a second input (`context`, the picture squeezed to that square) modulates the block's output
+    (as a context student's does, `training.students`)."""
     keras.utils.set_random_seed(seed)
-    inputs = keras.Input(shape=(None, None, 3), name="image")
+    inputs = image = keras.Input(shape=(None, None, 3), name="image")
     x = layers.Conv2D(width, 3, padding="same", activation="relu", name="stem")(inputs)
     for step in (1, 2):
         x = layers.ZeroPadding2D(1, name=f"down{step}_pad")(x)
@@ -20,6 +24,13 @@ def local_generator(seed=0, width=8, name="local_generator"):
     x = layers.DepthwiseConv2D(3, padding="same", name="block_dw")(x)
     x = layers.Conv2D(2 * width, 1, activation="relu", name="block_pw")(x)
     x = layers.Add(name="block_add")([x, skip])
+    if context_size:
+        context = keras.Input(shape=(context_size, context_size, 3), name="context")
+        parameters = layers.Conv2D(width, 3, strides=2, activation="relu", name="context_conv")(context)
+        parameters = layers.GlobalAveragePooling2D(name="context_pool")(parameters)
+        parameters = layers.Dense(4 * width, name="context_film")(parameters)
+        x = FeatureModulation(0, name="block_film")([x, parameters])
+        inputs = [image, context]
     for step in (1, 2):
         x = layers.UpSampling2D(2, name=f"up{step}")(x)
         x = layers.Conv2D(width if step == 1 else 3, 3, padding="same", name=f"up{step}_conv")(x)

@@ -98,3 +98,19 @@ def from_model_output(output, color_order, value_range):
     """float (1, H, W, 3) in the model's convention -> uint8 RGB (H, W, 3), rounded to nearest."""
     pixels = swap_channels(from_value_range(np.asarray(output[0], dtype=np.float32), value_range), color_order)
     return np.clip(np.rint(pixels), 0, 255).astype(np.uint8)
+
+
+def context_thumbnail(rgb, size):
+    """The whole picture (uint8 RGB) squeezed to `size` x `size`, each pixel the mean of the area it
+    covers (PIL's BOX filter), uint8 RGB: the second input of a network that sees its whole picture
+    (a context student, `training.students`), computed once per picture and given to every tile.
+    The clients compute the same (miniprogram/core/image.js `contextThumbnail`)."""
+    if not isinstance(size, int) or isinstance(size, bool) or size < 1:
+        raise ValueError(f"a context thumbnail's size must be a positive whole number of pixels, got {size!r}")
+    return np.asarray(Image.fromarray(np.asarray(rgb, dtype=np.uint8)).resize((size, size), Image.Resampling.BOX))
+
+
+def context_input(rgb, size, color_order, value_range):
+    """The context input of a network for a whole uint8 RGB picture: its `context_thumbnail` in the
+    network's convention, (1, size, size, 3) float32."""
+    return to_model_input(context_thumbnail(rgb, size), color_order, value_range)

@@ -28,10 +28,9 @@ weights starts as the student it was added to.
 """
 
 import keras
-import numpy as np
 from keras import layers
-from PIL import Image
 
+from training import imaging
 from training.conventions import SIZE_MULTIPLE
 from training.imaging import to_model_input
 from training.layers import FeatureModulation, NearestUpSampling2D
@@ -103,17 +102,16 @@ def check_context_size(size):
 
 
 def context_thumbnail(rgb, size):
-    """The whole picture (RGB uint8) squeezed to `size` x `size` (each pixel the mean of the
-    area it covers, PIL's BOX filter): a context student's second input, in RGB uint8."""
+    """`training.imaging.context_thumbnail` with the student's context-size rule checked."""
     size = check_context_size(size)
     if not size:
         raise ValueError(f"a context thumbnail needs a context size of at least {MIN_CONTEXT_SIZE} pixels, got 0")
-    return np.asarray(Image.fromarray(np.asarray(rgb)).resize((size, size), Image.Resampling.BOX))
+    return imaging.context_thumbnail(rgb, size)
 
 
 def context_input(rgb, size, color_order, value_range):
-    """A context student's second input for a whole RGB uint8 picture: its `context_thumbnail`
-    in the model's convention, (1, size, size, 3) float32."""
+    """A context student's second input for a whole RGB uint8 picture (`training.imaging.context_input`
+    with the student's context-size rule checked)."""
     return to_model_input(context_thumbnail(rgb, size), color_order, value_range)
 
 

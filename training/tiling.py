@@ -115,12 +115,14 @@ def statistics_picture(rgb, long_side):
 def _walk(model, visit):
     """Calls `visit(layer, inputs)` for every layer of a functional `model` in order, where
     `inputs` are the values `visit` returned for the layer's input tensors (one value, or a list
-    for merge layers); returns the value of the model's output. The model's input is `visit(None, None)`."""
+    for merge layers); returns the value of the model's output. The model's input is
+    `visit(None, None)`; a second input (a context student's `context`, the same for every tile)
+    has the value None."""
     import keras
 
-    if len(model.inputs) != 1 or len(model.outputs) != 1:
-        raise ValueError(f"{model.name}: expected one input and one output")
-    values = {id(model.inputs[0]): visit(None, None)}
+    if len(model.inputs) not in (1, 2) or len(model.outputs) != 1:
+        raise ValueError(f"{model.name}: expected one input (and at most a context) and one output")
+    values = {id(model.inputs[0]): visit(None, None), **{id(context): None for context in model.inputs[1:]}}
     for layer in model.layers:
         if isinstance(layer, keras.layers.InputLayer):
             continue
@@ -149,7 +151,12 @@ def receptive_field(model, given_statistics=False):
     """
     from keras import layers
 
-    from training.layers import InstanceNormalization, NormalizationWithStatistics, ReflectionPadding2D
+    from training.layers import (
+        FeatureModulation,
+        InstanceNormalization,
+        NormalizationWithStatistics,
+        ReflectionPadding2D,
+    )
 
     pixelwise = (
         layers.Activation,
@@ -184,6 +191,14 @@ def receptive_field(model, given_statistics=False):
         if layer is None:
             return (1.0, 0.0, 0.0)
         name = f"{type(layer).__name__} {layer.name!r}"
+        if inputs is None or (isinstance(inputs, list) and all(v is None for v in inputs)):
+            return None  # a function of the context alone: the same for every tile
+        if isinstance(layer, FeatureModulation):
+            if inputs[1] is not None:
+                raise ValueError(f"{name} is modulated by the picture's pixels, not by its context")
+            return inputs[0]
+        if isinstance(inputs, list) and any(v is None for v in inputs):
+            raise ValueError(f"{name} merges the picture with its context: only FeatureModulation may")
         if isinstance(layer, merges):
             scales = {value[0] for value in inputs}
             if len(scales) != 1:
@@ -270,6 +285,8 @@ def statistics_models(model):
     norms = normalization_layers(model)
     if not norms:
         raise ValueError(f"{model.name} has no instance normalization: tile it as it is")
+    if len(model.inputs) != 1:
+        raise ValueError(f"{model.name} takes {len(model.inputs)} inputs: statistics graphs are for one-input networks")
     norm_ids = {id(layer) for layer in norms}
     rows = [InstanceStatistics(name=f"statistics_{layer.name}")(layer.input) for layer in norms]
     joined = rows[0] if len(rows) == 1 else keras.layers.Concatenate(name="statistics")(rows)

@@ -66,6 +66,7 @@ async function main() {
   const server = await serve({
     '/': path.join(here, 'webgl_page.html'),
     '/tf.min.js': require.resolve('@tensorflow/tfjs/dist/tf.min.js'),
+    '/inputs.js': require.resolve('./lib/inputs'),
   }, modelDir);
   const origin = `http://127.0.0.1:${server.address().port}`;
   const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'modelzoo-chromium-'));

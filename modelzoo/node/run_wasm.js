@@ -2,10 +2,11 @@
 'use strict';
 /**
  * Loads a TF.js graph model with @tensorflow/tfjs and the WASM backend and
- *  - runs it on inputs given as float32 `.npy` files, writing each output as `.npy` (parity), and
+ *  - runs it on inputs given as float32 `.npy` files, by input name, writing each output as `.npy`
+ *    (parity), and
  *  - measures latency and peak tensor memory (`tf.profile` peakBytes) at given square sizes.
  *
- * usage: node run_wasm.js --model DIR/model.json [--io IN.npy=OUT.npy ...]
+ * usage: node run_wasm.js --model DIR/model.json [--io image:IN.npy[,context:CTX.npy]=OUT.npy ...]
  *                         [--size 256 --size 512 ...] [--runs 2] [--threads N] [--result FILE]
  * Writes one JSON object to the --result file (lib/result.js; stdout without it):
  * {backend, tfjs_version, outputs: [...], profile: [...]}.
@@ -17,6 +18,7 @@ const wasm = require('@tensorflow/tfjs-backend-wasm');
 const {readNpy, writeNpy} = require('./lib/npy');
 const {fileHandler} = require('./lib/file_handler');
 const {RESULT_OPTION, writeResult} = require('./lib/result');
+const {parseIo, randomInputs} = require('./lib/inputs');
 
 function options() {
   const {values} = parseArgs({
@@ -33,29 +35,32 @@ function options() {
   return values;
 }
 
-/** Runs the model once on `input` and returns the output tensor (the caller disposes it). */
-function predict(model, input) {
-  const output = model.execute(input);
+/** Runs the model once on `inputs` (by name) and returns the output tensor (the caller disposes it). */
+function predict(model, inputs) {
+  const output = model.execute(inputs);
   return Array.isArray(output) ? output[0] : output;
 }
 
 async function parity(model, pairs) {
   const results = [];
   for (const pair of pairs) {
-    const [inputPath, outputPath] = pair.split('=');
-    const {shape, data} = readNpy(inputPath);
-    const input = tf.tensor(data, shape, 'float32');
-    const output = predict(model, input);
+    const {inputs: paths, output: outputPath} = parseIo(pair);
+    const inputs = {};
+    for (const [name, inputPath] of Object.entries(paths)) {
+      const {shape, data} = readNpy(inputPath);
+      inputs[name] = tf.tensor(data, shape, 'float32');
+    }
+    const output = predict(model, inputs);
     const values = await output.data();
     writeNpy(outputPath, output.shape, values);
-    results.push({input: inputPath, output: outputPath, shape: output.shape});
-    tf.dispose([input, output]);
+    results.push({inputs: paths, output: outputPath, shape: output.shape});
+    tf.dispose([...Object.values(inputs), output]);
   }
   return results;
 }
 
 async function profileSize(model, size, runs) {
-  const input = tf.randomUniform([1, size, size, 3], -1, 1, 'float32');
+  const input = randomInputs(tf, model, size);
   try {
     // The profiled run is also the warm-up run.
     const info = await tf.profile(async () => {
@@ -77,7 +82,7 @@ async function profileSize(model, size, runs) {
   } catch (error) {
     return {size, latency_ms: null, runs, peak_bytes: null, ok: false, error: String(error.message || error)};
   } finally {
-    input.dispose();
+    tf.dispose(Object.values(input));
   }
 }
 

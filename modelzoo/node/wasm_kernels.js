@@ -12,6 +12,7 @@ const {parseArgs} = require('util');
 const tf = require('@tensorflow/tfjs');
 const wasm = require('@tensorflow/tfjs-backend-wasm');
 const {fileHandler} = require('./lib/file_handler');
+const {randomInputs} = require('./lib/inputs');
 
 // A fused op appears twice in the profile, as its op (`fusedConv2d__op`) and as its kernel.
 const OP_WRAPPERS = /__op$/;
@@ -25,7 +26,7 @@ async function main() {
   await tf.ready();
   const model = await tf.loadGraphModel(fileHandler(path.resolve(values.model)));
   const size = Number(values.size);
-  const input = tf.randomUniform([1, size, size, 3], -1, 1, 'float32');
+  const input = randomInputs(tf, model, size);
   const run = async () => {
     const output = model.execute(input);
     await output.data();
@@ -51,7 +52,7 @@ async function main() {
   for (const kernel of kernels.sort((a, b) => b.ms - a.ms).slice(0, Number(values.top))) {
     console.log(`  ${kernel.ms.toFixed(1).padStart(8)} ms  ${kernel.name} -> ${kernel.shapes}`);
   }
-  tf.dispose(input);
+  tf.dispose(Object.values(input));
   model.dispose();
 }
 

@@ -17,6 +17,7 @@ from backend.zoo import ModelZoo
 from modelzoo.manifest import variant_entry
 from modelzoo.tinyzoo import PARITY, tiny_weights, write_onnx
 from tests.backend.helpers import dev_login, finished_job, image_bytes, plan, rewrite_manifest, submit
+from training.imaging import context_input
 
 # The student's own advice differs from the teacher's, so that the tests see which one is used.
 STUDENT_SETTINGS = {"WEBGL_CONV_IM2COL": True, "WEBGL_DELETE_TEXTURE_THRESHOLD": -1}
@@ -40,15 +41,17 @@ def webgl_row(size, texture_bytes, side, settings=STUDENT_SETTINGS):
 STUDENT_WEBGL = [webgl_row(256, 15_000_000, 1024), webgl_row(512, 60_000_000, 2048)]
 
 
-def add_student(folder, manifest, measured=True):
+def add_student(folder, manifest, measured=True, context_size=0):
     """The tiny style's package with a student: another two-conv network (a local one) in
-    `student/`, its phone variants and the manifest's `student` object."""
+    `student/`, its phone variants and the manifest's `student` object. With `context_size`, the
+    student also sees its whole picture squeezed to that size (`input.context`)."""
     (folder / "student").mkdir()
-    write_onnx(tiny_weights(seed=7), folder / "student" / "model.onnx")
+    write_onnx(tiny_weights(seed=7), folder / "student" / "model.onnx", context=bool(context_size))
     profile = {"server": [{"size": 512, "latency_ms": 2.0}]}
     onnx_path = folder / "student" / "model.onnx"
+    signature = {"input": "image", **({"context": "context"} if context_size else {}), "output": "output_0"}
     variants = {
-        "student_onnx": variant_entry("onnx", [onnx_path], folder, onnx_path, network="student"),
+        "student_onnx": variant_entry("onnx", [onnx_path], folder, onnx_path, network="student", signature=signature),
         "student_wechat": variant_entry(
             "onnx",
             [onnx_path],
@@ -71,20 +74,21 @@ def add_student(folder, manifest, measured=True):
     if measured:
         variants["student_onnx"]["profile"] = profile
     manifest["variants"].update(variants)
+    context = {"context": {"name": "context", "size": context_size}} if context_size else {}
     manifest["student"] = {
         "source": {"origin": "test student"},
-        "input": manifest["input"],
+        "input": {**manifest["input"], **context},
         "tiling": STUDENT_TILING,
         "webgl_settings": STUDENT_SETTINGS,
     }
     return manifest
 
 
-def zoo_with_student(root, zoo_dir, measured=True):
+def zoo_with_student(root, zoo_dir, measured=True, context_size=0):
     copy = root / "zoo"
     shutil.copytree(zoo_dir, copy)
     path = next(copy.glob("tiny/*/manifest.json"))
-    rewrite_manifest(copy, add_student(path.parent, json.loads(path.read_text()), measured))
+    rewrite_manifest(copy, add_student(path.parent, json.loads(path.read_text()), measured, context_size))
     return copy
 
 
@@ -233,3 +237,26 @@ def test_bad_server_model_setting_stops_the_app(tmp_path, student_zoo):
                 "RESULTS_DIR": str(tmp_path),
             }
         )
+
+
+def test_a_student_that_sees_its_whole_picture_gets_it_whole_and_in_tiles(make_app, tmp_path, zoo_dir):
+    """A context student (`input.context`): the server gives it the picture squeezed to the context
+    size (`training.imaging.context_input`), the same for every tile, so that tiles give the whole
+    picture; without the context the network does not run."""
+    zoo = zoo_with_student(tmp_path, zoo_dir, context_size=8)
+    style = ModelZoo(zoo).get("tiny")
+    variant = style.variant("student_onnx")
+    generator = OnnxGenerator(style.folder / variant["model"], signature=variant["signature"])
+    with pytest.raises(ValueError, match="context"):
+        generator(np.zeros((1, 4, 4, 3), np.float32))
+    photo = image_bytes((150, 90))
+    rgb = np.asarray(Image.open(io.BytesIO(photo)).convert("RGB"))
+    spec = style.facts("student")["input"]
+    context = context_input(rgb, 8, spec["color_order"], spec["value_range"])
+    expected = stylize(generator, rgb, spec, context)
+    assert not np.array_equal(expected, stylize(generator, rgb, spec, -context))  # the context counts
+    for tile in (0, 64):
+        client = make_app(MODELZOO_DIR=str(zoo), INFERENCE_TILE=tile).test_client()
+        alice = dev_login(client)
+        job = finished_job(client, alice, data=photo, model="fast")
+        assert np.array_equal(served_picture(client, alice, job), expected), tile
