@@ -209,11 +209,11 @@ async function stylizeGif(bytes, stylizeFrame, { limits = GIF_LIMITS, onFrame = 
 }
 
 // stylizeGif with each frame first fitted to `size` ({ width, height }, core/image.js resizeRgba,
-// a box filter) and stylized by `stylize(rgba, width, height)` (an engine's stylize: resolves
-// with RGBA of the same size), whole or in tiles by `tiling` ({ tile, overlap, multiple },
-// core/tiling.js pictureStylizer). `cancel` (core/cancel.js) stops between frames and tiles with
-// AppError('cancelled'); `onFrame` and `limits` as stylizeGif. What the session runs
-// (mini-program), and the web page's worker.
+// a box filter) and stylized by `stylize(rgba, width, height[, context])` (an engine's stylize:
+// resolves with RGBA of the same size), whole or in tiles by `tiling` ({ tile, overlap, multiple,
+// context }, core/tiling.js pictureStylizer: a context network gets each fitted frame's own).
+// `cancel` (core/cancel.js) stops between frames and tiles with AppError('cancelled'); `onFrame`
+// and `limits` as stylizeGif. What the session runs (mini-program), and the web page's worker.
 function stylizeGifAt(bytes, size, stylize, { tiling = {}, cancel = NEVER, onFrame, limits } = {}) {
   const stylizePixels = pictureStylizer(stylize, size.width, size.height, { ...tiling, check: cancel.check });
   return stylizeGif(bytes, async ({ data, width, height }) => ({

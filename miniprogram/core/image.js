@@ -23,6 +23,33 @@ function padding(height, width, multiple) {
   return { bottom: (m - (height % m)) % m, right: (m - (width % m)) % m };
 }
 
+// A manifest's `input` (docs/modelzoo-format.md) as the engines use it: channel order, value
+// range, size multiple, and for a context network (`input.context`) the name and size of its
+// second input, the whole picture squeezed (contextThumbnail), else null.
+function inputConvention(input = {}) {
+  const { context } = input;
+  return {
+    colorOrder: input.color_order || 'RGB',
+    range: input.value_range || [-1, 1],
+    multiple: input.size_multiple || 1,
+    context: context ? { name: context.name || 'context', size: context.size } : null,
+  };
+}
+
+// The context picture an engine was given (contextThumbnail's RGBA bytes) against its network's
+// convention: a context network without one, or with one of another size, is a clear error
+// rather than a wrong picture. Other networks ignore it.
+function checkContext(convention, context) {
+  const wanted = convention.context;
+  if (!wanted) return;
+  if (!context) {
+    throw new Error(`this network takes the whole picture squeezed to ${wanted.size}x${wanted.size} as its second input (${wanted.name}): no context given`);
+  }
+  if (context.length !== wanted.size * wanted.size * 4) {
+    throw new Error(`the context picture has ${context.length} bytes, not the ${wanted.size}x${wanted.size} RGBA the network takes`);
+  }
+}
+
 // RGBA bytes (canvas ImageData) → Float32Array of height×width×3 in the
 // network's channel order and value range.
 function rgbaToInput(rgba, width, height, colorOrder = 'RGB', range = [-1, 1]) {
@@ -116,18 +143,38 @@ function span(i, size, outSize) {
   return [start, Math.max(start + 1, Math.floor(((i + 1) * size) / outSize))];
 }
 
-// RGBA bytes of width×height scaled to outWidth×outHeight, each output pixel the average of the
-// source pixels it covers (a box filter: no aliasing when shrinking; nearest when enlarging).
-// For the frames of an animated GIF, which are decoded in JavaScript rather than by an image.
-function resizeRgba(rgba, width, height, outWidth, outHeight) {
-  if (width === outWidth && height === outHeight) return rgba;
+// The source pixels [start, stop) that output pixel i of outSize takes along a side of size
+// pixels in PIL's BOX filter (Image.resize(..., Image.Resampling.BOX), which the training's
+// context thumbnail uses): those whose centre lies in the output pixel's footprint, half-open on
+// the left, the footprint being at least one source pixel wide when enlarging. Computed as PIL
+// computes it, in doubles, so the ties at the footprint's edges fall the same way.
+function pilBoxSpan(i, size, outSize) {
+  const scale = size / outSize;
+  const footprint = Math.max(scale, 1);
+  const center = (i + 0.5) * scale;
+  let start = -1;
+  let stop = -1;
+  const last = Math.min(size, Math.trunc(center + footprint / 2 + 0.5));
+  for (let x = Math.max(0, Math.trunc(center - footprint / 2 + 0.5)); x < last; x++) {
+    const t = (x - center + 0.5) * (1 / footprint);
+    if (t > -0.5 && t <= 0.5) {
+      if (start < 0) start = x;
+      stop = x + 1;
+    }
+  }
+  return [start, stop];
+}
+
+// RGBA bytes of width×height scaled to outWidth×outHeight, each output pixel the rounded mean of
+// the source pixels [x0, x1) × [y0, y1) that spanOf (span, pilBoxSpan) gives it.
+function boxResize(rgba, width, height, outWidth, outHeight, spanOf) {
   const out = new Uint8ClampedArray(outWidth * outHeight * 4);
   // The source columns [x0, x1) of each output column, computed once.
   const x0s = new Int32Array(outWidth);
   const x1s = new Int32Array(outWidth);
-  for (let x = 0; x < outWidth; x++) [x0s[x], x1s[x]] = span(x, width, outWidth);
+  for (let x = 0; x < outWidth; x++) [x0s[x], x1s[x]] = spanOf(x, width, outWidth);
   for (let y = 0; y < outHeight; y++) {
-    const [y0, y1] = span(y, height, outHeight);
+    const [y0, y1] = spanOf(y, height, outHeight);
     for (let x = 0; x < outWidth; x++) {
       const x0 = x0s[x];
       const x1 = x1s[x];
@@ -152,6 +199,23 @@ function resizeRgba(rgba, width, height, outWidth, outHeight) {
     }
   }
   return out;
+}
+
+// RGBA bytes of width×height scaled to outWidth×outHeight, each output pixel the average of the
+// source pixels it covers (a box filter: no aliasing when shrinking; nearest when enlarging).
+// For the frames of an animated GIF, which are decoded in JavaScript rather than by an image.
+function resizeRgba(rgba, width, height, outWidth, outHeight) {
+  if (width === outWidth && height === outHeight) return rgba;
+  return boxResize(rgba, width, height, outWidth, outHeight, span);
+}
+
+// The whole picture (RGBA bytes of width×height) squeezed to size×size, width and height
+// independently: the second input of a context network (the manifest's `input.context`), as the
+// training makes it (training/students.py context_thumbnail, PIL's BOX filter; within 1 of it,
+// tests/test_context_thumbnail_js.py). New RGBA bytes, converted like the image by the engines.
+function contextThumbnail(rgba, width, height, size) {
+  if (!Number.isInteger(size) || size < 1) throw new RangeError(`a context size must be a whole number of pixels, got ${size}`);
+  return boxResize(rgba, width, height, size, size, pilBoxSpan);
 }
 
 // Decodes a local picture and scales it to width×height; returns RGBA bytes.
@@ -200,6 +264,6 @@ async function readBytes(wx, path) {
 }
 
 module.exports = {
-  fitSize, padding, rgbaToInput, outputToRgba, rgbaToNchw, nchwToRgba, resizeRgba, readPixels, writePicture, writeGif,
-  readBytes,
+  fitSize, padding, inputConvention, checkContext, rgbaToInput, outputToRgba, rgbaToNchw, nchwToRgba, resizeRgba,
+  contextThumbnail, readPixels, writePicture, writeGif, readBytes,
 };

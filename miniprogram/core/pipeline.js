@@ -5,8 +5,10 @@
 // Discipline: one model in memory at a time (the previous one is disposed on a
 // style switch), a warm-up run after loading, every intermediate tensor freed
 // (tf.tidy / dispose), and tf.memory() checked against its baseline after each photo.
+// A context network (the manifest's `input.context`) also takes the whole picture squeezed
+// (core/image.js contextThumbnail): stylize's 4th argument, a zero picture for the warm-up.
 
-const { padding, rgbaToInput, outputToRgba } = require('./image');
+const { padding, inputConvention, checkContext, rgbaToInput, outputToRgba } = require('./image');
 
 // Model artifacts for tf.loadGraphModel from a model.json object and its weight
 // files' contents (ArrayBuffers keyed by the paths in weightsManifest).
@@ -53,6 +55,13 @@ function applyWebglSettings(tf, settings) {
   return applied;
 }
 
+// What model.predict takes: the image tensor alone, or for a context network (`convention`:
+// core/image.js inputConvention) the image and its context tensor by name, `image` and the
+// context's name (a graph model maps the names of its signature or placeholders, TF.js 3 and 4).
+function modelInputs(convention, image, context) {
+  return convention.context ? { image, [convention.context.name]: context } : image;
+}
+
 function createStylizer({ tf, loadGraphModel = tf.loadGraphModel, warmupSize = 64, log = () => {} }) {
   let current = null; // { key, model, input, baseline }
 
@@ -90,7 +99,7 @@ function createStylizer({ tf, loadGraphModel = tf.loadGraphModel, warmupSize = 6
     const model = typeof source.predict === 'function'
       ? source
       : await loadGraphModel({ load: async () => source });
-    current = { key, model, input: normalizeInput(input), baseline: null };
+    current = { key, model, input: inputConvention(input), baseline: null };
     try {
       await warmUp();
     } catch (err) {
@@ -101,20 +110,14 @@ function createStylizer({ tf, loadGraphModel = tf.loadGraphModel, warmupSize = 6
     log(`model ${key} ready, ${current.baseline} tensors resident`);
   }
 
-  function normalizeInput(input) {
-    return {
-      colorOrder: input.color_order || 'RGB',
-      range: input.value_range || [-1, 1],
-      multiple: input.size_multiple || 1,
-    };
-  }
-
   // One small run right after loading: compiles the shaders and uploads the
   // weights, so the first photo is not the slow one, and proves the model runs.
   async function warmUp() {
-    const s = Math.ceil(warmupSize / current.input.multiple) * current.input.multiple;
+    const { input, model } = current;
+    const s = Math.ceil(warmupSize / input.multiple) * input.multiple;
+    const c = input.context && input.context.size;
     const out = tf.tidy(() => {
-      const y = current.model.predict(tf.zeros([1, s, s, 3]));
+      const y = model.predict(modelInputs(input, tf.zeros([1, s, s, 3]), c && tf.zeros([1, c, c, 3])));
       return Array.isArray(y) ? y[0] : y;
     });
     try {
@@ -125,18 +128,23 @@ function createStylizer({ tf, loadGraphModel = tf.loadGraphModel, warmupSize = 6
   }
 
   // rgba: bytes of a width×height picture already at the planned size (or one tile of it:
-  // core/tiling.js pictureStylizer). Resolves with RGBA bytes of the stylized picture, same size.
-  async function stylize(rgba, width, height) {
+  // core/tiling.js pictureStylizer); context: for a context network, the whole picture's
+  // contextThumbnail (RGBA bytes), converted like the image. Resolves with RGBA bytes of the
+  // stylized picture, same size.
+  async function stylize(rgba, width, height, context) {
     if (!current) throw new Error('no model loaded');
     const { model, input } = current;
+    checkContext(input, context);
     const pad = padding(height, width, input.multiple);
     const values = rgbaToInput(rgba, width, height, input.colorOrder, input.range);
+    const c = input.context && input.context.size;
+    const contextValues = c && rgbaToInput(context, c, c, input.colorOrder, input.range);
     const output = tf.tidy(() => {
       let x = tf.tensor4d(values, [1, height, width, 3]);
       if (pad.bottom || pad.right) {
         x = tf.mirrorPad(x, [[0, 0], [0, pad.bottom], [0, pad.right], [0, 0]], 'reflect');
       }
-      let y = model.predict(x);
+      let y = model.predict(modelInputs(input, x, c && tf.tensor4d(contextValues, [1, c, c, 3])));
       if (Array.isArray(y)) y = y[0];
       return tf.slice(y, [0, 0, 0, 0], [1, height, width, 3]); // not y.slice: tfjs-core 3.x alone has no chained ops
     });

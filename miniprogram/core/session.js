@@ -102,7 +102,9 @@ function createSession({
 
     onState({ step: 'stylizing' });
     const size = image.fitSize(photo.width, photo.height, longSide);
-    const tiling = { ...tiles, multiple: manifest.input.size_multiple };
+    // How the picture is cut and what a context network is given besides (core/tiling.js
+    // pictureStylizer): the same for a photo and each frame of an animated GIF.
+    const tiling = { ...tiles, multiple: manifest.input.size_multiple, context: manifest.input.context };
     const done = { width: size.width, height: size.height, where: 'device', engine: name };
     if (photo.animated) return Object.assign(await onDeviceGif(photo, size, engine, tiling, onState, cancel), done);
 
@@ -115,9 +117,9 @@ function createSession({
     return { path, mediaType: 'image/png', ...done };
   }
 
-  // RGBA at `size` → the stylized RGBA, whole or in tiles (core/tiling.js).
+  // RGBA at `size` → the stylized RGBA, whole or in tiles (core/tiling.js), with the context.
   function pixelStylizer(engine, size, tiling, cancel) {
-    const stylize = (rgba, width, height) => engine.stylize(rgba, width, height);
+    const stylize = (...args) => engine.stylize(...args);
     return pictureStylizer(stylize, size.width, size.height, { ...tiling, check: () => cancel.check() });
   }
 
@@ -133,8 +135,8 @@ function createSession({
     if (engine.stylizeGif) {
       gif = await engine.stylizeGif(bytes, { size, tiling, onFrame, cancel });
     } else {
-      const stylize = async (rgba, width, height) => {
-        const out = await engine.stylize(rgba, width, height);
+      const stylize = async (...args) => {
+        const out = await engine.stylize(...args);
         cancel.check();
         checkMemory();
         return out;

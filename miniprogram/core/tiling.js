@@ -14,6 +14,8 @@
 // Pure: pixels in, pixels out. The caller's runTile(rgba, width, height)
 // stylizes one window (RGBA bytes) and resolves with RGBA bytes of the same size.
 
+const { contextThumbnail } = require('./image');
+
 function checkTiling(tile, overlap, multiple) {
   for (const [name, value] of [['tile', tile], ['overlap', overlap], ['multiple', multiple]]) {
     if (!Number.isInteger(value)) throw new RangeError(`${name} must be a whole number of pixels, got ${value}`);
@@ -99,12 +101,21 @@ async function stylizeTiled(rgba, width, height, { tile, overlap, multiple = 4, 
 
 // stylize(rgba, width, height) as a function of the pixels of one width×height picture: the
 // picture whole, or in tiles when `tile` is given and the picture is larger; `check()` runs
-// before each tile (it throws to stop). The same rule for the session and the web page's worker.
-function pictureStylizer(stylize, width, height, { tile, overlap, multiple, check = () => {} } = {}) {
-  if (!tile || Math.max(width, height) <= tile) return (rgba) => stylize(rgba, width, height);
-  return (rgba) => stylizeTiled(rgba, width, height, {
-    tile, overlap, multiple, runTile: (pixels, w, h) => { check(); return stylize(pixels, w, h); },
-  });
+// before each tile (it throws to stop). With `context` (a context network: the manifest's
+// `input.context`, or its size), the picture squeezed to its size (core/image.js
+// contextThumbnail) is made once and given to the whole picture or to every tile alike, as
+// stylize(rgba, width, height, context), so the tiles equal the untiled picture. The same rule
+// for the session, the animated GIFs' frames and the web page's worker.
+function pictureStylizer(stylize, width, height, { tile, overlap, multiple, check = () => {}, context } = {}) {
+  const size = typeof context === 'number' ? context : context && context.size;
+  const tiled = tile && Math.max(width, height) > tile;
+  return (rgba) => {
+    const extra = size ? [contextThumbnail(rgba, width, height, size)] : [];
+    if (!tiled) return stylize(rgba, width, height, ...extra);
+    return stylizeTiled(rgba, width, height, {
+      tile, overlap, multiple, runTile: (pixels, w, h) => { check(); return stylize(pixels, w, h, ...extra); },
+    });
+  };
 }
 
 module.exports = { checkTiling, axisWindows, tileGrid, stylizeTiled, pictureStylizer };

@@ -1,13 +1,15 @@
 // On-phone inference with WeChat's own engine, wx.createInferenceSession (base library 2.30.0+):
 // the model zoo's `wechat` variant, an ONNX file with an NCHW float32 input named as in the
-// model and one output, `output0`. Same interface as the TF.js stylizer (core/pipeline.js):
-// use(key, load, options), stylize(rgba, width, height), unload().
+// model and one output, `output0`; a context network (the manifest's `input.context`) also
+// takes the whole picture squeezed, NCHW [1, 3, size, size], as the input the context names.
+// Same interface as the TF.js stylizer (core/pipeline.js): use(key, load, options),
+// stylize(rgba, width, height, context), unload().
 //
 // One session at a time: a style switch destroys the previous session; a model being loaded is
 // not loaded twice (a second use() of the same key waits for the first); a session in use by a
 // run is destroyed when that run ends. `liveSessions` counts created minus destroyed sessions.
 
-const { rgbaToNchw, nchwToRgba } = require('../core/image');
+const { inputConvention, checkContext, rgbaToNchw, nchwToRgba } = require('../core/image');
 
 function createWechatStylizer({ wx, log = () => {} }) {
   let current = null; // { key, session, input, names }
@@ -59,7 +61,7 @@ function createWechatStylizer({ wx, log = () => {} }) {
       current = {
         key,
         session,
-        input: { colorOrder: input.color_order || 'RGB', range: input.value_range || [-1, 1], multiple: input.size_multiple || 1 },
+        input: inputConvention(input),
         names: { input: signature.input || 'image', output: signature.output || 'output0' },
       };
       log(`session ${key} ready (precision level ${precisionLevel})`);
@@ -73,12 +75,19 @@ function createWechatStylizer({ wx, log = () => {} }) {
   }
 
   // rgba: bytes of a width×height picture at the planned size → RGBA bytes of the stylized
-  // picture, same size (padded by reflection to the size multiple, cropped back).
-  async function stylize(rgba, width, height) {
+  // picture, same size (padded by reflection to the size multiple, cropped back). context: for a
+  // context network, the whole picture's contextThumbnail (core/tiling.js pictureStylizer).
+  async function stylize(rgba, width, height, context) {
     if (!current) throw new Error('no model loaded');
     const { session, input, names } = current;
-    const tensor = rgbaToNchw(rgba, width, height, input);
-    const run = session.run({ [names.input]: { type: 'float32', data: tensor.data.buffer, shape: tensor.shape } });
+    checkContext(input, context);
+    const feed = (t) => ({ type: 'float32', data: t.data.buffer, shape: t.shape });
+    const feeds = { [names.input]: feed(rgbaToNchw(rgba, width, height, input)) };
+    if (input.context) {
+      const { name, size } = input.context;
+      feeds[name] = feed(rgbaToNchw(context, size, size, { ...input, multiple: 1 }));
+    }
+    const run = session.run(feeds);
     running = run.catch(() => {});
     try {
       const outputs = await run;

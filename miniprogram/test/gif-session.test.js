@@ -7,7 +7,7 @@
 // back to the server, which has the same ones.
 const { createSession } = require('../core/session');
 const { createGifWriter, readGif, stylizeGifAt } = require('../core/gif');
-const { resizeRgba } = require('../core/image');
+const { resizeRgba, contextThumbnail } = require('../core/image');
 
 const WIDTH = 64;
 const HEIGHT = 48;
@@ -36,10 +36,10 @@ const manifest = {
   tiling: { receptive_field: 10, overlap: 12, statistics: false },
 };
 
-function setup({ plan = { where: 'device', variant: 'student_uint8', long_side: 32 }, bytes = animatedGif(), picked = photo } = {}) {
+function setup({ plan = { where: 'device', variant: 'student_uint8', long_side: 32 }, bytes = animatedGif(), picked = photo, served = manifest } = {}) {
   const api = {
     plan: jest.fn(async () => plan),
-    manifest: jest.fn(async () => manifest),
+    manifest: jest.fn(async () => served),
     createJob: jest.fn(async () => ({ id: 'j1', status: 'queued' })),
     waitForJob: jest.fn(async (id) => ({ id, status: 'done', result: { id: 'r1', url: '/r1', media_type: 'image/gif' } })),
     downloadResult: jest.fn(async () => 'blob:server.gif'),
@@ -123,6 +123,38 @@ test('an engine with its own stylizeGif (the web page\'s worker) gets the whole 
   const out = readGif(t.written.bytes);
   expect([out.width, out.height, out.frameCount, out.loop]).toEqual([64, 48, 3, 0]);
   expect([...out.frames()].map((f) => f.delay)).toEqual(DELAYS);
+});
+
+describe('a context network (input.context): each frame gets its own context, the same for all its tiles', () => {
+  const CONTEXT = { name: 'context', size: 8 };
+  const served = { ...manifest, input: { ...manifest.input, context: CONTEXT } };
+  const tiled = { where: 'device', variant: 'student_uint8', long_side: 64, tile: 32, overlap: 12 };
+
+  test('in the session\'s own frame loop', async () => {
+    const t = setup({ plan: tiled, served });
+    await t.run();
+    const calls = t.engine.stylize.mock.calls;
+    const perFrame = calls.length / COLORS.length;
+    expect(perFrame).toBeGreaterThan(1);
+    COLORS.forEach((color, frame) => {
+      const contexts = calls.slice(frame * perFrame, (frame + 1) * perFrame).map((args) => args[3]);
+      contexts.forEach((c) => expect(c).toBe(contexts[0]));
+      // the fitted frame squeezed: the frame's solid colour
+      expect(Array.from(contexts[0])).toEqual(Array.from(contextThumbnail(solid(color).data, WIDTH, HEIGHT, 8)));
+    });
+  });
+
+  test('in an engine\'s own stylizeGif (the web page\'s worker): the context travels with the tiling', async () => {
+    const t = setup({ plan: tiled, served });
+    const contexts = [];
+    t.engine.stylizeGif = jest.fn(async (bytes, { size, tiling, onFrame, cancel }) => stylizeGifAt(bytes, size,
+      async (rgba, width, height, context) => { contexts.push(context); return rgba; }, { tiling, onFrame, cancel }));
+    await t.run();
+    expect(t.engine.stylizeGif.mock.calls[0][1].tiling).toEqual({ tile: 32, overlap: 12, multiple: 4, context: CONTEXT });
+    expect(contexts.length).toBeGreaterThan(COLORS.length);
+    expect(new Set(contexts).size).toBe(COLORS.length);
+    expect(Array.from(contexts[0].subarray(0, 4))).toEqual([...COLORS[0], 255]);
+  });
 });
 
 test('cancel during an engine\'s own stylizeGif: the token reaches the engine, the run ends cancelled', async () => {

@@ -1,7 +1,7 @@
 /**
  * @jest-environment node
  */
-const { fitSize, padding, rgbaToInput, outputToRgba } = require('../core/image');
+const { fitSize, padding, rgbaToInput, outputToRgba, contextThumbnail, inputConvention, checkContext } = require('../core/image');
 const { readDeviceFacts, planRequest } = require('../core/plan');
 const { psnr } = require('./support/psnr');
 
@@ -32,6 +32,53 @@ describe('image', () => {
   test('outputs out of range are clamped, alpha is opaque', () => {
     const out = outputToRgba(new Float32Array([-1.5, 0, 2]), 1, 1, 'RGB', [-1, 1]);
     expect(Array.from(out)).toEqual([0, 128, 255, 255]);
+  });
+
+  // A width×height picture whose pixel v (row by row) is (10v, 255 - 10v, 100), opaque.
+  function numbered(width, height) {
+    const rgba = new Uint8ClampedArray(width * height * 4);
+    for (let v = 0; v < width * height; v++) rgba.set([10 * v, 255 - 10 * v, 100, 255], v * 4);
+    return rgba;
+  }
+
+  test('contextThumbnail squeezes the whole picture as PIL\'s BOX filter does (the training\'s thumbnail)', () => {
+    // Expected red channels: Image.fromarray(picture).resize((size, size), Image.Resampling.BOX)
+    // (Pillow 11), as training/students.py context_thumbnail makes it. Exact here; in general
+    // within 1, as PIL rounds between its horizontal and vertical passes
+    // (tests/test_context_thumbnail_js.py).
+    const cases = [
+      // 4x4 → 2: each pixel the mean of a 2x2 block (an integer ratio)
+      [4, 4, 2, [25, 45, 105, 125]],
+      // 3x3 → 2 (ratio 1.5): the middle row and column, whose centres lie on the edge between
+      // two output pixels, go whole to the first (an area-weighted mean would give 15, 35, ...)
+      [3, 3, 2, [20, 35, 65, 80]],
+      // 5x3 → 2: width and height squeezed independently (3 + 2 columns, 2 + 1 rows)
+      [5, 3, 2, [35, 60, 110, 135]],
+      // 2x3 → 4: enlarged, each output pixel the source pixel under its centre
+      [2, 3, 4, [0, 0, 10, 10, 20, 20, 30, 30, 20, 20, 30, 30, 40, 40, 50, 50]],
+    ];
+    for (const [width, height, size, red] of cases) {
+      const thumbnail = contextThumbnail(numbered(width, height), width, height, size);
+      expect(thumbnail).toBeInstanceOf(Uint8ClampedArray);
+      expect(Array.from(thumbnail)).toEqual(red.flatMap((r) => [r, 255 - r, 100, 255]));
+    }
+    // The same size: the picture itself, in new bytes.
+    const picture = numbered(8, 8);
+    const same = contextThumbnail(picture, 8, 8, 8);
+    expect(same).not.toBe(picture);
+    expect(Array.from(same)).toEqual(Array.from(picture));
+    expect(() => contextThumbnail(picture, 8, 8, 0)).toThrow(RangeError);
+  });
+
+  test('a manifest\'s input.context: a context network\'s engine refuses a missing or wrong-sized context', () => {
+    const plain = inputConvention({ color_order: 'BGR', value_range: [-1, 1], size_multiple: 4 });
+    expect(plain).toEqual({ colorOrder: 'BGR', range: [-1, 1], multiple: 4, context: null });
+    expect(() => checkContext(plain, undefined)).not.toThrow();
+    const withContext = inputConvention({ color_order: 'BGR', context: { name: 'context', size: 8 } });
+    expect(withContext.context).toEqual({ name: 'context', size: 8 });
+    expect(() => checkContext(withContext, undefined)).toThrow(/whole picture squeezed to 8x8.*no context given/);
+    expect(() => checkContext(withContext, new Uint8ClampedArray(4 * 4 * 4))).toThrow(/not the 8x8 RGBA/);
+    expect(() => checkContext(withContext, new Uint8ClampedArray(8 * 8 * 4))).not.toThrow();
   });
 
   test('psnr', () => {

@@ -23,6 +23,9 @@ const { createInferenceSessionDouble, closeWorker } = require('./support/inferen
 afterAll(closeWorker);
 
 const MODEL = fs.readFileSync(path.join(__dirname, 'fixtures/first_to_all.onnx'));
+// Inputs image and context (NCHW), output0: half the image plus half the context's mean colour
+// (fixtures/context_mean.py writes it).
+const CONTEXT_MODEL = fs.readFileSync(path.join(__dirname, 'fixtures/context_mean.onnx'));
 const BGR = { color_order: 'BGR', value_range: [-1, 1], size_multiple: 4 };
 
 function picture(width, height, rgb) {
@@ -126,6 +129,26 @@ describe("WeChat's inference engine", () => {
     expect(t.engine.alive()).toBe(1);
     await running;
     await new Promise((r) => setImmediate(r));
+    expect(t.engine.alive()).toBe(0);
+  });
+
+  test('a context network gets the whole picture squeezed as its NCHW input `context`, in the image\'s convention', async () => {
+    const t = phone();
+    const stylizer = createWechatStylizer({ wx: t.wx });
+    t.fs.putFile('wxfile://usr/c.onnx', CONTEXT_MODEL);
+    const input = { ...BGR, context: { name: 'context', size: 8 } };
+    await stylizer.use('c', async () => 'wxfile://usr/c.onnx', { input, signature: { input: 'image', output: 'output0' } });
+    const photo = picture(7, 5, () => [200, 100, 10]);
+    const context = image.contextThumbnail(picture(30, 20, () => [100, 50, 250]), 30, 20, 8);
+    const out = await stylizer.stylize(photo, 7, 5, context);
+    // The mean of the pixel and the context's colour, channel for channel (a context in another
+    // channel order would give 225, 75, 55).
+    expect(Array.from(out.slice(0, 8))).toEqual([150, 75, 130, 255, 150, 75, 130, 255]);
+    const dark = await stylizer.stylize(photo, 7, 5, image.contextThumbnail(picture(4, 4, () => [0, 0, 0]), 4, 4, 8));
+    expect(Array.from(dark.slice(0, 4))).toEqual([100, 50, 5, 255]);
+    await expect(stylizer.stylize(photo, 7, 5)).rejects.toThrow(/no context given/);
+    expect(t.engine.calls[0].runs).toBe(2);
+    stylizer.unload();
     expect(t.engine.alive()).toBe(0);
   });
 

@@ -5,6 +5,7 @@
 // it downloads the planned variant, loads it with the student's WebGL settings and stylizes the
 // photo at the planned long side in tiles of the planned size.
 const { createSession } = require('../core/session');
+const { contextThumbnail } = require('../core/image');
 
 const photo = { path: 'wxfile://tmp/photo.jpg', width: 4000, height: 3000 };
 const studentWebgl = [{ size: 512, im2col: true, max_texture_width: 2048, max_texture_height: 1024, ok: true }];
@@ -21,27 +22,29 @@ const manifest = {
   tiling: { receptive_field: 62, overlap: 64, statistics: false },
 };
 
-function setup(maxTexture = 4096) {
+function setup(maxTexture = 4096, { served = manifest, planned = plan, pixels = (width, height) => new Uint8ClampedArray(width * height * 4) } = {}) {
   const api = {
-    plan: jest.fn(async () => plan),
-    manifest: jest.fn(async () => manifest),
+    plan: jest.fn(async () => planned),
+    manifest: jest.fn(async () => served),
     createJob: jest.fn(),
   };
   const cache = { load: jest.fn(async () => ({ modelJson: { modelTopology: {}, weightsManifest: [] }, weights: {} })) };
   const tiles = [];
-  const stylizer = {
+  const engine = () => ({
     use: jest.fn(async (key, load) => { await load(); }),
     stylize: jest.fn(async (rgba, w, h) => { tiles.push([w, h]); return new Uint8ClampedArray(w * h * 4); }),
     unload: jest.fn(),
-  };
+  });
+  const stylizer = engine();
+  const wechat = engine();
   const wx = { getDeviceInfo: () => ({ platform: 'android', memorySize: '4096', benchmarkLevel: 30 }) };
   const session = createSession({
-    wx, api, cache, engines: { tfjs: stylizer, wechat: null },
+    wx, api, cache: { ...cache, modelPath: jest.fn(async () => 'wxfile://usr/student.onnx') }, engines: { tfjs: stylizer, wechat: planned.engine === 'wechat' ? wechat : null },
     maxTextureSize: () => maxTexture,
-    readPixels: jest.fn(async (w, path, width, height) => new Uint8ClampedArray(width * height * 4)),
+    readPixels: jest.fn(async (w, path, width, height) => pixels(width, height)),
     writePicture: jest.fn(async () => 'wxfile://tmp/device.png'),
   });
-  return { api, stylizer, tiles, run: () => session.run({ photo, style }) };
+  return { api, stylizer, wechat, tiles, run: () => session.run({ photo, style }) };
 }
 
 test('the phone runs the planned student variant in tiles at the planned size', async () => {
@@ -54,6 +57,25 @@ test('the phone runs the planned student variant in tiles at the planned size', 
   expect(t.tiles.length).toBeGreaterThan(1);
   expect(Math.max(...t.tiles.flat())).toBeLessThanOrEqual(512);
   expect(t.api.createJob).not.toHaveBeenCalled();
+});
+
+test('a context student (input.context): every tile gets the same context, the whole picture squeezed, in either engine', async () => {
+  // The manifest API gives the student's own `input` (the package's student.input) for its variants.
+  const input = { ...manifest.input, context: { name: 'context', size: 16 } };
+  const pixels = (width, height) => new Uint8ClampedArray(width * height * 4).map((_, i) => (i * 7 + (i >> 12)) % 256);
+  const picture = pixels(2048, 1536);
+  for (const [name, variant] of [['tfjs', 'student_uint8'], ['wechat', 'student_wechat']]) {
+    const t = setup(4096, {
+      served: { ...manifest, variant, input }, planned: { ...plan, variant, engine: name === 'wechat' ? 'wechat' : undefined }, pixels,
+    });
+    await t.run();
+    const engine = name === 'wechat' ? t.wechat : t.stylizer;
+    expect(engine.use.mock.calls[0][2].input).toEqual(input);
+    const calls = engine.stylize.mock.calls;
+    expect(calls.length).toBeGreaterThan(1);
+    calls.forEach((args) => expect(args[3]).toBe(calls[0][3]));
+    expect(Array.from(calls[0][3])).toEqual(Array.from(contextThumbnail(picture, 2048, 1536, 16)));
+  }
 });
 
 describe('styleDownload: the size a style picker shows is that of the variant the plan sends', () => {

@@ -8,6 +8,7 @@
 const { tf, ready } = require('./support/tfjs');
 const { axisWindows, tileGrid, stylizeTiled, checkTiling, pictureStylizer } = require('../core/tiling');
 const { createStylizer } = require('../core/pipeline');
+const { contextThumbnail } = require('../core/image');
 
 beforeAll(ready);
 
@@ -34,9 +35,10 @@ function localNet(seed = 1) {
 const OVERLAP = 8;
 const INPUT = { color_order: 'BGR', value_range: [-1, 1], size_multiple: 4 };
 
-// The stylizer's stylize of one width×height picture, in tiles when `tiling` is given.
+// The stylizer's stylize of one width×height picture, in tiles when `tiling` is given (and with
+// the picture's context when `tiling.context` is).
 function tiledBy(stylizer, width, height, tiling) {
-  const stylize = (rgba, w, h) => stylizer.stylize(rgba, w, h);
+  const stylize = (...args) => stylizer.stylize(...args);
   return pictureStylizer(stylize, width, height, tiling && { ...tiling, multiple: INPUT.size_multiple });
 }
 
@@ -127,6 +129,58 @@ test('a local network gives the same picture tiled and untiled (within 1/255)', 
   const short = await tiledBy(stylizer, width, height, { tile: 48, overlap: 0 })(rgba);
   expect(maxDifference(short, whole)).toBeGreaterThan(8);
   stylizer.unload();
+});
+
+// A context network: half the local network's picture plus half the context's mean colour.
+function contextNet() {
+  const local = localNet();
+  return {
+    predict: ({ image, context }) => tf.tidy(() => tf.add(tf.mul(local.predict(image), 0.5), tf.mul(tf.mean(context, [1, 2], true), 0.5))),
+    dispose: local.dispose,
+  };
+}
+const CONTEXT = { name: 'context', size: 8 };
+
+test('a context network gets the whole picture\'s context on every tile: tiled equals untiled', async () => {
+  const stylizer = createStylizer({ tf });
+  await stylizer.use('context', async () => contextNet(), { input: { ...INPUT, context: CONTEXT } });
+  const width = 150;
+  const height = 101;
+  const rgba = synthetic(width, height);
+  const whole = await tiledBy(stylizer, width, height, { context: CONTEXT })(rgba);
+  const tiled = await tiledBy(stylizer, width, height, { tile: 48, overlap: OVERLAP, context: CONTEXT })(rgba);
+  expect(maxDifference(tiled, whole)).toBeLessThanOrEqual(1);
+  // Each tile's own context would change the tiles' colours: the test can fail.
+  const ownContext = await stylizeTiled(rgba, width, height, {
+    tile: 48, overlap: OVERLAP, multiple: 4, runTile: (p, w, h) => stylizer.stylize(p, w, h, contextThumbnail(p, w, h, 8)),
+  });
+  expect(maxDifference(ownContext, whole)).toBeGreaterThan(8);
+  stylizer.unload();
+});
+
+test('pictureStylizer makes the context once per picture, from the whole picture, and only for a context network', async () => {
+  const width = 100;
+  const height = 70;
+  const rgba = synthetic(width, height);
+  const calls = [];
+  const stylize = async (...args) => { calls.push(args); return new Uint8ClampedArray(args[1] * args[2] * 4); };
+  const expected = Array.from(contextThumbnail(rgba, width, height, 8));
+  for (const context of [CONTEXT, 8]) { // the manifest's object, or its size
+    calls.length = 0;
+    await pictureStylizer(stylize, width, height, { tile: 48, overlap: OVERLAP, multiple: 4, context })(rgba);
+    expect(calls.length).toBe(tileGrid(height, width, 48, OVERLAP, 4).length);
+    calls.forEach((args) => expect(args[3]).toBe(calls[0][3]));
+    expect(Array.from(calls[0][3])).toEqual(expected);
+  }
+  calls.length = 0;
+  await pictureStylizer(stylize, width, height, { context: CONTEXT })(rgba);
+  expect(calls.length).toBe(1);
+  expect(Array.from(calls[0][3])).toEqual(expected);
+  // A one-input network: stylize(rgba, width, height), as before.
+  calls.length = 0;
+  await pictureStylizer(stylize, width, height, { tile: 48, overlap: OVERLAP, multiple: 4 })(rgba);
+  await pictureStylizer(stylize, width, height)(rgba);
+  calls.forEach((args) => expect(args).toHaveLength(3));
 });
 
 test('peak tensor memory follows the tile, not the picture', async () => {

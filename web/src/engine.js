@@ -57,11 +57,13 @@ function createWorkerEngine(worker, { log = () => {} } = {}) {
       await call('use', { key, artifacts, options }, [artifacts.weightData]);
       currentKey = key;
     },
-    stylize: (rgba, width, height) => call('stylize', { rgba, width, height }, [rgba.buffer]),
+    // context: a context network's contextThumbnail (core/tiling.js pictureStylizer), copied.
+    stylize: (rgba, width, height, context) => call('stylize', { rgba, width, height, context }, [rgba.buffer]),
     // An animated GIF's bytes (an ArrayBuffer, copied, not transferred: the page keeps the picked
     // GIF's bytes for the next run) decoded, each frame fitted to `size`, stylized (in tiles by
-    // `tiling`) and encoded, all in the worker (core/gif.js stylizeGifAt); resolves with
-    // { bytes, width, height, frameCount, loop }. onFrame(index, frameCount).
+    // `tiling`, with the network's context: core/tiling.js pictureStylizer) and encoded, all in
+    // the worker (core/gif.js stylizeGifAt); resolves with { bytes, width, height, frameCount,
+    // loop }. onFrame(index, frameCount).
     stylizeGif: (bytes, { size, tiling, onFrame = () => {}, cancel } = {}) => call('stylizeGif', { bytes, size, tiling },
       [], { onProgress: ({ index, count }) => onFrame(index, count), cancel }),
     unload() {

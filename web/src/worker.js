@@ -44,8 +44,9 @@ const methods = {
   // The model of `key` from its artifacts (core/pipeline.js graphModelArtifacts); options carry the
   // manifest's input convention and WebGL settings.
   use: ({ key, artifacts, options }) => stylizer.use(key, async () => artifacts, options),
-  stylize: async ({ rgba, width, height }) => {
-    const out = await stylizer.stylize(rgba, width, height);
+  // context: a context network's contextThumbnail of the whole picture (core/tiling.js).
+  stylize: async ({ rgba, width, height, context }) => {
+    const out = await stylizer.stylize(rgba, width, height, context);
     return { result: out, transfer: [out.buffer] };
   },
   // An animated GIF (core/gif.js stylizeGifAt): progress after each frame; a cancel message stops
@@ -54,7 +55,7 @@ const methods = {
     const cancel = createCancel();
     gifRuns.set(id, cancel);
     try {
-      const stylize = (rgba, width, height) => stylizer.stylize(rgba, width, height);
+      const stylize = (...args) => stylizer.stylize(...args); // with the frame's context (tiling.context)
       const gif = await stylizeGifAt(bytes, size, stylize, {
         tiling, cancel, onFrame: (index, count) => self.postMessage({ id, progress: { index, count } }),
       });
