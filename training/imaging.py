@@ -101,10 +101,11 @@ def from_model_output(output, color_order, value_range):
 
 
 def context_thumbnail(rgb, size):
-    """The whole picture (uint8 RGB) squeezed to `size` x `size`, each pixel the mean of the area it
-    covers (PIL's BOX filter), uint8 RGB: the second input of a network that sees its whole picture
-    (a context student, `training.students`), computed once per picture and given to every tile.
-    The clients compute the same (miniprogram/core/image.js `contextThumbnail`)."""
+    """The whole picture (uint8 RGB) squeezed to `size` x `size`, width and height independently,
+    by PIL's BOX filter (each output pixel the mean of the source pixels whose centres fall in its
+    footprint), uint8 RGB: the second input of a network that sees its whole picture (a context
+    student, `training.students`), computed once per picture and given to every tile. The clients
+    compute the same (miniprogram/core/image.js `contextThumbnail`, within 1 of it)."""
     if not isinstance(size, int) or isinstance(size, bool) or size < 1:
         raise ValueError(f"a context thumbnail's size must be a positive whole number of pixels, got {size!r}")
     return np.asarray(Image.fromarray(np.asarray(rgb, dtype=np.uint8)).resize((size, size), Image.Resampling.BOX))
