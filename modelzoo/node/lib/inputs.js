@@ -31,4 +31,4 @@
 
   exports.randomInputs = randomInputs;
   exports.parseIo = parseIo;
-})(typeof module === 'object' && module.exports ? module.exports : (window.modelzooInputs = {}));
+})(typeof module === 'object' && module.exports ? module.exports : (globalThis.modelzooInputs = {}));
