@@ -139,11 +139,21 @@ class SavedModelGenerator:
                 pass
         self._tf = tf
         self.model = tf.saved_model.load(str(path))
-        # `model.export()` of Keras 3 writes a `serve` endpoint; other exports have a signature.
-        self.function = getattr(self.model, "serve", None) or self.model.signatures["serving_default"]
+        # Our exports and `model.export()` of Keras 3 write a `serve` endpoint, which takes the
+        # inputs in order; other exports have only a signature, which takes them by name (the
+        # variant's `serving` names, else the signature's one input).
+        self.serve = getattr(self.model, "serve", None)
+        self.signature = self.model.signatures["serving_default"] if self.serve is None else None
+        names = signature or {}
+        first = next(iter(self.signature.structured_input_signature[1])) if self.signature else None
+        self.names = [names.get("input") or first, names.get("context")]
 
     def __call__(self, batch, *context):
-        output = self.function(*(self._tf.constant(x) for x in (batch, *context)))
+        values = [self._tf.constant(x) for x in (batch, *context)]
+        if self.serve is not None:
+            output = self.serve(*values)
+        else:
+            output = self.signature(**dict(zip(self.names, values, strict=False)))
         if isinstance(output, dict):
             output = next(iter(output.values()))
         return output.numpy()
@@ -275,7 +285,8 @@ class Generators:
                     variant = self.pick_variant(style)
                     log.info("loading %s %s (%s)", style.id, style.version, variant)
                     entry = style.variant(variant)
-                    parts[part] = LOADERS[variant](style.folder / entry["model"], self.threads, entry.get("signature"))
+                    names = entry.get("signature") or entry.get("serving")
+                    parts[part] = LOADERS[variant](style.folder / entry["model"], self.threads, names)
             return parts[part]
 
     def run(self, style, rgb, network=TEACHER):
@@ -286,6 +297,8 @@ class Generators:
         if tiling is None or max(rgb.shape[:2]) <= self.tile:
             return stylize(self.get(style, whole), rgb, spec, *context)
         if tiling.get("statistics"):
+            if context:
+                raise ValueError(f"style {style.id}: a network with a context and statistics cannot be tiled")
             tiles = self.get(style, "tiles")
             return stylize_in_tiles(tiles.tile, rgb, spec, self.tile, tiling["overlap"], tiles.statistics)
         return stylize_in_tiles(self.get(style, whole), rgb, spec, self.tile, tiling["overlap"], extra=context)

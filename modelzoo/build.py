@@ -215,6 +215,11 @@ def _network(context, role, source, folder, prefix):
     options = context.options
     saved_model = convert.saved_model_of(source, context.work / role)
     input_names, output_name = convert.signature_names(saved_model, source.signature)
+    if (CONTEXT_INPUT in input_names) != ("context" in source.input):
+        raise ValueError(
+            f"{source.id}: the {role}'s SavedModel takes {list(input_names)} but its input convention says"
+            f" {'a' if 'context' in source.input else 'no'} context (package a context network from its .keras file)"
+        )
     context.log(f"{source.id}: {role} reference outputs on {options.parity_photos} photos at {options.parity_size}")
     photos = images.sample_photo_paths(_photos_dir(options), options.parity_photos)
     pictures = [images.load_photo_array(p, options.parity_size, source.input["size_multiple"]) for p in photos]

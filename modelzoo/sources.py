@@ -96,10 +96,14 @@ def saved_model_fingerprints(directory):
 
 def from_keras(model, metadata, origin):
     """A source from a Keras generator and its `training.saving` metadata."""
+    from training.tiling import normalization_layers
+
     try:
         context_size = context_size_of(model)
     except ValueError as error:
         raise ValueError(f"{origin}: {error}") from None
+    if context_size and normalization_layers(model):
+        raise ValueError(f"{origin}: a network with a context input must not normalize with whole-picture statistics")
     convention = metadata["input"]
     content, graph = keras_fingerprints(model)
     return Source(

@@ -1,5 +1,5 @@
 """The phone's and the web page's context thumbnail (miniprogram/core/image.js contextThumbnail, run
-by Node) against the training's (training/students.py context_thumbnail, PIL's BOX filter): a
+by Node) against the training's (training/imaging.py context_thumbnail, PIL's BOX filter): a
 context student sees the same second input on the device as in training, within 1 per channel
 (PIL rounds between its horizontal and vertical passes, the JavaScript once)."""
 
@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from training.students import context_thumbnail
+from training.imaging import context_thumbnail
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -173,6 +173,15 @@ def test_only_a_picture_and_a_square_context_are_packaged():
     oblong = keras.Model([image, context], keras.layers.Add()([image, keras.layers.Reshape((1, 1, 3))(pooled)]))
     with pytest.raises(ValueError, match="at most a square RGB context"):
         sources.from_keras(oblong, make_metadata("tiny", "BGR"), "test")
+    from training.layers import InstanceNormalization
+
+    square = keras.Input((16, 16, 3), name="context")
+    normalized = InstanceNormalization()(keras.layers.Conv2D(3, 1)(image))
+    mean = keras.layers.Reshape((1, 1, 3))(keras.layers.GlobalAveragePooling2D()(square))
+    with pytest.raises(ValueError, match="whole-picture statistics"):
+        sources.from_keras(
+            keras.Model([image, square], keras.layers.Add()([normalized, mean])), make_metadata("tiny", "BGR"), "t"
+        )
     source = tiny_student(context_size=CONTEXT_SIZE)
     assert source.input["context"] == {"name": "context", "size": CONTEXT_SIZE}
     assert "context" not in tiny_student().input

@@ -32,7 +32,6 @@ from keras import layers
 
 from training import imaging
 from training.conventions import SIZE_MULTIPLE
-from training.imaging import to_model_input
 from training.layers import FeatureModulation, NearestUpSampling2D
 
 # Candidate architectures compared in docs/students.md; DEFAULT_ARCHITECTURE is the one trained.
@@ -101,18 +100,22 @@ def check_context_size(size):
     return int(size)
 
 
-def context_thumbnail(rgb, size):
-    """`training.imaging.context_thumbnail` with the student's context-size rule checked."""
+def _thumbnail_size(size):
     size = check_context_size(size)
     if not size:
         raise ValueError(f"a context thumbnail needs a context size of at least {MIN_CONTEXT_SIZE} pixels, got 0")
-    return imaging.context_thumbnail(rgb, size)
+    return size
+
+
+def context_thumbnail(rgb, size):
+    """`training.imaging.context_thumbnail` with the student's context-size rule checked."""
+    return imaging.context_thumbnail(rgb, _thumbnail_size(size))
 
 
 def context_input(rgb, size, color_order, value_range):
-    """A context student's second input for a whole RGB uint8 picture (`training.imaging.context_input`
-    with the student's context-size rule checked)."""
-    return to_model_input(context_thumbnail(rgb, size), color_order, value_range)
+    """A context student's second input for a whole RGB uint8 picture: `training.imaging.context_input`
+    with the student's context-size rule checked, (1, size, size, 3) float32."""
+    return imaging.context_input(rgb, _thumbnail_size(size), color_order, value_range)
 
 
 def _context_parameters(context, widths):

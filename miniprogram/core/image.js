@@ -211,7 +211,7 @@ function resizeRgba(rgba, width, height, outWidth, outHeight) {
 
 // The whole picture (RGBA bytes of width×height) squeezed to size×size, width and height
 // independently: the second input of a context network (the manifest's `input.context`), as the
-// training makes it (training/students.py context_thumbnail, PIL's BOX filter; within 1 of it,
+// training makes it (training/imaging.py context_thumbnail, PIL's BOX filter; within 1 of it,
 // tests/test_context_thumbnail_js.py). New RGBA bytes, converted like the image by the engines.
 function contextThumbnail(rgba, width, height, size) {
   if (!Number.isInteger(size) || size < 1) throw new RangeError(`a context size must be a whole number of pixels, got ${size}`);

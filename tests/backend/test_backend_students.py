@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from backend import create_app
-from backend.inference import OnnxGenerator, stylize, stylize_in_tiles
+from backend.inference import OnnxGenerator, SavedModelGenerator, stylize, stylize_in_tiles, tiling_of
 from backend.zoo import ModelZoo
 from modelzoo.manifest import variant_entry
 from modelzoo.tinyzoo import PARITY, tiny_weights, write_onnx
@@ -255,8 +255,34 @@ def test_a_student_that_sees_its_whole_picture_gets_it_whole_and_in_tiles(make_a
     context = context_input(rgb, 8, spec["color_order"], spec["value_range"])
     expected = stylize(generator, rgb, spec, context)
     assert not np.array_equal(expected, stylize(generator, rgb, spec, -context))  # the context counts
+    assert tiling_of(style, 64, "student") and not tiling_of(style, 0, "student")  # tiles of 64, or whole
     for tile in (0, 64):
         client = make_app(MODELZOO_DIR=str(zoo), INFERENCE_TILE=tile).test_client()
         alice = dev_login(client)
         job = finished_job(client, alice, data=photo, model="fast")
         assert np.array_equal(served_picture(client, alice, job), expected), tile
+
+
+def test_a_savedmodel_with_a_context_takes_it_in_order_or_by_name(tmp_path):
+    """The server's TensorFlow loader runs our exports' `serve` (inputs in order) and a bare
+    signature (inputs by the variant's `serving` names) alike."""
+    import tensorflow as tf
+
+    from modelzoo.convert import export_saved_model
+    from tests.tiling_helpers import local_generator
+
+    model = local_generator(context_size=8)
+    rng = np.random.default_rng(0)
+    image = rng.uniform(-1, 1, (1, 12, 16, 3)).astype(np.float32)
+    context = rng.uniform(-1, 1, (1, 8, 8, 3)).astype(np.float32)
+    expected = np.asarray(model([image, context]))
+    ours = export_saved_model(model, tmp_path / "ours")
+    names = {"input": "image", "context": "context"}
+    np.testing.assert_allclose(SavedModelGenerator(ours, signature=names)(image, context), expected, atol=1e-5)
+    bare = tmp_path / "bare"
+    holder = tf.Module()
+    holder.loaded = tf.saved_model.load(str(ours))  # tracked, so that its variables are saved
+    tf.saved_model.save(holder, str(bare), signatures={"serving_default": holder.loaded.signatures["serving_default"]})
+    generator = SavedModelGenerator(bare, signature=names)
+    assert generator.serve is None
+    np.testing.assert_allclose(generator(image, context), expected, atol=1e-5)

@@ -10,7 +10,8 @@
   function randomInputs(tf, model, size) {
     const inputs = {};
     for (const input of model.inputs) {
-      const shape = input.shape.map((side, axis) => (axis === 0 ? 1 : side > 0 ? side : size));
+      const known = Array.isArray(input.shape) && input.shape.length === 4 ? input.shape : [-1, -1, -1, 3];
+      const shape = known.map((side, axis) => (axis === 0 ? 1 : side > 0 ? side : size));
       inputs[input.name] = tf.randomUniform(shape, -1, 1, 'float32');
     }
     return inputs;
