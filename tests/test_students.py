@@ -64,6 +64,14 @@ def test_students_are_an_order_of_magnitude_cheaper_than_the_teacher():
         assert count_multiply_adds(build_student(("s",), architecture), 256, 256) * 10 <= teacher
 
 
+def test_a_context_branch_costs_the_same_at_every_picture_size():
+    """Its convolutions run on the context's fixed 64 x 64, whatever the picture's size."""
+    plain, context = build_student(("s",), "sep-m"), build_student(("s",), "sep-m", context_size=64)
+    extra = [count_multiply_adds(context, side, side) - count_multiply_adds(plain, side, side) for side in (128, 256)]
+    # context1..3: 3x3 stride-2 convolutions 3->16 at 32², 16->32 at 16², 32->64 at 8²
+    assert extra == [32 * 32 * 9 * 3 * 16 + 16 * 16 * 9 * 16 * 32 + 8 * 8 * 9 * 32 * 64] * 2
+
+
 @pytest.mark.parametrize("architecture", sorted(ARCHITECTURES))
 def test_a_pixel_changes_nothing_beyond_the_receptive_field(architecture):
     """The tiling contract: outputs further than `receptive_field` from a changed input pixel keep

@@ -195,11 +195,14 @@ def tile_overlap(architecture):
 def count_multiply_adds(model, height, width):
     """Multiply-adds of one forward pass of `model` on a `height` x `width` image.
 
-    Counts every Conv2D, DepthwiseConv2D and Conv2DTranspose (bias adds and activations are well
-    under 1% and not counted). Works for any functional model, teachers included.
+    Counts every Conv2D, DepthwiseConv2D and Conv2DTranspose (bias adds, activations and a context
+    branch's dense layers are well under 1% and not counted; its convolutions, on the context's
+    fixed size, are). Works for any functional model, teachers and context students included.
     """
-    probe = keras.Model(model.input, [layer.output for layer in model.layers if _is_conv(layer)])
-    shapes = [tuple(out.shape) for out in probe.compute_output_spec(keras.KerasTensor((1, height, width, 3)))]
+    probe = keras.Model(model.inputs, [layer.output for layer in model.layers if _is_conv(layer)])
+    context = [keras.KerasTensor((1, *x.shape[1:])) for x in model.inputs[1:]]  # fixed sizes
+    specs = [keras.KerasTensor((1, height, width, 3)), *context]
+    shapes = [tuple(out.shape) for out in probe.compute_output_spec(specs if len(specs) > 1 else specs[0])]
     total = 0
     for layer, shape in zip((layer for layer in model.layers if _is_conv(layer)), shapes):
         kernel = layer.kernel.shape
