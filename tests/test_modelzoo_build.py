@@ -154,7 +154,7 @@ def test_node_wasm_runner_runs_the_package(zoo, tmp_path):
             "--model",
             str(package_dir / data["variants"]["uint8"]["model"]),
             "--io",
-            f"{tmp_path / 'x.npy'}={tmp_path / 'y.npy'}",
+            f"image:{tmp_path / 'x.npy'}={tmp_path / 'y.npy'}",
             "--size",
             "16",
         ],
