@@ -113,7 +113,7 @@ DEFAULTS = {
     "WORKER_TIMEOUT_SECONDS": 60.0,
     # The model of server jobs whose client does not ask for one (the job's `model` field):
     # "best", the style's generator (the teacher, as before the students), or "fast", its student
-    # (~25x less CPU, but 18.8-20.8 dB PSNR against the teacher where the target is 26:
+    # (~20x less CPU, but 19.3-21.2 dB PSNR against the teacher where the target is 26:
     # docs/students.md). "best" until the students reach their quality targets; "fast" is the
     # lever for an overloaded server. Styles without a student run their generator for both.
     "SERVER_MODEL": "best",

@@ -25,7 +25,9 @@ Models: a job runs the style's generator (`best`, the teacher) or its student (`
 `student_onnx` variant, docs/modelzoo-format.md), as the client asks or, when it does not say, as
 SERVER_MODEL says. A style without a student runs its generator for both. The student is a local
 network: it always tiles with its own model. Measured on this machine (docs/students.md), the
-student takes 0.13-0.22 s where the teacher takes 5-6.6 s, and scores 18.8-20.8 dB PSNR against it.
+student takes 0.21-0.24 s where the teacher takes 3.5-4 s (TensorFlow, `evaluate`), and scores
+19.3-21.2 dB PSNR against it. A student that sees its whole picture (`input.context`) gets it
+once per picture (`network_context`), the same for every tile.
 """
 
 import logging

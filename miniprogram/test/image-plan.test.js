@@ -43,7 +43,7 @@ describe('image', () => {
 
   test('contextThumbnail squeezes the whole picture as PIL\'s BOX filter does (the training\'s thumbnail)', () => {
     // Expected red channels: Image.fromarray(picture).resize((size, size), Image.Resampling.BOX)
-    // (Pillow 11), as training/students.py context_thumbnail makes it. Exact here; in general
+    // (Pillow 11), as training/imaging.py context_thumbnail makes it. Exact here; in general
     // within 1, as PIL rounds between its horizontal and vertical passes
     // (tests/test_context_thumbnail_js.py).
     const cases = [
