@@ -1,8 +1,8 @@
 """Small, tile-friendly "student" generators, distilled from the published styles for phones.
 
 A student is a plain Keras functional model of convolutions, ReLUs, additions and nearest
-up-sampling: no normalization and no statistic of the whole picture, so a picture stylized in
-tiles (overlapping by the receptive field) equals the picture stylized whole. It keeps the
+up-sampling: no normalization and no statistic of the whole picture computed in a tile, so a
+picture stylized in tiles (overlapping by the receptive field) equals the picture stylized whole. It keeps the
 teacher's input convention (channel order, value range) and, like the teacher, maps an input side
 of H pixels to 4 * ceil(ceil(H / 2) / 2) (`training.models.generator_output_size`).
 
@@ -24,7 +24,7 @@ features (`training.layers.FeatureModulation`) after the down path and after eac
 The teachers' palette follows the whole picture (instance normalization); this is the student's
 way to see it. The context is computed once per picture and given to every tile, so tiles still
 equal the untiled picture. The branch's last layer starts at zero: a new branch on trained
-weights starts as the student it was added to.
+weights starts as the student it was added to. The committed students have one (64 x 64).
 """
 
 import keras
