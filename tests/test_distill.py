@@ -1,7 +1,12 @@
 """`python -m training distill` and `python -m training evaluate` on small inputs."""
 
 import json
+import os
 import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -10,6 +15,7 @@ from PIL import Image
 
 from training import distill, evaluate
 from training.cli import main
+from training.quality import psnr
 from training.saving import load_generator, make_metadata, read_metadata, save_generator
 from training.students import context_size_of, receptive_field
 
@@ -143,6 +149,44 @@ def test_losses_go_down_for_every_style_of_a_shared_student(tmp_path, small_teac
         == 0
     )
     assert len(list(output.glob("*.png"))) == 5
+
+
+@pytest.mark.slow
+def test_distillation_trains_without_tensorflow_and_its_students_load_here(tmp_path, small_teacher, five_photos):
+    """As on a GPU machine without TensorFlow: the run trains under Keras's JAX backend with
+    `import tensorflow` failing, and the students it writes make here, under TensorFlow, the
+    pictures it validated with (the same PSNR against the teacher)."""
+    run = tmp_path / "run"
+    script = textwrap.dedent(
+        f"""
+        import sys
+        sys.modules["tensorflow"] = None  # `import tensorflow` raises ImportError, as where it is not installed
+        from training import distill
+        distill.CACHE_LONG_SIDES, distill.VALIDATION_LONG_SIDE = (64, 96), 64
+        distill.distill(
+            [{str(small_teacher)!r}], {str(five_photos)!r}, {str(run)!r}, architecture="sep-s", crop_size=48,
+            batch_size=4, steps_per_epoch=10, epochs=2, learning_rate=3e-3, context_size=16,
+        )
+        """
+    )
+    root = Path(__file__).resolve().parents[1]
+    environment = {**os.environ, "KERAS_BACKEND": "jax", "PYTHONPATH": str(root)}
+    finished = subprocess.run(
+        [sys.executable, "-c", script], env=environment, cwd=tmp_path, capture_output=True, text=True, timeout=900
+    )
+    assert finished.returncode == 0, finished.stderr[-4000:]
+    assert "(jax backend)" in json.loads((run / "record.json").read_text())["hardware"]
+    history = read_history(run)
+    assert [entry["steps"] for entry in history] == [10, 20]
+    assert not (run / "logs").exists()  # TensorBoard scalars are written under TensorFlow only
+
+    teacher = distill.load_teachers([small_teacher])
+    held_out = distill.split_photos(five_photos)[1][: distill.VALIDATION_PHOTOS]
+    validation = distill.cache_teacher_pictures(teacher, held_out, (64,), run / "cache" / "held-out", "held-out")
+    student = evaluate.Stylizer.load(run / "students" / "tiny.keras")
+    assert context_size_of(student.model) == 16
+    here = np.mean([psnr(student(photo), targets["tiny"]) for photo, targets in validation])
+    assert here == pytest.approx(history[-1]["val_psnr_tiny"], abs=0.01)
 
 
 def test_a_context_run_starts_from_students_without_one_not_the_other_way(tmp_path):

@@ -37,7 +37,8 @@ The run folder holds:
 
 The held-out photos (`split_photos`) are never trained on; they are used for validation only.
 The step is `keras.Model.fit` over a NumPy `keras.utils.PyDataset` with losses written in
-`keras.ops`, so the same code trains under Keras's TensorFlow, PyTorch or JAX backend.
+`keras.ops`, so the same code trains under Keras's TensorFlow, PyTorch or JAX backend; nothing it
+imports needs TensorFlow there (a test runs it under JAX with `import tensorflow` failing).
 """
 
 import json
@@ -54,6 +55,7 @@ from PIL import Image
 from tqdm import tqdm
 
 from training.conventions import SIZE_MULTIPLE, TANH_RANGE
+from training.history import plot_history, read_history
 from training.imaging import from_model_output, load_photo, resize_long_side, to_model_input
 from training.quality import psnr
 from training.saving import load_generator, make_metadata, save_generator
@@ -423,8 +425,6 @@ class EpochOutputs(keras.callbacks.Callback):
             "validation_psnr_db": {s: entry[f"val_psnr_{s}"] for s in self.settings.styles},
         }
         (self.run_dir / "record.json").write_text(json.dumps(with_earlier_record(record, self.earlier), indent=2))
-        from training.train import plot_history, read_history
-
         plot_history(read_history(self.run_dir / "history.jsonl"), self.run_dir / "loss_curves.png")
         tqdm.write(
             f"epoch {number}: step {self.steps_done}, "
@@ -563,8 +563,6 @@ def distill(teacher_paths, photos_dir, run_dir, resume=False, minutes=None, cach
 
 def _trained_seconds(run_dir):
     """The training seconds of the epochs in history.jsonl (before this invocation)."""
-    from training.train import read_history
-
     history = read_history(Path(run_dir) / "history.jsonl")
     return history[-1]["seconds"] if history else 0.0
 

@@ -23,11 +23,12 @@ from pathlib import Path
 
 import keras
 import tensorflow as tf
-from PIL import Image, ImageDraw
+from PIL import Image
 
 from training import data
 from training.conventions import COLOR_ORDERS, SIZE_MULTIPLE, check_color_order
 from training.gan import ADVERSARIAL, INITIALIZATION, CartoonGAN
+from training.history import plot_history, read_history
 from training.losses import ADVERSARIAL_LOSSES, CONTENT_WEIGHT, build_vgg_feature_extractor
 from training.models import build_discriminator, build_generator
 from training.saving import load_generator, make_metadata, save_generator
@@ -163,55 +164,6 @@ def save_grid(rows, path, gap=2):
     return path
 
 
-def read_history(path):
-    """The epoch lines of `history.jsonl`, the last one of each epoch (a resumed epoch repeats)."""
-    if not path.is_file():
-        return []
-    by_epoch = {}
-    for line in path.read_text().splitlines():
-        if line.strip():
-            entry = json.loads(line)
-            by_epoch[entry["epoch"]] = entry
-    return [by_epoch[epoch] for epoch in sorted(by_epoch)]
-
-
-def scale(value, low, high, start, end):
-    """Maps `value` from [low, high] to [start, end]; the middle when low == high."""
-    return start + (end - start) * ((value - low) / (high - low) if high > low else 0.5)
-
-
-def plot_history(history, path, width=640, panel_height=150, margin=40):
-    """Draws one panel per metric of `history` (lines of `read_history`) with Pillow, an orange
-    line where the adversarial phase starts; returns the path, or None with nothing to draw."""
-    names = sorted({key for entry in history for key in entry} - {"epoch", "phase"})
-    if not names:
-        return None
-    image = Image.new("RGB", (width, panel_height * len(names)), "white")
-    draw = ImageDraw.Draw(image)
-    first, last = history[0]["epoch"], history[-1]["epoch"]
-    switch = next((entry["epoch"] for entry in history if entry["phase"] == ADVERSARIAL), None)
-    for index, name in enumerate(names):
-        points = [(entry["epoch"], entry[name]) for entry in history if name in entry]
-        values = [value for _, value in points]
-        low, high = min(values), max(values)
-        left, top, right, bottom = margin, index * panel_height + 25, width - 10, (index + 1) * panel_height - 20
-        draw.rectangle((left, top, right, bottom), outline="gray")
-        summary = f"{name}: {values[0]:.4g} -> {values[-1]:.4g} (min {low:.4g}, max {high:.4g})"
-        draw.text((left, top - 20), summary, fill="black")
-        draw.text((left, bottom + 3), f"epoch {first}", fill="gray")
-        draw.text((right - 60, bottom + 3), f"epoch {last}", fill="gray")
-        if switch is not None and switch > first:
-            x = scale(switch - 0.5, first, last, left, right)
-            draw.line((x, top, x, bottom), fill="orange")
-        xy = [(scale(epoch, first, last, left, right), scale(value, low, high, bottom, top)) for epoch, value in points]
-        if len(xy) > 1:
-            draw.line(xy, fill="steelblue", width=2)
-        for x, y in xy:
-            draw.ellipse((x - 2, y - 2, x + 2, y + 2), fill="steelblue")
-    image.save(path)
-    return path
-
-
 class EpochOutputs(keras.callbacks.Callback):
     """At the end of every epoch: the sample grid, a history line, then the checkpoint (last, so
     that a checkpointed epoch always has its outputs)."""
@@ -332,7 +284,7 @@ def train(settings, resume=False, strategy=None, jit_compile="auto", verbose=1):
     if finished >= total > 0:
         print(f"the run has already trained {finished} epochs; nothing left of the {total} asked for")
 
-    plot_history(read_history(run_dir / "history.jsonl"), run_dir / "loss_curves.png")
+    plot_history(read_history(run_dir / "history.jsonl"), run_dir / "loss_curves.png", marked_phase=ADVERSARIAL)
     save_generator(generator, run_dir / "generator.keras", metadata)
     return gan
 
