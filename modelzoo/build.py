@@ -368,7 +368,7 @@ def _wechat_variant(context, network):
         return {
             "opset": opset,
             "signature": _signature(network, wechat.OUTPUT_NAME),
-            "engine": wechat.engine_entry(path, network.input_names, fp16_figures, options.thresholds_db["float16"]),
+            "engine": wechat.engine_entry(path, _inputs(network), fp16_figures, options.thresholds_db["float16"]),
         }
 
     return _checked_variant(
@@ -419,11 +419,15 @@ def _savedmodel_variant(context, network):
     )
 
 
+def _inputs(network):
+    """How a manifest names a network's inputs: `input` (the picture) and `context` when the
+    network has one."""
+    return dict(zip(("input", "context"), network.input_names))
+
+
 def _signature(network, output_name):
-    """A variant's `signature`: its input (the picture), its `context` input when the network has
-    one, and its output."""
-    names = dict(zip(("input", "context"), network.input_names))
-    return {**names, "output": output_name}
+    """A variant's `signature`: its inputs (`_inputs`) and its output."""
+    return {**_inputs(network), "output": output_name}
 
 
 def _webgl_advice(webgl):

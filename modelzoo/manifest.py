@@ -9,7 +9,7 @@ import zlib
 from functools import cache
 from pathlib import Path
 
-from modelzoo.constants import CATALOGUE_FILE, FORMAT_VERSION, MANIFEST_FILE, SCHEMAS_DIR, TEACHER
+from modelzoo.constants import CATALOGUE_FILE, FORMAT_VERSION, MANIFEST_FILE, SCHEMAS_DIR, STUDENT, TEACHER
 from training.conventions import sha256_file
 
 CHUNK = 1 << 20
@@ -88,10 +88,33 @@ def schema(name):
 
 
 def validate(data, name):
-    """Raises `jsonschema.ValidationError` when `data` does not match the schema `name`."""
+    """Raises `jsonschema.ValidationError` when `data` does not match the schema `name`, and
+    `ValueError` when a manifest's variants name a context input their network does not have
+    (`check_context_names`)."""
     import jsonschema
 
     jsonschema.validate(data, schema(name), cls=jsonschema.Draft202012Validator)
+    if name == "manifest":
+        check_context_names(data)
+    return data
+
+
+CONTEXT_NAMING_ENTRIES = ("signature", "engine", "serving")  # where a variant names its inputs
+
+
+def check_context_names(data):
+    """Raises `ValueError` unless every variant's `signature`, `engine` and `serving` names the
+    context input of its network (`input.context.name`, the student's for a student variant), or
+    none when the network has no context input. A schema cannot compare the two places."""
+    for name, variant in data["variants"].items():
+        network = data.get(STUDENT, {}) if variant.get("network") == STUDENT else data
+        wanted = network.get("input", {}).get("context", {}).get("name")
+        for entry in CONTEXT_NAMING_ENTRIES:
+            if entry in variant and variant[entry].get("context") != wanted:
+                raise ValueError(
+                    f"variant {name!r}: its {entry} names the context input {variant[entry].get('context')!r}, "
+                    f"its network's input has {wanted!r}"
+                )
     return data
 
 

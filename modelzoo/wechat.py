@@ -147,16 +147,17 @@ def outputs(model_or_path, feeds):
     return results
 
 
-def engine_entry(path, input_names, fp16_figures, fp16_threshold_db):
+def engine_entry(path, inputs, fp16_figures, fp16_threshold_db):
     """The manifest's `engine` entry of the variant: what a phone passes to
-    `wx.createInferenceSession` and what was checked."""
+    `wx.createInferenceSession` and what was checked. `inputs`: the manifest's names of the
+    inputs (`{"input": "image"}`, with `"context"` for a network that has one)."""
     ops = operators(path)
     passes = fp16_figures["psnr_db"] >= fp16_threshold_db
     return {
         "name": "wx.createInferenceSession",
         "min_base_library": "2.30.0",
         "layout": "NCHW",
-        **dict(zip(("input", "context"), input_names)),
+        **inputs,
         "output": OUTPUT_NAME,
         "precision_level": FP16_STORAGE_LEVEL if passes else EXACT_LEVEL,
         "fp16_storage_parity": {**fp16_figures, "threshold_db": float(fp16_threshold_db)},

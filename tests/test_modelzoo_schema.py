@@ -100,6 +100,37 @@ def test_paths_stay_inside_the_package(bad):
         manifest.validate(broken, "manifest")
 
 
+def test_variants_name_the_context_input_of_their_network():
+    """A variant's signature, engine and serving name the context input that its network's `input`
+    declares (the student's for a student variant), and none where the network has none."""
+    onnx = {**MANIFEST["variants"]["uint8"], "format": "onnx", "model": "model.onnx"}
+    plain = copy.deepcopy(MANIFEST)
+    plain["variants"]["onnx"] = {**onnx, "signature": {"input": "image", "output": "output_0"}}
+    manifest.validate(plain, "manifest")
+
+    seeing = copy.deepcopy(plain)
+    seeing["input"]["context"] = {"name": "context", "size": 64}
+    with pytest.raises(ValueError, match="variant 'onnx': its signature names the context input None"):
+        manifest.validate(seeing, "manifest")
+    seeing["variants"]["onnx"]["signature"]["context"] = "context"
+    manifest.validate(seeing, "manifest")
+    seeing["variants"]["onnx"]["engine"] = {"input": "image", "context": "thumbnail", "output": "output0"}
+    with pytest.raises(ValueError, match="its engine names the context input 'thumbnail'"):
+        manifest.validate(seeing, "manifest")
+
+    student = copy.deepcopy(plain)  # the teacher has no context, its student has one
+    student["student"] = {
+        "source": {},
+        "input": {**MANIFEST["input"], "context": {"name": "context", "size": 64}},
+        "webgl_settings": MANIFEST["webgl_settings"],
+    }
+    student["variants"]["student_onnx"] = {**onnx, "network": "student", "serving": {"input": "image"}}
+    with pytest.raises(ValueError, match="variant 'student_onnx': its serving"):
+        manifest.validate(student, "manifest")
+    student["variants"]["student_onnx"]["serving"]["context"] = "context"
+    manifest.validate(student, "manifest")
+
+
 def test_a_package_not_measured_yet_has_no_profile():
     unmeasured = copy.deepcopy(MANIFEST)
     del unmeasured["variants"]["uint8"]["profile"]

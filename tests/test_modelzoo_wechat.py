@@ -65,8 +65,11 @@ def test_operators_are_checked_against_the_engine_list(exported):
     assert ops["Pad(reflect)"] == 3 and ops["ConvTranspose"] == 1 and ops["Conv"] == 4
     assert "Conv" not in wechat.unconfirmed(ops) and "Pad(reflect)" not in wechat.unconfirmed(ops)
     assert wechat.unconfirmed({"Conv": 1, "Einsum": 2, "Pad(edge)": 1}) == ["Einsum"]
-    entry = wechat.engine_entry(path, input_names, {"psnr_db": 70.0}, 60.0)
+    entry = wechat.engine_entry(path, {"input": input_names[0]}, {"psnr_db": 70.0}, 60.0)
     assert entry["input"] == "image" and "context" not in entry
     assert entry["precision_level"] == wechat.FP16_STORAGE_LEVEL
     assert entry["unconfirmed_operators"] == wechat.unconfirmed(ops)
-    assert wechat.engine_entry(path, input_names, {"psnr_db": 50.0}, 60.0)["precision_level"] == wechat.EXACT_LEVEL
+    exact = wechat.engine_entry(path, {"input": "image"}, {"psnr_db": 50.0}, 60.0)
+    assert exact["precision_level"] == wechat.EXACT_LEVEL
+    with_context = wechat.engine_entry(path, {"input": "image", "context": "context"}, {"psnr_db": 70.0}, 60.0)
+    assert (with_context["input"], with_context["context"]) == ("image", "context")
