@@ -189,6 +189,30 @@ def test_distillation_trains_without_tensorflow_and_its_students_load_here(tmp_p
     assert here == pytest.approx(history[-1]["val_psnr_tiny"], abs=0.01)
 
 
+@pytest.mark.slow
+def test_a_mixed_precision_run_trains_and_saves_float32_students(tmp_path, small_teacher, five_photos, monkeypatch):
+    monkeypatch.setattr(distill, "CACHE_LONG_SIDES", (64,))
+    monkeypatch.setattr(distill, "VALIDATION_LONG_SIDE", 64)
+    run = tmp_path / "run"
+    options = dict(architecture="sep-s", crop_size=48, batch_size=4, steps_per_epoch=10, epochs=2, learning_rate=3e-3)
+    (path,) = distill.distill([small_teacher], five_photos, run, precision="mixed_bfloat16", context_size=16, **options)
+    assert keras.config.dtype_policy().name == "float32"  # the global policy is as it was
+    history = read_history(run)
+    assert history[-1]["loss"] < history[0]["loss"]
+    assert json.loads((run / "config.json").read_text())["precision"] == "mixed_bfloat16"
+    student, _ = load_generator(path)
+    assert {layer.dtype_policy.name for layer in student.layers} == {"float32"}
+    assert context_size_of(student) == 16
+
+    float32 = distill.build_run_student(distill.run_settings(run, True, None), "float32")
+    float32.load_weights(run / "backup" / "latest.weights.h5")  # the training state, kept in float32
+    for layer in student.layers:
+        for got, want in zip(layer.get_weights(), float32.get_layer(layer.name).get_weights()):
+            np.testing.assert_array_equal(got, want)
+    with pytest.raises(ValueError, match="precision must be one of float32, mixed_bfloat16"):
+        distill.DistillSettings(styles=("a",), color_order="BGR", precision="float16")
+
+
 def test_a_context_run_starts_from_students_without_one_not_the_other_way(tmp_path):
     """Plain students start a run with `context_size` (its new branch starts neutral); a student
     with a context branch does not start a run without one, which would drop the branch."""

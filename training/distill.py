@@ -13,7 +13,9 @@ paid once per step). The students learn to reproduce their teachers' pictures:
 3. The loss of each style is pixel L1 + `gradient_weight` x L1 of image gradients at 1, 1/2 and
    1/4 of the size (strokes and flat regions) + `feature_weight` x L1 of the teacher's own first
    layer features (conv01_1, no downloaded weights). Chosen by measurement: docs/students.md.
-4. Adam, with a cosine learning-rate decay over the run's `epochs`.
+4. Adam, with a cosine learning-rate decay over the run's `epochs`. `--precision mixed_bfloat16`
+   computes in bfloat16 with float32 weights, for GPUs (on a CPU without bfloat16 instructions it
+   is 4 times slower: docs/students.md); the students are always saved in float32.
    With `--context-size N` the student also sees its whole picture squeezed to N x N
    (`training.students`); each crop is given the context of the photo it was cut from, flipped and
    jittered with it. `--init-from` students without one start with a new branch that changes
@@ -77,6 +79,7 @@ VALIDATION_PHOTOS = 4
 HELD_OUT_EVERY = 5  # every 5th photo (sorted by name) is held out: 12 of the 60 shared photos
 GRADIENT_SCALES = (1, 2, 4)
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
+PRECISIONS = ("float32", "mixed_bfloat16")  # Keras dtype policies a run may train under
 SOURCE = "distilled with `python -m training distill` from the published CartoonGAN {style} generator"
 
 
@@ -98,6 +101,7 @@ class DistillSettings:
     seed: int = 0
     init_from: str | None = None  # a folder of earlier students (`<style>.keras`) to start from
     context_size: int = 0  # a context branch on the whole picture squeezed to this size (0: none)
+    precision: str = "float32"  # the Keras dtype policy of training (`PRECISIONS`); students are saved in float32
 
     def __post_init__(self):
         if self.crop_size < 4 * SIZE_MULTIPLE or self.crop_size % SIZE_MULTIPLE:
@@ -111,6 +115,8 @@ class DistillSettings:
         if not self.learning_rate > 0:
             raise ValueError(f"learning_rate must be positive, got {self.learning_rate!r}")
         object.__setattr__(self, "context_size", check_context_size(self.context_size))
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -332,8 +338,24 @@ def student_metadata(settings, style, teacher_metadata):
     }
 
 
+def build_run_student(settings, precision=None):
+    """The (multi-style) student of a run, its layers computing in `precision` (default: the run's
+    `settings.precision`); the global Keras dtype policy is left as it was."""
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(precision or settings.precision)
+    try:
+        return build_student(settings.styles, settings.architecture, settings.context_size)
+    finally:
+        keras.config.set_dtype_policy(previous)
+
+
 def save_students(model, settings, teacher_metadata, folder):
-    """Writes one `<style>.keras` per style of the (multi-style) `model`; returns the paths."""
+    """Writes one `<style>.keras` per style of the (multi-style) `model`, in float32 whatever the
+    run's precision; returns the paths."""
+    if settings.precision != "float32":
+        float32 = build_run_student(settings, "float32")
+        float32.set_weights(model.get_weights())  # a mixed policy keeps its weights in float32
+        model = float32
     paths = []
     for style in settings.styles:
         student = model if len(settings.styles) == 1 else single_style(model, style)
@@ -388,7 +410,7 @@ class EpochOutputs(keras.callbacks.Callback):
             predicted = {self.settings.styles[0]: predicted}
         height, width = photo.shape[:2]
         return {
-            style: from_model_output(np.asarray(predicted[style])[:, :height, :width], *convention)
+            style: from_model_output(np.asarray(predicted[style], np.float32)[:, :height, :width], *convention)
             for style in self.settings.styles
         }
 
@@ -528,7 +550,7 @@ def distill(teacher_paths, photos_dir, run_dir, resume=False, minutes=None, cach
     teacher_metadata = {style: metadata for style, (_, metadata) in teachers.items()}
     deadline = None if minutes is None else time.monotonic() + 60 * minutes  # training time, cache excluded
 
-    student = build_student(settings.styles, settings.architecture, settings.context_size)
+    student = build_run_student(settings)
     losses = {
         style: DistillationLoss(
             settings.gradient_weight,
@@ -612,6 +634,12 @@ def add_arguments(parser):
         )
     parser.add_argument("--seed", type=int, default=defaults.seed)
     parser.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        default=defaults.precision,
+        help="mixed_bfloat16 computes in bfloat16, for GPUs; students are saved in float32 (default: %(default)s)",
+    )
+    parser.add_argument(
         "--init-from",
         metavar="FOLDER",
         help="start from the students FOLDER/<style>.keras (such as training/students) instead of random weights",
@@ -634,6 +662,7 @@ def run(args):
             "seed",
             "init_from",
             "context_size",
+            "precision",
         )
     }
     paths = distill(
