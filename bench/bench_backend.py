@@ -4,15 +4,17 @@
     .venv/bin/python bench/bench_backend.py --published hayao             # build a one-style zoo first
     .venv/bin/python bench/bench_backend.py --tiny                        # modelzoo.tinyzoo, as the tests (quick)
     .venv/bin/python bench/bench_backend.py --published hayao --compare-variants
+    .venv/bin/python bench/bench_backend.py --zoo modelzoo-build --compare-variants --network student
     .venv/bin/python bench/bench_backend.py --published hayao --build-dir /tmp/zoo-hayao --workers 1
 
 Measures: catalogue and manifest requests per second with p50/p99 latency (--requests requests from
 --concurrency client threads), then server jobs at --size x --size (--jobs jobs submitted by
 --job-concurrency clients, each polling its job): jobs per minute and p50/p95 time from submission
 to done. --compare-variants also times ONNX Runtime against the TensorFlow SavedModel in this
-process (load, first run, median run). --celery measures the jobs instead with the in-process
-runner, then with 1 and 2 Celery worker processes (a redis-server of its own as the broker), in one
-run. Every loop is bounded in count and time; nothing but 127.0.0.1 is contacted.
+process (load, first run, median run), of the style's generator or (--network student) its
+student. --celery measures the jobs instead with the in-process runner, then with 1 and 2 Celery
+worker processes (a redis-server of its own as the broker), in one run. Every loop is bounded in
+count and time; nothing but 127.0.0.1 is contacted.
 
     .venv/bin/python bench/bench_backend.py --published hayao --build-dir /tmp/zoo-hayao --celery --jobs 16
 
@@ -334,27 +336,36 @@ def bench_photo(size):
     return buffer.getvalue()
 
 
-def compare_variants(zoo, size, runs):
-    """Loads both server variants, then alternates their runs, so that the load of other
+def compare_variants(zoo, size, runs, network="teacher"):
+    """Loads both server variants of `network` ("teacher", or "student": the style's student, fed
+    its context as the server feeds it), then alternates their runs, so that the load of other
     programs on a shared machine weighs on both alike."""
     import resource
 
     import numpy as np
 
-    from backend.inference import LOADERS
+    from backend.inference import LOADERS, network_context, network_input
     from backend.zoo import ModelZoo
 
-    style = next(s for s in ModelZoo(zoo).styles() if s.variant("onnx") and s.variant("savedmodel"))
-    batch = np.random.default_rng(0).uniform(-1, 1, (1, size, size, 3)).astype(np.float32)
+    styles = ModelZoo(zoo).styles()
+    style = next((s for s in styles if all(s.network_variant(network, v)[1] for v in LOADERS)), None)
+    if style is None:
+        raise SystemExit(f"no style of {zoo} has both server variants of its {network}")
+    rgb = np.random.default_rng(0).integers(0, 256, (size, size, 3), dtype=np.uint8)
+    spec = style.facts(network).get("input") or {}
+    batch, extra = network_input(rgb, spec), network_context(rgb, spec)
+    print(f"  {style.id}'s {network}" + (" (with its context)" if extra else ""))
     generators, outputs, times = {}, {}, {}
     candidates = {"onnx": ("onnx", 1), "onnx-default-threads": ("onnx", 0), "savedmodel": ("savedmodel", 0)}
     for name, (variant, threads) in candidates.items():
+        entry = style.network_variant(network, variant)[1]
         rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         started = time.perf_counter()
-        generators[name] = LOADERS[variant](style.folder / style.variant(variant)["model"], threads)
+        names = entry.get("signature") or entry.get("serving")
+        generators[name] = LOADERS[variant](style.folder / entry["model"], threads, names)
         loaded = time.perf_counter() - started
         started = time.perf_counter()
-        outputs[name] = generators[name](batch)
+        outputs[name] = generators[name](batch, *extra)
         first = time.perf_counter() - started
         grown = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss) / 1024
         print(
@@ -365,7 +376,7 @@ def compare_variants(zoo, size, runs):
     for _ in range(runs):
         for name, generator in generators.items():
             started = time.perf_counter()
-            generator(batch)
+            generator(batch, *extra)
             times[name].append(time.perf_counter() - started)
     for name, values in times.items():
         median = statistics.median(values)
@@ -392,6 +403,12 @@ def main(argv=None):
     parser.add_argument("--inference-threads", type=int, help="INFERENCE_THREADS (default: the app's, 1)")
     parser.add_argument("--compare-variants", action="store_true")
     parser.add_argument(
+        "--network",
+        choices=["teacher", "student"],
+        default="teacher",
+        help="the network --compare-variants compares (default: %(default)s)",
+    )
+    parser.add_argument(
         "--celery", action="store_true", help="jobs: the in-process runner against 1 and 2 Celery worker processes"
     )
     parser.add_argument("--runs", type=int, default=5, help="timed runs per variant for --compare-variants")
@@ -416,7 +433,7 @@ def main(argv=None):
 
         if args.compare_variants:
             print(f"in-process inference at {args.size}x{args.size}:")
-            compare_variants(zoo, args.size, args.runs)
+            compare_variants(zoo, args.size, args.runs, args.network)
 
         if args.celery:
             compare_job_paths(zoo, style, args, data_dir, deadline)
