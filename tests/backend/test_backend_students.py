@@ -58,8 +58,8 @@ def add_student(folder, manifest, measured=True, context_size=0):
             folder,
             onnx_path,
             network="student",
-            signature={"input": "image", "output": "output0"},
-            engine={"layout": "NCHW", "precision_level": 2},
+            signature={**signature, "output": "output0"},
+            engine={"layout": "NCHW", "precision_level": 2, **({"context": "context"} if context_size else {})},
         ),
     }
     for quantization in ("float16", "uint8"):
