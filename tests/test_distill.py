@@ -106,9 +106,32 @@ def test_distillation_learns_resumes_and_saves_usable_students(tmp_path, small_t
     assert len(list((tmp_path / "out").glob("*.png"))) == 5
 
 
+@pytest.fixture
+def two_more_photos(tmp_path, photos):
+    folder = tmp_path / "more"
+    folder.mkdir()
+    for path in photos[5:7]:
+        Image.open(path).resize((120, 90)).save(folder / path.name)
+    return folder
+
+
+def test_extra_photos_are_trained_on_but_never_a_held_out_one(tmp_path, small_teacher, five_photos, two_more_photos):
+    held_out = distill.split_photos(five_photos)[1]
+    assert distill.extra_training_photos(two_more_photos, held_out) == distill.list_photos(two_more_photos)
+    shutil.copy(held_out[0], two_more_photos / "renamed.jpg")
+    with pytest.raises(ValueError, match=f"renamed.jpg is the held-out photo {held_out[0].name}"):
+        distill.distill([small_teacher], five_photos, tmp_path / "run", extra_photos=two_more_photos)
+    assert not (tmp_path / "run").exists()  # refused before the run folder is made
+    with pytest.raises(ValueError, match="no photos to train on"):
+        distill.extra_training_photos(tmp_path / "teachers", held_out)
+
+
 @pytest.mark.slow
-def test_losses_go_down_for_every_style_of_a_shared_student(tmp_path, small_teacher, five_photos, monkeypatch):
-    """Two styles in one student that also sees its whole picture (`context_size`)."""
+def test_losses_go_down_for_every_style_of_a_shared_student(
+    tmp_path, small_teacher, five_photos, two_more_photos, monkeypatch
+):
+    """Two styles in one student that also sees its whole picture (`context_size`), trained on the
+    training photos and on extra photos."""
     monkeypatch.setattr(distill, "CACHE_LONG_SIDES", (64,))
     monkeypatch.setattr(distill, "VALIDATION_LONG_SIDE", 64)
     other = tmp_path / "teachers" / "other.keras"
@@ -126,7 +149,10 @@ def test_losses_go_down_for_every_style_of_a_shared_student(tmp_path, small_teac
         learning_rate=3e-3,
         feature_weight=0.0,
         context_size=16,
+        extra_photos=two_more_photos,
     )
+    extra = sorted(p.name for p in (run / "cache" / "extra" / "tiny").iterdir())
+    assert extra == sorted(f"{p.stem}@64.png" for p in distill.list_photos(two_more_photos))
     history = read_history(run)
     for style in ("tiny", "other"):
         assert history[-1][f"{style}_loss"] < history[0][f"{style}_loss"]

@@ -1,7 +1,7 @@
 """Distilling small students from published styles: `python -m training distill`.
 
     python -m training distill --teacher models/hayao.keras [--teacher models/hosoda.keras ...] \\
-        --photos ../shared/photos --output runs/students [--minutes 60] [--resume]
+        --photos ../shared/photos --output runs/students [--minutes 60] [--resume] [--extra-photos DIR]
 
 One student carries every style given (a shared body, one light head per style: the body's cost is
 paid once per step). The students learn to reproduce their teachers' pictures:
@@ -38,6 +38,8 @@ The run folder holds:
                             the earlier students' record when the run started from them)
 
 The held-out photos (`split_photos`) are never trained on; they are used for validation only.
+`--extra-photos DIR` adds a folder of photos to train on (all of them: its own teacher pictures are
+cached under `cache/extra/`); a photo there with the content of a held-out one is refused.
 The step is `keras.Model.fit` over a NumPy `keras.utils.PyDataset` with losses written in
 `keras.ops`, so the same code trains under Keras's TensorFlow, PyTorch or JAX backend; nothing it
 imports needs TensorFlow there (a test runs it under JAX with `import tensorflow` failing).
@@ -123,17 +125,39 @@ class DistillSettings:
 # Photos and teacher pictures
 
 
-def split_photos(photos_dir):
-    """`(training, held_out)` image paths of a folder: every `HELD_OUT_EVERY`th by name is held out."""
+def list_photos(photos_dir):
+    """The image paths of a folder, sorted by name."""
     folder = Path(photos_dir)
     if not folder.is_dir():
         raise FileNotFoundError(f"{folder}: no such folder of photos")
-    paths = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith("."))
+    return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith("."))
+
+
+def split_photos(photos_dir):
+    """`(training, held_out)` image paths of a folder: every `HELD_OUT_EVERY`th by name is held out."""
+    folder = Path(photos_dir)
+    paths = list_photos(folder)
     held_out = [p for i, p in enumerate(paths) if i % HELD_OUT_EVERY == HELD_OUT_EVERY - 1]
     training = [p for p in paths if p not in held_out]
     if not training:
         raise ValueError(f"{folder}: no photos to train on")
     return training, held_out
+
+
+def extra_training_photos(extra_dir, held_out):
+    """The photos of `extra_dir`, all trained on; refuses an empty folder and any photo whose bytes
+    are those of a held-out photo (under whatever name), which would spoil the validation."""
+    import hashlib
+
+    photos = list_photos(extra_dir)
+    if not photos:
+        raise ValueError(f"{extra_dir}: no photos to train on ({', '.join(IMAGE_SUFFIXES)})")
+    held = {hashlib.sha256(path.read_bytes()).hexdigest(): path.name for path in held_out}
+    for path in photos:
+        twin = held.get(hashlib.sha256(path.read_bytes()).hexdigest())
+        if twin:
+            raise ValueError(f"{path} is the held-out photo {twin}: the held-out photos are never trained on")
+    return photos
 
 
 def forward_function(model):
@@ -525,13 +549,18 @@ def run_settings(run_dir, resume, settings):
     return settings
 
 
-def distill(teacher_paths, photos_dir, run_dir, resume=False, minutes=None, cache_dir=None, **options):
+def distill(
+    teacher_paths, photos_dir, run_dir, resume=False, minutes=None, cache_dir=None, extra_photos=None, **options
+):
     """Runs (or resumes) a distillation; returns the paths of the students written. `cache_dir`
-    (default `RUN/cache`) can be shared by runs on the same photos and teachers."""
+    (default `RUN/cache`) can be shared by runs on the same photos and teachers; `extra_photos`: a
+    folder of more photos to train on, all of them (`extra_training_photos`)."""
     if minutes is not None and not minutes > 0:
         raise ValueError(f"minutes must be positive, got {minutes!r}")
     run_dir = Path(run_dir)
     teachers = load_teachers(teacher_paths)
+    training_photos, held_out = split_photos(photos_dir)  # checked before the run folder is made
+    extra = extra_training_photos(extra_photos, held_out) if extra_photos else []
     color_order = next(iter(teachers.values()))[1]["input"]["color_order"]
     settings = run_settings(
         run_dir, resume, DistillSettings(styles=tuple(teachers), color_order=color_order, **options)
@@ -541,9 +570,10 @@ def distill(teacher_paths, photos_dir, run_dir, resume=False, minutes=None, cach
     teachers = {style: teachers[style] for style in settings.styles}
     keras.utils.set_random_seed(settings.seed)
 
-    training_photos, held_out = split_photos(photos_dir)
     cache_dir = Path(cache_dir) if cache_dir else run_dir / "cache"
     pairs = cache_teacher_pictures(teachers, training_photos, CACHE_LONG_SIDES, cache_dir, "teacher pictures")
+    if extra:
+        pairs += cache_teacher_pictures(teachers, extra, CACHE_LONG_SIDES, cache_dir / "extra", "extra photos")
     validation = cache_teacher_pictures(
         teachers, held_out[:VALIDATION_PHOTOS], (VALIDATION_LONG_SIDE,), cache_dir / "held-out", "held-out"
     )
@@ -613,6 +643,9 @@ def add_arguments(parser):
     parser.add_argument("--output", required=True, help="the run folder")
     parser.add_argument("--resume", action="store_true", help="continue the run in --output")
     parser.add_argument("--minutes", type=float, help="stop after the last epoch that ends within this many minutes")
+    parser.add_argument(
+        "--extra-photos", metavar="DIR", help="a folder of more photos to train on (none of them is held out)"
+    )
     parser.add_argument("--cache", help="folder of cached teacher pictures (default: RUN/cache); runs may share one")
     defaults = DistillSettings(styles=("x",), color_order="RGB")
     parser.add_argument(
@@ -672,6 +705,7 @@ def run(args):
         resume=args.resume,
         minutes=args.minutes,
         cache_dir=args.cache,
+        extra_photos=args.extra_photos,
         **options,
     )
     print("students: " + ", ".join(str(path) for path in paths))
