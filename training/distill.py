@@ -15,7 +15,7 @@ paid once per step). The students learn to reproduce their teachers' pictures:
    layer features (conv01_1, no downloaded weights). Chosen by measurement: docs/students.md.
 4. Adam, with a cosine learning-rate decay over the run's `epochs`. `--precision mixed_bfloat16`
    computes in bfloat16 with float32 weights, for GPUs (on a CPU without bfloat16 instructions it
-   is 4 times slower: docs/students.md); the students are always saved in float32.
+   is 3.4 times slower: docs/students.md); the students are always saved in float32.
    With `--context-size N` the student also sees its whole picture squeezed to N x N
    (`training.students`); each crop is given the context of the photo it was cut from, flipped and
    jittered with it. `--init-from` students without one start with a new branch that changes
