@@ -32,6 +32,7 @@ once per picture (`network_context`), the same for every tile.
 
 import logging
 import threading
+from pathlib import Path
 
 import numpy as np
 
@@ -164,6 +165,13 @@ class SavedModelGenerator:
 LOADERS = {"onnx": OnnxGenerator, "savedmodel": SavedModelGenerator}
 
 
+def load_variant(folder, kind, entry, threads=0):
+    """The generator of a server variant (`kind`: a key of `LOADERS`) from its manifest `entry`
+    in the package `folder`, fed by the input names of its `signature` (ONNX) or `serving`
+    (SavedModel)."""
+    return LOADERS[kind](Path(folder) / entry["model"], threads, entry.get("signature") or entry.get("serving"))
+
+
 def network_input(rgb, spec):
     """uint8 RGB (H, W, 3) -> the network's input, padded (reflected, or repeated for tiny sides)
     to the manifest's size multiple."""
@@ -279,16 +287,14 @@ class Generators:
                 if part == STUDENT:
                     name, variant = style.network_variant(STUDENT, "onnx")
                     log.info("loading %s %s (%s)", style.id, style.version, name)
-                    parts[part] = OnnxGenerator(style.folder / variant["model"], self.threads, variant.get("signature"))
+                    parts[part] = load_variant(style.folder, "onnx", variant, self.threads)
                 elif part == "tiles":
                     log.info("loading %s %s (%s)", style.id, style.version, TILES_VARIANT)
                     parts[part] = OnnxTiles(style.folder, style.variant(TILES_VARIANT), self.threads)
                 else:
                     variant = self.pick_variant(style)
                     log.info("loading %s %s (%s)", style.id, style.version, variant)
-                    entry = style.variant(variant)
-                    names = entry.get("signature") or entry.get("serving")
-                    parts[part] = LOADERS[variant](style.folder / entry["model"], self.threads, names)
+                    parts[part] = load_variant(style.folder, variant, style.variant(variant), self.threads)
             return parts[part]
 
     def run(self, style, rgb, network=TEACHER):

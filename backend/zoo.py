@@ -2,7 +2,8 @@
 
 Only the keys that docs/modelzoo-format.md marks as read by others are relied on, but the catalogue
 and every manifest must match the model zoo's JSON Schemas (`modelzoo/schemas/`): the backend
-refuses what the schemas refuse. The catalogue is read again when the file changes (checked at
+refuses what the schemas refuse, and a manifest whose variants name a context input their network
+does not have (`modelzoo.manifest.check_context_names`). The catalogue is read again when the file changes (checked at
 most every `CHECK_SECONDS`), so a rebuilt zoo is picked up without a restart; a broken or refused
 rebuild keeps the last good catalogue and is logged with the file and the reason.
 """
@@ -75,14 +76,17 @@ def _inside(root, relative):
 
 
 def check_schema(data, name, what):
-    """`data` when it matches the model zoo's schema `name` (catalogue or manifest); otherwise a
-    `ValueError` saying `what` was refused, by which schema, where in the file and why."""
+    """`data` when it matches the model zoo's schema `name` (catalogue or manifest) and its checks
+    (`modelzoo.manifest.validate`); otherwise a `ValueError` saying `what` was refused and why
+    (for a schema, which one and where in the file)."""
     try:
         return zoo_format.validate(data, name)
     except jsonschema.ValidationError as error:
         where = "/".join(str(part) for part in error.absolute_path) or "the top level"
         schema = f"modelzoo/schemas/{name}.schema.json"
         raise ValueError(f"{what} refused by {schema} at {where}: {error.message}") from None
+    except ValueError as error:  # what a schema cannot say (modelzoo.manifest.check_context_names)
+        raise ValueError(f"{what} refused: {error}") from None
 
 
 def read_style(root, entry):
