@@ -171,6 +171,23 @@ def test_what_the_model_zoo_schemas_refuse_is_refused_with_a_clear_log_line(make
     assert f"the manifest {path} refused by modelzoo/schemas/manifest.schema.json" in zoo.error
     assert "'files' is a required property" in zoo.error
 
+    # What a schema cannot say: a variant names a context input that its network does not have.
+    path.write_text(
+        json.dumps(
+            {
+                **manifest,
+                "files": [],
+                "variants": {
+                    **manifest["variants"],
+                    "onnx": {**manifest["variants"]["onnx"], "signature": {"input": "image", "context": "context"}},
+                },
+            }
+        )
+    )
+    (copy / "catalogue.json").write_text(good + "\n\n")
+    zoo.refresh(force=True)
+    assert f"the manifest {path} refused: variant 'onnx': its signature names the context input 'context'" in zoo.error
+
     (copy / "catalogue.json").write_text(good)
     rewrite_manifest(copy, {**manifest, "files": []})
     assert zoo.refresh(force=True) and zoo.error is None
