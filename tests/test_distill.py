@@ -117,11 +117,19 @@ def two_more_photos(tmp_path, photos):
 
 def test_extra_photos_are_trained_on_but_never_a_held_out_one(tmp_path, small_teacher, five_photos, two_more_photos):
     held_out = distill.split_photos(five_photos)[1]
-    assert distill.extra_training_photos(two_more_photos, held_out) == distill.list_photos(two_more_photos)
+    photos, digest = distill.extra_training_photos(two_more_photos, held_out)
+    assert photos == distill.list_photos(two_more_photos) and len(photos) == 2
+    (two_more_photos / "third.png").write_bytes((five_photos / distill.list_photos(five_photos)[0].name).read_bytes())
+    assert distill.extra_training_photos(two_more_photos, held_out)[1] != digest  # the cache follows the content
+
     shutil.copy(held_out[0], two_more_photos / "renamed.jpg")
     with pytest.raises(ValueError, match=f"renamed.jpg is the held-out photo {held_out[0].name}"):
-        distill.distill([small_teacher], five_photos, tmp_path / "run", extra_photos=two_more_photos)
+        distill.distill([small_teacher], five_photos, tmp_path / "run", extra_photos=str(two_more_photos))
     assert not (tmp_path / "run").exists()  # refused before the run folder is made
+    (two_more_photos / "renamed.jpg").unlink()
+    shutil.copy(two_more_photos / "third.png", two_more_photos / "third.jpg")
+    with pytest.raises(ValueError, match="third.jpg and third.png share a name"):
+        distill.extra_training_photos(two_more_photos, held_out)
     with pytest.raises(ValueError, match="no photos to train on"):
         distill.extra_training_photos(tmp_path / "teachers", held_out)
 
@@ -137,6 +145,14 @@ def test_losses_go_down_for_every_style_of_a_shared_student(
     other = tmp_path / "teachers" / "other.keras"
     make_teacher(other, "other", seed=1)
     run = tmp_path / "run"
+    batches = []
+
+    class RecordedBatches(distill.CropBatches):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            batches.append(self)
+
+    monkeypatch.setattr(distill, "CropBatches", RecordedBatches)
     distill.distill(
         [small_teacher, other],
         five_photos,
@@ -149,10 +165,12 @@ def test_losses_go_down_for_every_style_of_a_shared_student(
         learning_rate=3e-3,
         feature_weight=0.0,
         context_size=16,
-        extra_photos=two_more_photos,
+        extra_photos=str(two_more_photos),
     )
-    extra = sorted(p.name for p in (run / "cache" / "extra" / "tiny").iterdir())
-    assert extra == sorted(f"{p.stem}@64.png" for p in distill.list_photos(two_more_photos))
+    assert len(batches) == 1 and len(batches[0].pairs) == 4 + 2  # the training photos and the extra ones
+    (extra,) = (run / "cache" / "extra").iterdir()  # named by the photos' digest
+    cached = sorted(p.name for p in (extra / "tiny").iterdir())
+    assert cached == sorted(f"{p.stem}@64.png" for p in distill.list_photos(two_more_photos))
     history = read_history(run)
     for style in ("tiny", "other"):
         assert history[-1][f"{style}_loss"] < history[0][f"{style}_loss"]
@@ -223,6 +241,9 @@ def test_a_mixed_precision_run_trains_and_saves_float32_students(tmp_path, small
     options = dict(architecture="sep-s", crop_size=48, batch_size=4, steps_per_epoch=10, epochs=2, learning_rate=3e-3)
     (path,) = distill.distill([small_teacher], five_photos, run, precision="mixed_bfloat16", context_size=16, **options)
     assert keras.config.dtype_policy().name == "float32"  # the global policy is as it was
+    settings = distill.run_settings(run, True, None)
+    trained = distill.build_run_student(settings)  # as the run built it
+    assert trained.get_layer("stem").compute_dtype == "bfloat16" and trained.get_layer("stem").kernel.dtype == "float32"
     history = read_history(run)
     assert history[-1]["loss"] < history[0]["loss"]
     assert json.loads((run / "config.json").read_text())["precision"] == "mixed_bfloat16"
@@ -230,11 +251,18 @@ def test_a_mixed_precision_run_trains_and_saves_float32_students(tmp_path, small
     assert {layer.dtype_policy.name for layer in student.layers} == {"float32"}
     assert context_size_of(student) == 16
 
-    float32 = distill.build_run_student(distill.run_settings(run, True, None), "float32")
+    float32 = distill.build_run_student(settings, "float32")
     float32.load_weights(run / "backup" / "latest.weights.h5")  # the training state, kept in float32
     for layer in student.layers:
-        for got, want in zip(layer.get_weights(), float32.get_layer(layer.name).get_weights()):
+        for got, want in zip(layer.get_weights(), float32.get_layer(layer.name).get_weights(), strict=True):
             np.testing.assert_array_equal(got, want)
+    # The validation figure is the saved students' (float32), not the bfloat16 network's.
+    teacher = distill.load_teachers([small_teacher])
+    held_out = distill.split_photos(five_photos)[1][: distill.VALIDATION_PHOTOS]
+    validation = distill.cache_teacher_pictures(teacher, held_out, (64,), run / "cache" / "held-out", "held-out")
+    stylizer = evaluate.Stylizer.load(path)
+    here = np.mean([psnr(stylizer(photo), targets["tiny"]) for photo, targets in validation])
+    assert here == pytest.approx(read_history(run)[-1]["val_psnr_tiny"], abs=0.001)
     with pytest.raises(ValueError, match="precision must be one of float32, mixed_bfloat16"):
         distill.DistillSettings(styles=("a",), color_order="BGR", precision="float16")
 

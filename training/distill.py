@@ -38,8 +38,9 @@ The run folder holds:
                             the earlier students' record when the run started from them)
 
 The held-out photos (`split_photos`) are never trained on; they are used for validation only.
-`--extra-photos DIR` adds a folder of photos to train on (all of them: its own teacher pictures are
-cached under `cache/extra/`); a photo there with the content of a held-out one is refused.
+`--extra-photos DIR` adds a folder of photos to train on (all of them; a setting of the run, kept
+on --resume; their teacher pictures are cached under `cache/extra/<digest of the photos>/`); a
+photo there with the content of a held-out one is refused.
 The step is `keras.Model.fit` over a NumPy `keras.utils.PyDataset` with losses written in
 `keras.ops`, so the same code trains under Keras's TensorFlow, PyTorch or JAX backend; nothing it
 imports needs TensorFlow there (a test runs it under JAX with `import tensorflow` failing).
@@ -104,6 +105,7 @@ class DistillSettings:
     init_from: str | None = None  # a folder of earlier students (`<style>.keras`) to start from
     context_size: int = 0  # a context branch on the whole picture squeezed to this size (0: none)
     precision: str = "float32"  # the Keras dtype policy of training (`PRECISIONS`); students are saved in float32
+    extra_photos: str | None = None  # a folder of more photos to train on, all of them (`extra_training_photos`)
 
     def __post_init__(self):
         if self.crop_size < 4 * SIZE_MULTIPLE or self.crop_size % SIZE_MULTIPLE:
@@ -145,19 +147,26 @@ def split_photos(photos_dir):
 
 
 def extra_training_photos(extra_dir, held_out):
-    """The photos of `extra_dir`, all trained on; refuses an empty folder and any photo whose bytes
-    are those of a held-out photo (under whatever name), which would spoil the validation."""
+    """`(photos, digest)`: the photos of `extra_dir`, all trained on, and a sha256 of their
+    contents (their teacher pictures are cached by it, so runs sharing a cache never mix two
+    folders). Refuses an empty folder, two photos of one name (their cached pictures would
+    collide) and any photo whose bytes are those of a held-out photo, whatever its name."""
     import hashlib
 
     photos = list_photos(extra_dir)
     if not photos:
         raise ValueError(f"{extra_dir}: no photos to train on ({', '.join(IMAGE_SUFFIXES)})")
-    held = {hashlib.sha256(path.read_bytes()).hexdigest(): path.name for path in held_out}
+    stems = {}
     for path in photos:
-        twin = held.get(hashlib.sha256(path.read_bytes()).hexdigest())
-        if twin:
-            raise ValueError(f"{path} is the held-out photo {twin}: the held-out photos are never trained on")
-    return photos
+        if path.stem in stems:
+            raise ValueError(f"{extra_dir}: {stems[path.stem].name} and {path.name} share a name; rename one")
+        stems[path.stem] = path
+    held = {hashlib.sha256(path.read_bytes()).hexdigest(): path.name for path in held_out}
+    digests = [hashlib.sha256(path.read_bytes()).hexdigest() for path in photos]
+    for path, digest in zip(photos, digests, strict=True):
+        if digest in held:
+            raise ValueError(f"{path} is the held-out photo {held[digest]}: the held-out photos are never trained on")
+    return photos, hashlib.sha256("".join(digests).encode()).hexdigest()
 
 
 def forward_function(model):
@@ -373,13 +382,20 @@ def build_run_student(settings, precision=None):
         keras.config.set_dtype_policy(previous)
 
 
+def float32_student(model, settings):
+    """`model` when it computes in float32, else a float32 copy of it (a mixed policy keeps its
+    weights in float32): what is validated and saved, whatever the run's precision."""
+    if all(layer.dtype_policy.name == "float32" for layer in model.layers):
+        return model
+    copy = build_run_student(settings, "float32")
+    copy.set_weights(model.get_weights())
+    return copy
+
+
 def save_students(model, settings, teacher_metadata, folder):
     """Writes one `<style>.keras` per style of the (multi-style) `model`, in float32 whatever the
     run's precision; returns the paths."""
-    if settings.precision != "float32":
-        float32 = build_run_student(settings, "float32")
-        float32.set_weights(model.get_weights())  # a mixed policy keeps its weights in float32
-        model = float32
+    model = float32_student(model, settings)
     paths = []
     for style in settings.styles:
         student = model if len(settings.styles) == 1 else single_style(model, style)
@@ -423,27 +439,28 @@ class EpochOutputs(keras.callbacks.Callback):
         if self.bar is not None:
             self.bar.close()
 
-    def _student_pictures(self, photo):
-        """`{style: picture}` of the student for an RGB uint8 photo."""
+    def _student_pictures(self, student, photo):
+        """`{style: picture}` of the (multi-style) `student` for an RGB uint8 photo."""
         convention = self.settings.color_order, TANH_RANGE
         inputs = to_model_input(photo, *convention)
         if self.settings.context_size:
             inputs = [inputs, context_input(photo, self.settings.context_size, *convention)]
-        predicted = self.model.predict_on_batch(inputs)
+        predicted = student.predict_on_batch(inputs)
         if len(self.settings.styles) == 1:
             predicted = {self.settings.styles[0]: predicted}
         height, width = photo.shape[:2]
         return {
-            style: from_model_output(np.asarray(predicted[style], np.float32)[:, :height, :width], *convention)
+            style: from_model_output(np.asarray(predicted[style])[:, :height, :width], *convention)
             for style in self.settings.styles
         }
 
     def on_epoch_end(self, epoch, logs=None):
         number = epoch + 1
+        student = float32_student(self.model, self.settings)  # the students saved are the ones validated
         scores = {style: [] for style in self.settings.styles}
         rows = []
         for photo, targets in self.validation:
-            made = self._student_pictures(photo)
+            made = self._student_pictures(student, photo)
             for style in self.settings.styles:
                 scores[style].append(psnr(made[style], targets[style]))
             if len(rows) < 2 * len(self.settings.styles):
@@ -459,7 +476,7 @@ class EpochOutputs(keras.callbacks.Callback):
         with open(self.run_dir / "history.jsonl", "a") as history:
             history.write(json.dumps(entry) + "\n")
         _save_rows(rows, self.run_dir / "samples" / f"epoch_{number:04d}.png")
-        save_students(self.model, self.settings, self.teacher_metadata, self.run_dir / "students")
+        save_students(student, self.settings, self.teacher_metadata, self.run_dir / "students")
         record = {
             "styles": list(self.settings.styles),
             "architecture": self.settings.architecture,
@@ -534,7 +551,8 @@ def load_teachers(paths):
 
 
 def run_settings(run_dir, resume, settings):
-    """The settings of the run: the saved ones on --resume, else `settings` (saved)."""
+    """The settings of the run: the saved ones on --resume, else `settings` (a new run, whose
+    folder must not hold one yet; `save_settings` writes them once they are checked)."""
     config = run_dir / "config.json"
     if resume:
         if not config.is_file():
@@ -544,36 +562,39 @@ def run_settings(run_dir, resume, settings):
         return DistillSettings(**saved)
     if config.is_file():
         raise ValueError(f"{run_dir} already holds a run: pass --resume to continue it, or choose another --output")
-    run_dir.mkdir(parents=True, exist_ok=True)
-    config.write_text(json.dumps(asdict(settings), indent=2))
     return settings
 
 
-def distill(
-    teacher_paths, photos_dir, run_dir, resume=False, minutes=None, cache_dir=None, extra_photos=None, **options
-):
+def save_settings(run_dir, settings):
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / "config.json").write_text(json.dumps(asdict(settings), indent=2))
+
+
+def distill(teacher_paths, photos_dir, run_dir, resume=False, minutes=None, cache_dir=None, **options):
     """Runs (or resumes) a distillation; returns the paths of the students written. `cache_dir`
-    (default `RUN/cache`) can be shared by runs on the same photos and teachers; `extra_photos`: a
-    folder of more photos to train on, all of them (`extra_training_photos`)."""
+    (default `RUN/cache`) can be shared by runs on the same photos and teachers."""
     if minutes is not None and not minutes > 0:
         raise ValueError(f"minutes must be positive, got {minutes!r}")
     run_dir = Path(run_dir)
     teachers = load_teachers(teacher_paths)
-    training_photos, held_out = split_photos(photos_dir)  # checked before the run folder is made
-    extra = extra_training_photos(extra_photos, held_out) if extra_photos else []
     color_order = next(iter(teachers.values()))[1]["input"]["color_order"]
     settings = run_settings(
         run_dir, resume, DistillSettings(styles=tuple(teachers), color_order=color_order, **options)
     )
     if set(settings.styles) != set(teachers):
         raise ValueError(f"the run distils {list(settings.styles)}; got teachers for {sorted(teachers)}")
+    training_photos, held_out = split_photos(photos_dir)  # checked before a new run's folder is made
+    extra, extra_digest = extra_training_photos(settings.extra_photos, held_out) if settings.extra_photos else ([], "")
+    if not resume:
+        save_settings(run_dir, settings)
     teachers = {style: teachers[style] for style in settings.styles}
     keras.utils.set_random_seed(settings.seed)
 
     cache_dir = Path(cache_dir) if cache_dir else run_dir / "cache"
     pairs = cache_teacher_pictures(teachers, training_photos, CACHE_LONG_SIDES, cache_dir, "teacher pictures")
     if extra:
-        pairs += cache_teacher_pictures(teachers, extra, CACHE_LONG_SIDES, cache_dir / "extra", "extra photos")
+        extra_cache = cache_dir / "extra" / extra_digest[:16]
+        pairs += cache_teacher_pictures(teachers, extra, CACHE_LONG_SIDES, extra_cache, "extra photos")
     validation = cache_teacher_pictures(
         teachers, held_out[:VALIDATION_PHOTOS], (VALIDATION_LONG_SIDE,), cache_dir / "held-out", "held-out"
     )
@@ -696,6 +717,7 @@ def run(args):
             "init_from",
             "context_size",
             "precision",
+            "extra_photos",
         )
     }
     paths = distill(
@@ -705,7 +727,6 @@ def run(args):
         resume=args.resume,
         minutes=args.minutes,
         cache_dir=args.cache,
-        extra_photos=args.extra_photos,
         **options,
     )
     print("students: " + ", ".join(str(path) for path in paths))
