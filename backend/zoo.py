@@ -3,9 +3,9 @@
 Only the keys that docs/modelzoo-format.md marks as read by others are relied on, but the catalogue
 and every manifest must match the model zoo's JSON Schemas (`modelzoo/schemas/`): the backend
 refuses what the schemas refuse, and a manifest whose variants name a context input their network
-does not have (`modelzoo.manifest.check_context_names`). The catalogue is read again when the file changes (checked at
-most every `CHECK_SECONDS`), so a rebuilt zoo is picked up without a restart; a broken or refused
-rebuild keeps the last good catalogue and is logged with the file and the reason.
+does not have (`modelzoo.manifest.check_context_names`). The catalogue is read again when the file
+changes (checked at most every `CHECK_SECONDS`), so a rebuilt zoo is picked up without a restart; a
+broken or refused rebuild keeps the last good catalogue and is logged with the file and the reason.
 """
 
 import json

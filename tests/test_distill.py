@@ -46,6 +46,16 @@ def five_photos(tmp_path, photos):
     return folder
 
 
+def validation_psnr(run, teacher_path, photos_dir, student_path):
+    """The mean PSNR, computed here, of the student `student_path` against the teacher's cached
+    pictures of the run's validation photos: what the run's history records as `val_psnr_tiny`."""
+    teacher = distill.load_teachers([teacher_path])
+    held_out = distill.split_photos(photos_dir)[1][: distill.VALIDATION_PHOTOS]
+    validation = distill.cache_teacher_pictures(teacher, held_out, (64,), run / "cache" / "held-out", "held-out")
+    student = evaluate.Stylizer.load(student_path)
+    return np.mean([psnr(student(photo), targets["tiny"]) for photo, targets in validation])
+
+
 def read_history(run):
     return [json.loads(line) for line in (run / "history.jsonl").read_text().splitlines()]
 
@@ -119,7 +129,7 @@ def test_extra_photos_are_trained_on_but_never_a_held_out_one(tmp_path, small_te
     held_out = distill.split_photos(five_photos)[1]
     photos, digest = distill.extra_training_photos(two_more_photos, held_out)
     assert photos == distill.list_photos(two_more_photos) and len(photos) == 2
-    (two_more_photos / "third.png").write_bytes((five_photos / distill.list_photos(five_photos)[0].name).read_bytes())
+    (two_more_photos / "third.png").write_bytes(distill.list_photos(five_photos)[0].read_bytes())
     assert distill.extra_training_photos(two_more_photos, held_out)[1] != digest  # the cache follows the content
 
     shutil.copy(held_out[0], two_more_photos / "renamed.jpg")
@@ -224,12 +234,8 @@ def test_distillation_trains_without_tensorflow_and_its_students_load_here(tmp_p
     assert [entry["steps"] for entry in history] == [10, 20]
     assert not (run / "logs").exists()  # TensorBoard scalars are written under TensorFlow only
 
-    teacher = distill.load_teachers([small_teacher])
-    held_out = distill.split_photos(five_photos)[1][: distill.VALIDATION_PHOTOS]
-    validation = distill.cache_teacher_pictures(teacher, held_out, (64,), run / "cache" / "held-out", "held-out")
-    student = evaluate.Stylizer.load(run / "students" / "tiny.keras")
-    assert context_size_of(student.model) == 16
-    here = np.mean([psnr(student(photo), targets["tiny"]) for photo, targets in validation])
+    assert context_size_of(load_generator(run / "students" / "tiny.keras")[0]) == 16
+    here = validation_psnr(run, small_teacher, five_photos, run / "students" / "tiny.keras")
     assert here == pytest.approx(history[-1]["val_psnr_tiny"], abs=0.01)
 
 
@@ -257,11 +263,7 @@ def test_a_mixed_precision_run_trains_and_saves_float32_students(tmp_path, small
         for got, want in zip(layer.get_weights(), float32.get_layer(layer.name).get_weights(), strict=True):
             np.testing.assert_array_equal(got, want)
     # The validation figure is the saved students' (float32), not the bfloat16 network's.
-    teacher = distill.load_teachers([small_teacher])
-    held_out = distill.split_photos(five_photos)[1][: distill.VALIDATION_PHOTOS]
-    validation = distill.cache_teacher_pictures(teacher, held_out, (64,), run / "cache" / "held-out", "held-out")
-    stylizer = evaluate.Stylizer.load(path)
-    here = np.mean([psnr(stylizer(photo), targets["tiny"]) for photo, targets in validation])
+    here = validation_psnr(run, small_teacher, five_photos, path)
     assert here == pytest.approx(read_history(run)[-1]["val_psnr_tiny"], abs=0.001)
     with pytest.raises(ValueError, match="precision must be one of float32, mixed_bfloat16"):
         distill.DistillSettings(styles=("a",), color_order="BGR", precision="float16")

@@ -59,7 +59,7 @@ from keras import ops
 from PIL import Image
 from tqdm import tqdm
 
-from training.conventions import SIZE_MULTIPLE, TANH_RANGE
+from training.conventions import SIZE_MULTIPLE, TANH_RANGE, sha256_file
 from training.history import plot_history, read_history
 from training.imaging import from_model_output, load_photo, resize_long_side, to_model_input
 from training.quality import psnr
@@ -161,8 +161,8 @@ def extra_training_photos(extra_dir, held_out):
         if path.stem in stems:
             raise ValueError(f"{extra_dir}: {stems[path.stem].name} and {path.name} share a name; rename one")
         stems[path.stem] = path
-    held = {hashlib.sha256(path.read_bytes()).hexdigest(): path.name for path in held_out}
-    digests = [hashlib.sha256(path.read_bytes()).hexdigest() for path in photos]
+    held = {sha256_file(path): path.name for path in held_out}
+    digests = [sha256_file(path) for path in photos]
     for path, digest in zip(photos, digests, strict=True):
         if digest in held:
             raise ValueError(f"{path} is the held-out photo {held[digest]}: the held-out photos are never trained on")

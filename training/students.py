@@ -2,8 +2,8 @@
 
 A student is a plain Keras functional model of convolutions, ReLUs, additions and nearest
 up-sampling: no normalization and no statistic of the whole picture computed in a tile, so a
-picture stylized in tiles (overlapping by the receptive field) equals the picture stylized whole. It keeps the
-teacher's input convention (channel order, value range) and, like the teacher, maps an input side
+picture stylized in tiles (overlapping by the receptive field) equals the picture stylized whole.
+It keeps the teacher's input convention (channel order, value range) and, like the teacher, maps an input side
 of H pixels to 4 * ceil(ceil(H / 2) / 2) (`training.models.generator_output_size`).
 
     stem:  3x3 conv (full size) -> ReLU
