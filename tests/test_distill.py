@@ -15,7 +15,8 @@ from PIL import Image
 
 from training import distill, evaluate
 from training.cli import main
-from training.quality import psnr
+from training.imaging import list_images
+from training.quality import psnr, ssim
 from training.saving import load_generator, make_metadata, read_metadata, save_generator
 from training.students import context_size_of, receptive_field
 
@@ -67,6 +68,13 @@ def test_split_holds_out_every_fifth_photo(tmp_path):
     training, held_out = distill.split_photos(tmp_path)
     assert [p.name for p in held_out] == ["p04.jpg", "p09.jpg"]
     assert len(training) == 10 and not set(training) & set(held_out)
+    (tmp_path / ".p05.jpg").write_bytes(b"")  # hidden files (such as macOS's "._" files) are not photos
+    assert distill.split_photos(tmp_path) == (training, held_out)
+    (tmp_path / "p03.webp").write_bytes(b"")
+    with pytest.raises(ValueError, match="p03.jpg and p03.webp share a name"):
+        distill.split_photos(tmp_path)  # their cached teacher pictures would be one file
+    with pytest.raises(ValueError, match="no such folder"):
+        distill.split_photos(tmp_path / "missing")
 
 
 def test_settings_are_checked():
@@ -74,6 +82,8 @@ def test_settings_are_checked():
         distill.DistillSettings(styles=("a",), color_order="BGR", crop_size=30)
     with pytest.raises(ValueError, match="learning_rate"):
         distill.DistillSettings(styles=("a",), color_order="BGR", learning_rate=0)
+    with pytest.raises(ValueError, match="ssim_weight"):
+        distill.DistillSettings(styles=("a",), color_order="BGR", ssim_weight=-0.5)
     assert distill.DistillSettings(styles=("a",), color_order="BGR", context_size=16.0).context_size == 16
     for size in (4, -1, 8.5, None):
         with pytest.raises(ValueError, match="context size"):
@@ -85,7 +95,15 @@ def test_distillation_learns_resumes_and_saves_usable_students(tmp_path, small_t
     monkeypatch.setattr(distill, "CACHE_LONG_SIDES", (64, 96))
     monkeypatch.setattr(distill, "VALIDATION_LONG_SIDE", 64)
     run = tmp_path / "run"
-    options = dict(architecture="sep-s", crop_size=48, batch_size=4, steps_per_epoch=15, epochs=4, learning_rate=3e-3)
+    options = dict(
+        architecture="sep-s",
+        crop_size=48,
+        batch_size=4,
+        steps_per_epoch=15,
+        epochs=4,
+        learning_rate=3e-3,
+        ssim_weight=0.5,
+    )
 
     # A first invocation stops after its first epoch: its time budget is used up by then.
     distill.distill([small_teacher], five_photos, run, minutes=1e-4, **options)
@@ -102,9 +120,13 @@ def test_distillation_learns_resumes_and_saves_usable_students(tmp_path, small_t
     assert [entry["steps"] for entry in history] == [15, 30, 45, 60]
     assert history[-1]["loss"] < history[0]["loss"]
     assert history[-1]["val_psnr_tiny"] > history[0]["val_psnr_tiny"]
+    assert 0 < history[0]["val_ssim_tiny"] < history[-1]["val_ssim_tiny"] <= 1
     assert (run / "loss_curves.png").is_file() and (run / "samples" / "epoch_0004.png").is_file()
     record = json.loads((run / "record.json").read_text())
     assert record["steps"] == 60 and record["training_seconds"] == history[-1]["seconds"] > 0
+    assert (
+        record["settings"]["ssim_weight"] == 0.5 and record["validation_ssim"]["tiny"] == history[-1]["val_ssim_tiny"]
+    )
 
     (student,) = paths
     metadata = read_metadata(student)
@@ -128,8 +150,8 @@ def two_more_photos(tmp_path, photos):
 def test_extra_photos_are_trained_on_but_never_a_held_out_one(tmp_path, small_teacher, five_photos, two_more_photos):
     held_out = distill.split_photos(five_photos)[1]
     photos, digest = distill.extra_training_photos(two_more_photos, held_out)
-    assert photos == distill.list_photos(two_more_photos) and len(photos) == 2
-    (two_more_photos / "third.png").write_bytes(distill.list_photos(five_photos)[0].read_bytes())
+    assert photos == list_images(two_more_photos) and len(photos) == 2
+    (two_more_photos / "third.png").write_bytes(list_images(five_photos)[0].read_bytes())
     assert distill.extra_training_photos(two_more_photos, held_out)[1] != digest  # the cache follows the content
 
     shutil.copy(held_out[0], two_more_photos / "renamed.jpg")
@@ -180,7 +202,7 @@ def test_losses_go_down_for_every_style_of_a_shared_student(
     assert len(batches) == 1 and len(batches[0].pairs) == 4 + 2  # the training photos and the extra ones
     (extra,) = (run / "cache" / "extra").iterdir()  # named by the photos' digest
     cached = sorted(p.name for p in (extra / "tiny").iterdir())
-    assert cached == sorted(f"{p.stem}@64.png" for p in distill.list_photos(two_more_photos))
+    assert cached == sorted(f"{p.stem}@64.png" for p in list_images(two_more_photos))
     history = read_history(run)
     for style in ("tiny", "other"):
         assert history[-1][f"{style}_loss"] < history[0][f"{style}_loss"]
@@ -333,6 +355,37 @@ def test_a_record_carries_the_record_of_the_students_it_started_from(tmp_path):
     )
     assert (third["total_steps"], third["total_training_seconds"]) == (4800, 5094.4)
     assert third["started_from"]["started_from"] == first
+
+
+def test_the_ssim_term_scores_what_evaluate_reports():
+    rng = np.random.default_rng(3)
+    target = rng.integers(0, 256, (2, 40, 52, 3), dtype=np.uint8)
+    output = np.clip(target + rng.normal(0, 30, target.shape), 0, 255).astype(np.uint8)
+    t, o = (image.astype("float32") / 127.5 - 1 for image in (target, output))  # as the generators' [-1, 1]
+
+    expected = np.mean([ssim(output[i], target[i]) for i in range(2)])
+    assert float(distill.structural_similarity(t, o)) == pytest.approx(expected, abs=1e-6)
+    assert float(distill.structural_similarity(t, t)) == pytest.approx(1.0, abs=1e-6)
+    # Brighter by a constant is a different picture for SSIM (its luminance term), as for evaluate.
+    brighter = np.minimum(target, 200) + 40
+    assert float(distill.structural_similarity(t, brighter.astype("float32") / 127.5 - 1)) == pytest.approx(
+        np.mean([ssim(brighter[i], target[i]) for i in range(2)]), abs=1e-6
+    )
+
+    l1 = float(np.mean(np.abs(t - o)))
+    loss = distill.DistillationLoss(gradient_weight=0.0, feature_weight=0.0, ssim_weight=0.5)
+    assert float(loss(t, o)) == pytest.approx(l1 + 0.5 * (1 - expected), abs=1e-5)
+
+
+def test_crops_say_which_photos_are_too_small_for_them(capsys):
+    settings = distill.DistillSettings(styles=("a",), color_order="RGB", crop_size=32, batch_size=3)
+    small, large = (np.zeros((h, 40, 3), np.uint8) for h in (24, 48))
+    batches = distill.CropBatches([(small, {"a": small}), (large, {"a": large})], settings)
+    photos, pictures = batches[0]
+    assert photos.shape == pictures.shape == (3, 32, 32, 3)
+    assert "1 of 2 cached photos are shorter than the crop (32 pixels)" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="no photo is at least 32 pixels"):
+        distill.CropBatches([(small, {"a": small})], settings)
 
 
 def test_feature_loss_needs_teacher_layers(small_teacher):

@@ -10,7 +10,7 @@ from pathlib import Path
 from PIL import Image, ImageDraw
 
 from training import settings
-from training.imaging import load_photo
+from training.imaging import IMAGE_SUFFIXES, list_images, load_photo
 from training.pretrained import STYLES, import_published
 from training.saving import read_metadata, save_generator
 from training.stylize import Stylizer, stylize_files
@@ -71,9 +71,9 @@ def run(args):
         raise ValueError(f"unknown styles {unknown}; choose from {', '.join(STYLES)}")
     if args.count < 1:
         raise ValueError("--count must be at least 1")
-    photos = sorted(p for p in Path(args.photos).glob("*") if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
+    photos = list_images(args.photos)
     if not photos:
-        raise FileNotFoundError(f"{args.photos}: no .jpg or .png photos")
+        raise FileNotFoundError(f"{args.photos}: no photos ({', '.join(IMAGE_SUFFIXES)})")
     photos = photos[: args.count]
     output = Path(args.output)
 

@@ -12,7 +12,8 @@ paid once per step). The students learn to reproduce their teachers' pictures:
    contrast jitter of the photo, and fits every head to its teacher's picture of the same crop.
 3. The loss of each style is pixel L1 + `gradient_weight` x L1 of image gradients at 1, 1/2 and
    1/4 of the size (strokes and flat regions) + `feature_weight` x L1 of the teacher's own first
-   layer features (conv01_1, no downloaded weights). Chosen by measurement: docs/students.md.
+   layer features (conv01_1, no downloaded weights) + `ssim_weight` x (1 - SSIM), SSIM being the
+   index `evaluate` reports (`training.quality`). Chosen by measurement: docs/students.md.
 4. Adam, with a cosine learning-rate decay over the run's `epochs`. `--precision mixed_bfloat16`
    computes in bfloat16 with float32 weights, for GPUs (on a CPU without bfloat16 instructions it
    is 3.4 times slower: docs/students.md); the students are always saved in float32.
@@ -49,6 +50,7 @@ imports needs TensorFlow there (a test runs it under JAX with `import tensorflow
 import json
 import os
 import platform
+import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -61,8 +63,15 @@ from tqdm import tqdm
 
 from training.conventions import SIZE_MULTIPLE, TANH_RANGE, sha256_file
 from training.history import plot_history, read_history
-from training.imaging import from_model_output, load_photo, resize_long_side, to_model_input
-from training.quality import psnr
+from training.imaging import (
+    IMAGE_SUFFIXES,
+    from_model_output,
+    list_images,
+    load_photo,
+    resize_long_side,
+    to_model_input,
+)
+from training.quality import SSIM_COVARIANCE_CORRECTION, SSIM_K1, SSIM_K2, psnr, ssim, ssim_window
 from training.saving import load_generator, make_metadata, save_generator
 from training.students import (
     DEFAULT_ARCHITECTURE,
@@ -81,7 +90,6 @@ VALIDATION_LONG_SIDE = 384
 VALIDATION_PHOTOS = 4
 HELD_OUT_EVERY = 5  # every 5th photo (sorted by name) is held out: 12 of the 60 shared photos
 GRADIENT_SCALES = (1, 2, 4)
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 PRECISIONS = ("float32", "mixed_bfloat16")  # Keras dtype policies a run may train under
 SOURCE = "distilled with `python -m training distill` from the published CartoonGAN {style} generator"
 
@@ -100,6 +108,7 @@ class DistillSettings:
     learning_rate: float = 1e-3
     gradient_weight: float = 1.0
     feature_weight: float = 0.0
+    ssim_weight: float = 0.0
     jitter: float = 0.03
     seed: int = 0
     init_from: str | None = None  # a folder of earlier students (`<style>.keras`) to start from
@@ -113,7 +122,7 @@ class DistillSettings:
         for name in ("batch_size", "steps_per_epoch", "epochs"):
             if int(getattr(self, name)) != getattr(self, name) or getattr(self, name) < 1:
                 raise ValueError(f"{name} must be a positive integer, got {getattr(self, name)!r}")
-        for name in ("gradient_weight", "feature_weight", "jitter"):
+        for name in ("gradient_weight", "feature_weight", "ssim_weight", "jitter"):
             if not getattr(self, name) >= 0:
                 raise ValueError(f"{name} must be non-negative, got {getattr(self, name)!r}")
         if not self.learning_rate > 0:
@@ -127,18 +136,21 @@ class DistillSettings:
 # Photos and teacher pictures
 
 
-def list_photos(photos_dir):
-    """The image paths of a folder, sorted by name."""
-    folder = Path(photos_dir)
-    if not folder.is_dir():
-        raise FileNotFoundError(f"{folder}: no such folder of photos")
-    return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith("."))
+def _one_photo_a_name(folder, photos):
+    """`photos`, refused if two share a name but for the suffix: their cached pictures would collide."""
+    stems = {}
+    for path in photos:
+        if path.stem in stems:
+            raise ValueError(f"{folder}: {stems[path.stem].name} and {path.name} share a name; rename one")
+        stems[path.stem] = path
+    return photos
 
 
 def split_photos(photos_dir):
-    """`(training, held_out)` image paths of a folder: every `HELD_OUT_EVERY`th by name is held out."""
+    """`(training, held_out)` image paths of a folder: every `HELD_OUT_EVERY`th by name is held out.
+    Two photos of one name (`a.jpg`, `a.png`) are refused."""
     folder = Path(photos_dir)
-    paths = list_photos(folder)
+    paths = _one_photo_a_name(folder, list_images(folder))
     held_out = [p for i, p in enumerate(paths) if i % HELD_OUT_EVERY == HELD_OUT_EVERY - 1]
     training = [p for p in paths if p not in held_out]
     if not training:
@@ -153,14 +165,10 @@ def extra_training_photos(extra_dir, held_out):
     collide) and any photo whose bytes are those of a held-out photo, whatever its name."""
     import hashlib
 
-    photos = list_photos(extra_dir)
+    photos = list_images(extra_dir)
     if not photos:
         raise ValueError(f"{extra_dir}: no photos to train on ({', '.join(IMAGE_SUFFIXES)})")
-    stems = {}
-    for path in photos:
-        if path.stem in stems:
-            raise ValueError(f"{extra_dir}: {stems[path.stem].name} and {path.name} share a name; rename one")
-        stems[path.stem] = path
+    _one_photo_a_name(extra_dir, photos)
     held = {sha256_file(path): path.name for path in held_out}
     digests = [sha256_file(path) for path in photos]
     for path, digest in zip(photos, digests, strict=True):
@@ -230,6 +238,12 @@ class CropBatches(keras.utils.PyDataset):
         self.pairs = [pair for pair in pairs if min(pair[0].shape[:2]) >= settings.crop_size]
         if not self.pairs:
             raise ValueError(f"no photo is at least {settings.crop_size} pixels on its short side")
+        if len(self.pairs) < len(pairs):
+            tqdm.write(
+                f"{len(pairs) - len(self.pairs)} of {len(pairs)} cached photos are shorter than the crop "
+                f"({settings.crop_size} pixels) and are not trained on",
+                file=sys.stderr,
+            )
         self.settings = settings
         self.epoch = 0
         size = settings.context_size
@@ -290,6 +304,30 @@ def gradient_loss(target, output):
     return total / len(GRADIENT_SCALES)
 
 
+def _blur(images, window):
+    """`images` through SSIM's Gaussian window, valid positions only (a depthwise column then row)."""
+    channels = images.shape[-1]
+    column = ops.cast(np.tile(window.reshape(-1, 1, 1, 1), (1, 1, channels, 1)), images.dtype)
+    row = ops.reshape(column, (1, -1, channels, 1))
+    return ops.depthwise_conv(ops.depthwise_conv(images, column, padding="valid"), row, padding="valid")
+
+
+def structural_similarity(target, output):
+    """The mean SSIM of batches of pictures in [-1, 1], per channel, over the positions where the
+    window fits: `training.quality.ssim` of the same pictures in 8 bits (its window and constants;
+    SSIM's luminance term is not shift-invariant, so the values are counted from the range's low end)."""
+    window = ssim_window()
+    low, high = TANH_RANGE
+    target, output = target - low, output - low
+    c1, c2 = (SSIM_K1 * (high - low)) ** 2, (SSIM_K2 * (high - low)) ** 2
+    mu_t, mu_o = _blur(target, window), _blur(output, window)
+    var_t = (_blur(target * target, window) - mu_t**2) * SSIM_COVARIANCE_CORRECTION
+    var_o = (_blur(output * output, window) - mu_o**2) * SSIM_COVARIANCE_CORRECTION
+    cov = (_blur(target * output, window) - mu_t * mu_o) * SSIM_COVARIANCE_CORRECTION
+    index = ((2 * mu_t * mu_o + c1) * (2 * cov + c2)) / ((mu_t**2 + mu_o**2 + c1) * (var_t + var_o + c2))
+    return ops.mean(index)
+
+
 def teacher_features(teacher, style):
     """The teacher's first layer (reflection pad, 7x7 conv01_1, ReLU) as a frozen model."""
     padded = teacher.get_layer("refpad01_1").output
@@ -300,13 +338,14 @@ def teacher_features(teacher, style):
 
 
 class DistillationLoss(keras.losses.Loss):
-    """L1 + weighted gradient L1 + weighted teacher-feature L1 of one style's head."""
+    """L1 + weighted gradient L1 + weighted teacher-feature L1 + weighted (1 - SSIM) of one style's head."""
 
-    def __init__(self, gradient_weight, feature_weight, features=None, name="distillation"):
+    def __init__(self, gradient_weight, feature_weight, features=None, ssim_weight=0.0, name="distillation"):
         super().__init__(name=name)
         if feature_weight and features is None:
             raise ValueError("a feature loss needs the teacher's feature model")
         self.gradient_weight, self.feature_weight, self.features = gradient_weight, feature_weight, features
+        self.ssim_weight = ssim_weight
 
     def call(self, target, output):
         loss = ops.mean(ops.abs(target - output))
@@ -314,6 +353,8 @@ class DistillationLoss(keras.losses.Loss):
             loss = loss + self.gradient_weight * gradient_loss(target, output)
         if self.feature_weight:
             loss = loss + self.feature_weight * ops.mean(ops.abs(self.features(target) - self.features(output)))
+        if self.ssim_weight:
+            loss = loss + self.ssim_weight * (1.0 - structural_similarity(target, output))
         return loss
 
 
@@ -428,12 +469,12 @@ class EpochOutputs(keras.callbacks.Callback):
 
     def on_train_batch_end(self, batch, logs=None):
         self.steps_done += 1
-        self.bar.update(1)
         postfix = {"step": self.steps_done, "loss": f"{(logs or {}).get('loss', float('nan')):.4f}"}
         if self.deadline is not None:
             left = max(0, round(self.deadline - time.monotonic()))
             postfix["time left"] = f"{left // 60}:{left % 60:02d}"
-        self.bar.set_postfix(postfix)
+        self.bar.set_postfix(postfix, refresh=False)  # shown by the update, with this step's count
+        self.bar.update(1)
 
     def on_train_end(self, logs=None):
         if self.bar is not None:
@@ -458,11 +499,13 @@ class EpochOutputs(keras.callbacks.Callback):
         number = epoch + 1
         student = float32_student(self.model, self.settings)  # the students saved are the ones validated
         scores = {style: [] for style in self.settings.styles}
+        similarity = {style: [] for style in self.settings.styles}
         rows = []
         for photo, targets in self.validation:
             made = self._student_pictures(student, photo)
             for style in self.settings.styles:
                 scores[style].append(psnr(made[style], targets[style]))
+                similarity[style].append(ssim(made[style], targets[style]))
             if len(rows) < 2 * len(self.settings.styles):
                 rows += [np.concatenate([photo, targets[s], made[s]], axis=1) for s in self.settings.styles]
         entry = {
@@ -472,6 +515,7 @@ class EpochOutputs(keras.callbacks.Callback):
             "seconds": round(self.seconds_before + time.monotonic() - self.started, 1),
             **{key: float(value) for key, value in (logs or {}).items()},
             **{f"val_psnr_{style}": round(float(np.mean(values)), 3) for style, values in scores.items()},
+            **{f"val_ssim_{style}": round(float(np.mean(values)), 4) for style, values in similarity.items()},
         }
         with open(self.run_dir / "history.jsonl", "a") as history:
             history.write(json.dumps(entry) + "\n")
@@ -486,6 +530,7 @@ class EpochOutputs(keras.callbacks.Callback):
             "hardware": hardware(),
             "settings": asdict(self.settings),
             "validation_psnr_db": {s: entry[f"val_psnr_{s}"] for s in self.settings.styles},
+            "validation_ssim": {s: entry[f"val_ssim_{s}"] for s in self.settings.styles},
         }
         (self.run_dir / "record.json").write_text(json.dumps(with_earlier_record(record, self.earlier), indent=2))
         plot_history(read_history(self.run_dir / "history.jsonl"), self.run_dir / "loss_curves.png")
@@ -607,6 +652,7 @@ def distill(teacher_paths, photos_dir, run_dir, resume=False, minutes=None, cach
             settings.gradient_weight,
             settings.feature_weight,
             teacher_features(teachers[style][0], style) if settings.feature_weight else None,
+            settings.ssim_weight,
             name=f"loss_{style}",
         )
         for style in settings.styles
@@ -664,9 +710,6 @@ def add_arguments(parser):
     parser.add_argument("--output", required=True, help="the run folder")
     parser.add_argument("--resume", action="store_true", help="continue the run in --output")
     parser.add_argument("--minutes", type=float, help="stop after the last epoch that ends within this many minutes")
-    parser.add_argument(
-        "--extra-photos", metavar="DIR", help="a folder of more photos to train on (none of them is held out)"
-    )
     parser.add_argument("--cache", help="folder of cached teacher pictures (default: RUN/cache); runs may share one")
     defaults = DistillSettings(styles=("x",), color_order="RGB")
     parser.add_argument(
@@ -682,7 +725,7 @@ def add_arguments(parser):
         default=defaults.context_size,
         help="let the student see its whole picture squeezed to this many pixels a side (default: 0, none)",
     )
-    for name in ("learning_rate", "gradient_weight", "feature_weight", "jitter"):
+    for name in ("learning_rate", "gradient_weight", "feature_weight", "ssim_weight", "jitter"):
         parser.add_argument(
             f"--{name.replace('_', '-')}", type=float, default=getattr(defaults, name), help="(default: %(default)s)"
         )
@@ -698,6 +741,9 @@ def add_arguments(parser):
         metavar="FOLDER",
         help="start from the students FOLDER/<style>.keras (such as training/students) instead of random weights",
     )
+    parser.add_argument(
+        "--extra-photos", metavar="DIR", help="a folder of more photos to train on (none of them is held out)"
+    )
 
 
 def run(args):
@@ -712,6 +758,7 @@ def run(args):
             "learning_rate",
             "gradient_weight",
             "feature_weight",
+            "ssim_weight",
             "jitter",
             "seed",
             "init_from",

@@ -16,7 +16,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
+from training.imaging import IMAGE_SUFFIXES, list_images
+
 CANNY_LOW_THRESHOLD = 100
 CANNY_HIGH_THRESHOLD = 200
 KERNEL_SIZE = 5
@@ -54,14 +55,6 @@ def resize_shorter_side(image, size):
     new_size = (max(1, round(width * scale)), max(1, round(height * scale)))
     interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC
     return cv2.resize(image, new_size, interpolation=interpolation)
-
-
-def list_images(folder):
-    """The image files of `folder` (not recursive), sorted by name."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise ValueError(f"{folder}: no such folder")
-    return sorted(path for path in folder.iterdir() if path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES)
 
 
 def read_image(path):

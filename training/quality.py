@@ -12,8 +12,12 @@ import numpy as np
 
 MAX_PSNR_DB = 100.0  # reported for identical pictures
 PEAK = 255.0
-SSIM_C1 = (0.01 * PEAK) ** 2
-SSIM_C2 = (0.03 * PEAK) ** 2
+SSIM_WINDOW = 11  # the Gaussian window's side, in pixels
+SSIM_SIGMA = 1.5
+SSIM_K1, SSIM_K2 = 0.01, 0.03
+SSIM_C1 = (SSIM_K1 * PEAK) ** 2
+SSIM_C2 = (SSIM_K2 * PEAK) ** 2
+SSIM_COVARIANCE_CORRECTION = SSIM_WINDOW**2 / (SSIM_WINDOW**2 - 1)  # sample covariances, as scikit-image
 
 
 def _check_pair(picture, reference):
@@ -34,23 +38,33 @@ def ssim(picture, reference):
     """Mean SSIM of an 8-bit picture against an 8-bit reference (1.0 for identical pictures)."""
     picture, reference = _check_pair(picture, reference)
 
+    window = ssim_window()
+
     def blur(image):
-        return cv2.GaussianBlur(image, (11, 11), 1.5, borderType=cv2.BORDER_REFLECT)
+        return cv2.sepFilter2D(image, -1, window, window, borderType=cv2.BORDER_REFLECT)
 
     values = []
     for channel in range(picture.shape[2]):
         x, y = picture[..., channel], reference[..., channel]
         mu_x, mu_y = blur(x), blur(y)
-        # Sample (unbiased) covariances over the 11x11 window, as scikit-image uses.
-        correction = 121 / 120
+        correction = SSIM_COVARIANCE_CORRECTION
         var_x = (blur(x * x) - mu_x**2) * correction
         var_y = (blur(y * y) - mu_y**2) * correction
         cov = (blur(x * y) - mu_x * mu_y) * correction
         index = ((2 * mu_x * mu_y + SSIM_C1) * (2 * cov + SSIM_C2)) / (
             (mu_x**2 + mu_y**2 + SSIM_C1) * (var_x + var_y + SSIM_C2)
         )
-        values.append(float(index[5:-5, 5:-5].mean()) if min(x.shape) > 10 else float(index.mean()))
+        edge = SSIM_WINDOW // 2  # the border, where the window is padded, is not counted
+        inside = index[edge:-edge, edge:-edge] if min(x.shape) >= SSIM_WINDOW else index
+        values.append(float(inside.mean()))
     return float(np.mean(values))
+
+
+def ssim_window():
+    """The normalized 1-D Gaussian of SSIM's window (its 2-D window is the outer product)."""
+    offsets = np.arange(SSIM_WINDOW) - SSIM_WINDOW // 2
+    weights = np.exp(-(offsets**2) / (2 * SSIM_SIGMA**2))
+    return weights / weights.sum()
 
 
 def shift_agreement(stylize, photo, shift):
