@@ -123,10 +123,12 @@ async function timeOrt({ manifest, sizes, runs }) {
       const height = size * 3 / 4;
       const data = new Float32Array(height * size * 3).map((_, i) => ((i * 7) % 256) / 127.5 - 1);
       const t0 = performance.now();
-      const feeds = { image: new ort.Tensor('float32', data, [1, height, size, 3]) };
+      // The input names are the ONNX variant's signature (docs/modelzoo-format.md).
+      const { signature } = manifest.variants.onnx;
+      const feeds = { [signature.input]: new ort.Tensor('float32', data, [1, height, size, 3]) };
       const side = manifest.input.context && manifest.input.context.size;
-      if (side) feeds.context = new ort.Tensor('float32', new Float32Array(side * side * 3), [1, side, side, 3]);
-      const output = await session.run(side ? feeds : { [session.inputNames[0]]: feeds.image });
+      if (side) feeds[signature.context] = new ort.Tensor('float32', new Float32Array(side * side * 3), [1, side, side, 3]);
+      const output = await session.run(feeds);
       Object.values(output).forEach((tensor) => tensor.dispose && tensor.dispose());
       times.push(performance.now() - t0);
     }
