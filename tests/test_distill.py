@@ -70,8 +70,8 @@ def test_split_holds_out_every_fifth_photo(tmp_path):
     assert len(training) == 10 and not set(training) & set(held_out)
     (tmp_path / ".p05.jpg").write_bytes(b"")  # hidden files (such as macOS's "._" files) are not photos
     assert distill.split_photos(tmp_path) == (training, held_out)
-    (tmp_path / "p03.webp").write_bytes(b"")
-    with pytest.raises(ValueError, match="p03.jpg and p03.webp share a name"):
+    (tmp_path / "P03.webp").write_bytes(b"")
+    with pytest.raises(ValueError, match="P03.webp and p03.jpg share a name"):
         distill.split_photos(tmp_path)  # their cached teacher pictures would be one file
     with pytest.raises(ValueError, match="no such folder"):
         distill.split_photos(tmp_path / "missing")
@@ -241,10 +241,17 @@ def test_distillation_trains_without_tensorflow_and_its_students_load_here(tmp_p
         distill.CACHE_LONG_SIDES, distill.VALIDATION_LONG_SIDE = (64, 96), 64
         distill.distill(
             [{str(small_teacher)!r}], {str(five_photos)!r}, {str(run)!r}, architecture="sep-s", crop_size=48,
-            batch_size=4, steps_per_epoch=10, epochs=2, learning_rate=3e-3, context_size=16,
+            batch_size=4, steps_per_epoch=10, epochs=2, learning_rate=3e-3, context_size=16, ssim_weight=0.5,
         )
+        import numpy as np
+        pair = np.load({str(tmp_path / "pair.npy")!r}).astype("float32") / 127.5 - 1
+        print("ssim", float(distill.structural_similarity(pair[0], pair[1])))
         """
     )
+    rng = np.random.default_rng(5)
+    pair = rng.integers(0, 256, (2, 1, 30, 40, 3), dtype=np.uint8)
+    pair[1] = np.clip(pair[0] + rng.normal(0, 25, pair[0].shape), 0, 255)
+    np.save(tmp_path / "pair.npy", pair)
     root = Path(__file__).resolve().parents[1]
     environment = {**os.environ, "KERAS_BACKEND": "jax", "PYTHONPATH": str(root)}
     finished = subprocess.run(
@@ -252,6 +259,8 @@ def test_distillation_trains_without_tensorflow_and_its_students_load_here(tmp_p
     )
     assert finished.returncode == 0, finished.stderr[-4000:]
     assert "(jax backend)" in json.loads((run / "record.json").read_text())["hardware"]
+    jax_ssim = float(finished.stdout.split("ssim ")[-1])  # the SSIM term, computed under JAX
+    assert jax_ssim == pytest.approx(ssim(pair[1, 0], pair[0, 0]), abs=1e-6) and jax_ssim < 0.99
     history = read_history(run)
     assert [entry["steps"] for entry in history] == [10, 20]
     assert not (run / "logs").exists()  # TensorBoard scalars are written under TensorFlow only
@@ -267,7 +276,9 @@ def test_a_mixed_precision_run_trains_and_saves_float32_students(tmp_path, small
     monkeypatch.setattr(distill, "VALIDATION_LONG_SIDE", 64)
     run = tmp_path / "run"
     options = dict(architecture="sep-s", crop_size=48, batch_size=4, steps_per_epoch=10, epochs=2, learning_rate=3e-3)
-    (path,) = distill.distill([small_teacher], five_photos, run, precision="mixed_bfloat16", context_size=16, **options)
+    (path,) = distill.distill(
+        [small_teacher], five_photos, run, precision="mixed_bfloat16", context_size=16, ssim_weight=0.5, **options
+    )
     assert keras.config.dtype_policy().name == "float32"  # the global policy is as it was
     settings = distill.run_settings(run, True, None)
     trained = distill.build_run_student(settings)  # as the run built it
@@ -366,6 +377,8 @@ def test_the_ssim_term_scores_what_evaluate_reports():
     expected = np.mean([ssim(output[i], target[i]) for i in range(2)])
     assert float(distill.structural_similarity(t, o)) == pytest.approx(expected, abs=1e-6)
     assert float(distill.structural_similarity(t, t)) == pytest.approx(1.0, abs=1e-6)
+    with pytest.raises(ValueError, match="at least 11 pixels a side"):
+        distill.structural_similarity(t[:, :10], o[:, :10])
     # Brighter by a constant is a different picture for SSIM (its luminance term), as for evaluate.
     brighter = np.minimum(target, 200) + 40
     assert float(distill.structural_similarity(t, brighter.astype("float32") / 127.5 - 1)) == pytest.approx(
@@ -383,7 +396,7 @@ def test_crops_say_which_photos_are_too_small_for_them(capsys):
     batches = distill.CropBatches([(small, {"a": small}), (large, {"a": large})], settings)
     photos, pictures = batches[0]
     assert photos.shape == pictures.shape == (3, 32, 32, 3)
-    assert "1 of 2 cached photos are shorter than the crop (32 pixels)" in capsys.readouterr().err
+    assert "1 of 2 cached photo sizes are shorter than the crop (32 pixels)" in capsys.readouterr().err
     with pytest.raises(ValueError, match="no photo is at least 32 pixels"):
         distill.CropBatches([(small, {"a": small})], settings)
 

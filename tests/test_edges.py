@@ -1,5 +1,7 @@
 """Edge smoothing of cartoon frames (`training.edges`) and the `prepare` command."""
 
+import shutil
+
 import cv2
 import numpy as np
 import pytest
@@ -70,13 +72,16 @@ def test_bad_inputs_are_refused(image, options):
 
 @pytest.fixture
 def frames(tmp_path, photos):
-    """Three small frames (jpg, png, bmp), a broken one and a text file."""
+    """Three small frames (jpg, png, bmp), a broken one and a text file; neither a hidden file (such
+    as macOS's "._" copies) nor a WebP frame, which `train`'s TensorFlow cannot decode, is listed."""
     folder = tmp_path / "frames"
     folder.mkdir()
     for index, suffix in enumerate((".jpg", ".png", ".bmp")):
         cv2.imwrite(str(folder / f"frame{index}{suffix}"), small_photo(photos[index], 60))
     (folder / "broken.jpg").write_bytes(b"not an image")
     (folder / "notes.txt").write_text("not a frame")
+    shutil.copy(folder / "frame0.jpg", folder / "._frame0.jpg")
+    cv2.imwrite(str(folder / "frame3.webp"), small_photo(photos[3], 60))
     return folder
 
 

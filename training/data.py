@@ -18,7 +18,8 @@ import numpy as np
 import tensorflow as tf
 
 from training.conventions import TANH_RANGE, check_color_order, from_value_range, swap_channels, to_value_range
-from training.edges import list_images, smooth_edges
+from training.edges import smooth_edges
+from training.imaging import TRAINING_IMAGE_SUFFIXES, list_images
 
 
 def check_sizes(image_size, batch_size, load_size=None):
@@ -35,9 +36,9 @@ def check_sizes(image_size, batch_size, load_size=None):
 
 def image_files(folder, what="images"):
     """The image files of `folder` as strings; `ValueError` if it is missing or has none."""
-    paths = list_images(folder)
+    paths = list_images(folder, TRAINING_IMAGE_SUFFIXES)
     if not paths:
-        raise ValueError(f"{folder}: no {what} found (jpg, jpeg, png or bmp)")
+        raise ValueError(f"{folder}: no {what} found ({', '.join(TRAINING_IMAGE_SUFFIXES)})")
     return [str(path) for path in paths]
 
 
@@ -46,7 +47,7 @@ def paired_files(cartoon_paths, smoothed_dir):
     file name stem, as `prepare` writes them), and those copies. Frames without one are left out
     with a warning (e.g. a frame `prepare` could not read); none at all is a `ValueError`."""
     by_stem = {}
-    for path in list_images(smoothed_dir):
+    for path in list_images(smoothed_dir, TRAINING_IMAGE_SUFFIXES):
         by_stem.setdefault(path.stem, path)
     paired = [path for path in cartoon_paths if Path(path).stem in by_stem]
     missing = len(cartoon_paths) - len(paired)

@@ -13,7 +13,8 @@ paid once per step). The students learn to reproduce their teachers' pictures:
 3. The loss of each style is pixel L1 + `gradient_weight` x L1 of image gradients at 1, 1/2 and
    1/4 of the size (strokes and flat regions) + `feature_weight` x L1 of the teacher's own first
    layer features (conv01_1, no downloaded weights) + `ssim_weight` x (1 - SSIM), SSIM being the
-   index `evaluate` reports (`training.quality`). Chosen by measurement: docs/students.md.
+   index `evaluate` reports (`training.quality`). The weights are chosen by measurement
+   (docs/students.md, "The losses").
 4. Adam, with a cosine learning-rate decay over the run's `epochs`. `--precision mixed_bfloat16`
    computes in bfloat16 with float32 weights, for GPUs (on a CPU without bfloat16 instructions it
    is 3.4 times slower: docs/students.md); the students are always saved in float32.
@@ -31,7 +32,7 @@ The run folder holds:
     RUN/cache/              photos and teacher pictures (PNG; `--cache DIR` shares one between runs)
     RUN/backup/             the training state: weights, optimizer, finished epochs
     RUN/logs/               TensorBoard scalars (under the TensorFlow backend)
-    RUN/history.jsonl       per epoch: steps, seconds, losses, validation PSNR per style
+    RUN/history.jsonl       per epoch: steps, seconds, losses, validation PSNR and SSIM per style
     RUN/loss_curves.png     the curves of history.jsonl
     RUN/samples/epoch_NNNN.png   held-out photos | teacher | student, one row per style
     RUN/students/<style>.keras   the one-style students (`training.saving`), after every epoch
@@ -71,7 +72,7 @@ from training.imaging import (
     resize_long_side,
     to_model_input,
 )
-from training.quality import SSIM_COVARIANCE_CORRECTION, SSIM_K1, SSIM_K2, psnr, ssim, ssim_window
+from training.quality import SSIM_COVARIANCE_CORRECTION, SSIM_K1, SSIM_K2, SSIM_WINDOW, psnr, ssim, ssim_window
 from training.saving import load_generator, make_metadata, save_generator
 from training.students import (
     DEFAULT_ARCHITECTURE,
@@ -140,9 +141,10 @@ def _one_photo_a_name(folder, photos):
     """`photos`, refused if two share a name but for the suffix: their cached pictures would collide."""
     stems = {}
     for path in photos:
-        if path.stem in stems:
-            raise ValueError(f"{folder}: {stems[path.stem].name} and {path.name} share a name; rename one")
-        stems[path.stem] = path
+        stem = path.stem.casefold()  # a.jpg and A.png are one file name on macOS and Windows
+        if stem in stems:
+            raise ValueError(f"{folder}: {stems[stem].name} and {path.name} share a name; rename one")
+        stems[stem] = path
     return photos
 
 
@@ -240,7 +242,7 @@ class CropBatches(keras.utils.PyDataset):
             raise ValueError(f"no photo is at least {settings.crop_size} pixels on its short side")
         if len(self.pairs) < len(pairs):
             tqdm.write(
-                f"{len(pairs) - len(self.pairs)} of {len(pairs)} cached photos are shorter than the crop "
+                f"{len(pairs) - len(self.pairs)} of {len(pairs)} cached photo sizes are shorter than the crop "
                 f"({settings.crop_size} pixels) and are not trained on",
                 file=sys.stderr,
             )
@@ -316,6 +318,8 @@ def structural_similarity(target, output):
     """The mean SSIM of batches of pictures in [-1, 1], per channel, over the positions where the
     window fits: `training.quality.ssim` of the same pictures in 8 bits (its window and constants;
     SSIM's luminance term is not shift-invariant, so the values are counted from the range's low end)."""
+    if any(side is not None and side < SSIM_WINDOW for side in target.shape[1:3]):
+        raise ValueError(f"SSIM needs pictures of at least {SSIM_WINDOW} pixels a side, got {target.shape[1:3]}")
     window = ssim_window()
     low, high = TANH_RANGE
     target, output = target - low, output - low
@@ -449,8 +453,8 @@ def save_students(model, settings, teacher_metadata, folder):
 
 
 class EpochOutputs(keras.callbacks.Callback):
-    """After each epoch: validation PSNR per style, a sample grid, a history line, the students, and
-    a stop when the time budget would run out before the next epoch ends."""
+    """After each epoch: validation PSNR and SSIM per style, a sample grid, a history line, the
+    students, and a stop when the time budget would run out before the next epoch ends."""
 
     def __init__(self, run_dir, settings, validation, teacher_metadata, deadline, steps_done):
         super().__init__()
@@ -536,7 +540,7 @@ class EpochOutputs(keras.callbacks.Callback):
         plot_history(read_history(self.run_dir / "history.jsonl"), self.run_dir / "loss_curves.png")
         tqdm.write(
             f"epoch {number}: step {self.steps_done}, "
-            + ", ".join(f"{s} {np.mean(v):.2f} dB" for s, v in scores.items())
+            + ", ".join(f"{s} {np.mean(scores[s]):.2f} dB / {np.mean(similarity[s]):.3f}" for s in scores)
         )
         elapsed = time.monotonic() - self.started
         per_epoch = elapsed / max(1, number - self.first_epoch)

@@ -16,7 +16,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from training.imaging import IMAGE_SUFFIXES, list_images
+from training.imaging import TRAINING_IMAGE_SUFFIXES, list_images
 
 CANNY_LOW_THRESHOLD = 100
 CANNY_HIGH_THRESHOLD = 200
@@ -78,9 +78,9 @@ def prepare_folder(input_dir, output_dir, size=None, kernel_size=KERNEL_SIZE, pr
 
     if size is not None and size < 1:
         raise ValueError(f"size must be a positive number of pixels, got {size!r}")
-    paths = list_images(input_dir)
+    paths = list_images(input_dir, TRAINING_IMAGE_SUFFIXES)
     if not paths:
-        raise ValueError(f"{input_dir}: no images ({', '.join(IMAGE_SUFFIXES)})")
+        raise ValueError(f"{input_dir}: no images ({', '.join(TRAINING_IMAGE_SUFFIXES)})")
     output_dir = Path(output_dir)
     if output_dir.resolve() == Path(input_dir).resolve():
         raise ValueError("the output folder must differ from the input folder")
@@ -107,7 +107,9 @@ def prepare_folder(input_dir, output_dir, size=None, kernel_size=KERNEL_SIZE, pr
 
 
 def add_arguments(parser):
-    parser.add_argument("--input", required=True, help="folder of cartoon frames (jpg, png, bmp)")
+    parser.add_argument(
+        "--input", required=True, help=f"folder of cartoon frames ({', '.join(TRAINING_IMAGE_SUFFIXES)})"
+    )
     parser.add_argument("--output", required=True, help="folder for the edge-smoothed PNGs (created)")
     parser.add_argument(
         "--size", type=int, help="resize frames so their shorter side is N pixels first (default: keep their size)"

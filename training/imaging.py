@@ -16,22 +16,24 @@ from training.conventions import from_value_range, swap_channels, to_value_range
 # which stops decompression bombs before any pixel is decoded.
 DEFAULT_MAX_PIXELS = 40_000_000
 TRANSPARENT_BACKGROUND = (255, 255, 255)
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")  # what a folder of photos or frames is read for
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")  # what a folder of photos is read for (Pillow)
+# What `train`'s TensorFlow pipeline decodes (`tf.io.decode_image` has no WebP): `prepare` and `train`.
+TRAINING_IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
 
 
 class PhotoError(ValueError):
     """A file that cannot be used as a photo; the message names the file and the reason."""
 
 
-def list_images(folder):
-    """The visible image files (`IMAGE_SUFFIXES`) of `folder`, not recursive, sorted by name."""
+def list_images(folder, suffixes=IMAGE_SUFFIXES):
+    """The visible image files (named with one of `suffixes`) of `folder`, not recursive, sorted by name."""
     folder = Path(folder)
     if not folder.is_dir():
         raise ValueError(f"{folder}: no such folder")
     return sorted(
         path
         for path in folder.iterdir()
-        if path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES and not path.name.startswith(".")
+        if path.is_file() and path.suffix.lower() in suffixes and not path.name.startswith(".")
     )
 
 
