@@ -95,18 +95,10 @@ def test_distillation_learns_resumes_and_saves_usable_students(tmp_path, small_t
     monkeypatch.setattr(distill, "CACHE_LONG_SIDES", (64, 96))
     monkeypatch.setattr(distill, "VALIDATION_LONG_SIDE", 64)
     run = tmp_path / "run"
-    options = dict(
-        architecture="sep-s",
-        crop_size=48,
-        batch_size=4,
-        steps_per_epoch=15,
-        epochs=4,
-        learning_rate=3e-3,
-        ssim_weight=0.5,
-    )
+    options = dict(architecture="sep-s", crop_size=48, batch_size=4, steps_per_epoch=15, epochs=4, learning_rate=3e-3)
 
     # A first invocation stops after its first epoch: its time budget is used up by then.
-    distill.distill([small_teacher], five_photos, run, minutes=1e-4, **options)
+    distill.distill([small_teacher], five_photos, run, minutes=1e-4, ssim_weight=0.5, **options)
     assert [entry["epoch"] for entry in read_history(run)] == [1]
     held_out = distill.split_photos(five_photos)[1][0].stem
     cached = sorted(p.name for p in (run / "cache" / "tiny").iterdir() if p.is_file())
