@@ -1,7 +1,11 @@
 """Seconds per distillation step under each precision of `python -m training distill --precision`.
 
     .venv/bin/python bench/bench_precision.py [--architecture sep-m] [--context-size 64]
-        [--styles 4] [--batch-size 8] [--crop-size 160] [--steps 5]
+        [--styles 4] [--batch-size 8] [--crop-size 160] [--steps 5] [--ssim-weight 0]
+        [--precisions float32 mixed_bfloat16]
+
+`--gradient-weight` and `--ssim-weight` set the loss's terms as `distill`'s flags of those names do,
+so the cost of a term is the difference of two runs (`--precisions float32 --ssim-weight 0`, then 1).
 
 For each precision a fresh student of the run's shape (one head per style, the distillation loss
 of `training.distill`, Adam) is built under that Keras dtype policy, one step is run to trace and
@@ -40,9 +44,13 @@ def time_steps(args, precision):
         batch_size=args.batch_size,
         context_size=args.context_size,
         precision=precision,
+        gradient_weight=args.gradient_weight,
+        ssim_weight=args.ssim_weight,
     )
     student = build_run_student(settings)
-    losses = {style: DistillationLoss(settings.gradient_weight, 0.0) for style in styles}
+    losses = {
+        style: DistillationLoss(settings.gradient_weight, 0.0, ssim_weight=settings.ssim_weight) for style in styles
+    }
     student.compile(optimizer=keras.optimizers.Adam(), loss=losses if len(styles) > 1 else losses[styles[0]])
     rng = np.random.default_rng(0)
     shape = (args.batch_size, args.crop_size, args.crop_size, 3)
@@ -70,6 +78,9 @@ def main(argv=None):
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--crop-size", type=int, default=160)
     parser.add_argument("--steps", type=int, default=5, help="timed steps per precision")
+    parser.add_argument("--gradient-weight", type=float, default=1.0)
+    parser.add_argument("--ssim-weight", type=float, default=0.0)
+    parser.add_argument("--precisions", nargs="+", choices=PRECISIONS, default=PRECISIONS, help="(default: all)")
     parser.add_argument("--precision", choices=PRECISIONS, help=argparse.SUPPRESS)  # one child's precision
     args = parser.parse_args(argv)
     if args.precision:
@@ -79,9 +90,10 @@ def main(argv=None):
 
     print(
         f"{args.architecture}, {args.styles} styles, context {args.context_size}, batch {args.batch_size} "
-        f"of {args.crop_size}², Keras {keras.__version__} ({keras.backend.backend()} backend), {os.cpu_count()} cores"
+        f"of {args.crop_size}², loss L1 + {args.gradient_weight} gradients + {args.ssim_weight} (1 - SSIM), "
+        f"Keras {keras.__version__} ({keras.backend.backend()} backend), {os.cpu_count()} cores"
     )
-    for precision in PRECISIONS:
+    for precision in args.precisions:
         child = [sys.executable, __file__, *(argv if argv is not None else sys.argv[1:]), "--precision", precision]
         result = subprocess.run(child, capture_output=True, text=True, check=False)
         if result.returncode:
