@@ -1,8 +1,8 @@
 """Seconds per distillation step under each precision of `python -m training distill --precision`.
 
     .venv/bin/python bench/bench_precision.py [--architecture sep-m] [--context-size 64]
-        [--styles 4] [--batch-size 8] [--crop-size 160] [--steps 5] [--ssim-weight 0]
-        [--precisions float32 mixed_bfloat16]
+        [--styles 4] [--batch-size 8] [--crop-size 160] [--steps 5] [--gradient-weight 1]
+        [--ssim-weight 0] [--precisions float32 mixed_bfloat16]
 
 `--gradient-weight` and `--ssim-weight` set the loss's terms as `distill`'s flags of those names do,
 so the cost of a term is the difference of two runs (`--precisions float32 --ssim-weight 0`, then 1).
@@ -81,10 +81,10 @@ def main(argv=None):
     parser.add_argument("--gradient-weight", type=float, default=1.0)
     parser.add_argument("--ssim-weight", type=float, default=0.0)
     parser.add_argument("--precisions", nargs="+", choices=PRECISIONS, default=PRECISIONS, help="(default: all)")
-    parser.add_argument("--precision", choices=PRECISIONS, help=argparse.SUPPRESS)  # one child's precision
+    parser.add_argument("--child-precision", choices=PRECISIONS, help=argparse.SUPPRESS)  # a child's precision
     args = parser.parse_args(argv)
-    if args.precision:
-        print(json.dumps(time_steps(args, args.precision)))
+    if args.child_precision:
+        print(json.dumps(time_steps(args, args.child_precision)))
         return 0
     import keras
 
@@ -94,7 +94,13 @@ def main(argv=None):
         f"Keras {keras.__version__} ({keras.backend.backend()} backend), {os.cpu_count()} cores"
     )
     for precision in args.precisions:
-        child = [sys.executable, __file__, *(argv if argv is not None else sys.argv[1:]), "--precision", precision]
+        child = [
+            sys.executable,
+            __file__,
+            *(argv if argv is not None else sys.argv[1:]),
+            "--child-precision",
+            precision,
+        ]
         result = subprocess.run(child, capture_output=True, text=True, check=False)
         if result.returncode:
             print(f"  {precision:15s} failed: {result.stderr.strip().splitlines()[-1:]}")

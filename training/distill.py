@@ -14,7 +14,7 @@ paid once per step). The students learn to reproduce their teachers' pictures:
    1/4 of the size (strokes and flat regions) + `feature_weight` x L1 of the teacher's own first
    layer features (conv01_1, no downloaded weights) + `ssim_weight` x (1 - SSIM), SSIM being the
    index `evaluate` reports (`training.quality`). The weights are chosen by measurement
-   (docs/students.md, "The losses").
+   (docs/students.md, "The losses"); the defaults are the committed students' loss.
 4. Adam, with a cosine learning-rate decay over the run's `epochs`. `--precision mixed_bfloat16`
    computes in bfloat16 with float32 weights, for GPUs (on a CPU without bfloat16 instructions it
    is 3.4 times slower: docs/students.md); the students are always saved in float32.

@@ -116,6 +116,8 @@ async function timeOrt({ manifest, sizes, runs }) {
   /* global ort */
   ort.env.wasm.wasmPaths = '/ort/';
   const session = await ort.InferenceSession.create(`/model/${manifest.variants.onnx.model}`, { executionProviders: ['wasm'] });
+  // The input names are the ONNX variant's signature (docs/modelzoo-format.md).
+  const { signature } = manifest.variants.onnx;
   const results = [];
   for (const size of sizes) {
     const times = [];
@@ -123,8 +125,6 @@ async function timeOrt({ manifest, sizes, runs }) {
       const height = size * 3 / 4;
       const data = new Float32Array(height * size * 3).map((_, i) => ((i * 7) % 256) / 127.5 - 1);
       const t0 = performance.now();
-      // The input names are the ONNX variant's signature (docs/modelzoo-format.md).
-      const { signature } = manifest.variants.onnx;
       const feeds = { [signature.input]: new ort.Tensor('float32', data, [1, height, size, 3]) };
       const side = manifest.input.context && manifest.input.context.size;
       if (side) feeds[signature.context] = new ort.Tensor('float32', new Float32Array(side * side * 3), [1, side, side, 3]);
