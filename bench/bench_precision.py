@@ -33,7 +33,7 @@ def time_steps(args, precision):
     import keras
     import numpy as np
 
-    from training.distill import DistillationLoss, DistillSettings, build_run_student
+    from training.distill import DistillSettings, build_run_student, run_losses
 
     styles = tuple(f"style{index}" for index in range(args.styles))
     settings = DistillSettings(
@@ -48,10 +48,7 @@ def time_steps(args, precision):
         ssim_weight=args.ssim_weight,
     )
     student = build_run_student(settings)
-    losses = {
-        style: DistillationLoss(settings.gradient_weight, 0.0, ssim_weight=settings.ssim_weight) for style in styles
-    }
-    student.compile(optimizer=keras.optimizers.Adam(), loss=losses if len(styles) > 1 else losses[styles[0]])
+    student.compile(optimizer=keras.optimizers.Adam(), loss=run_losses(settings))
     rng = np.random.default_rng(0)
     shape = (args.batch_size, args.crop_size, args.crop_size, 3)
     image = rng.uniform(-1, 1, shape).astype(np.float32)

@@ -72,7 +72,7 @@ from training.imaging import (
     resize_long_side,
     to_model_input,
 )
-from training.quality import SSIM_COVARIANCE_CORRECTION, SSIM_K1, SSIM_K2, SSIM_WINDOW, psnr, ssim, ssim_window
+from training.quality import SSIM_WINDOW, psnr, ssim, ssim_index, ssim_window
 from training.saving import load_generator, make_metadata, save_generator
 from training.students import (
     DEFAULT_ARCHITECTURE,
@@ -320,21 +320,18 @@ def structural_similarity(target, output):
     SSIM's luminance term is not shift-invariant, so the values are counted from the range's low end)."""
     if any(side is not None and side < SSIM_WINDOW for side in target.shape[1:3]):
         raise ValueError(f"SSIM needs pictures of at least {SSIM_WINDOW} pixels a side, got {target.shape[1:3]}")
-    window = ssim_window()
     low, high = TANH_RANGE
     target, output = target - low, output - low
-    c1, c2 = (SSIM_K1 * (high - low)) ** 2, (SSIM_K2 * (high - low)) ** 2
     # The five local means in one blur of their channels stacked.
-    mu_t, mu_o, mean_tt, mean_oo, mean_to = ops.split(
-        _blur(ops.concatenate([target, output, target * target, output * output, target * output], axis=-1), window),
+    means = ops.split(
+        _blur(
+            ops.concatenate([target, output, target * target, output * output, target * output], axis=-1),
+            ssim_window(),
+        ),
         5,
         axis=-1,
     )
-    var_t = (mean_tt - mu_t**2) * SSIM_COVARIANCE_CORRECTION
-    var_o = (mean_oo - mu_o**2) * SSIM_COVARIANCE_CORRECTION
-    cov = (mean_to - mu_t * mu_o) * SSIM_COVARIANCE_CORRECTION
-    index = ((2 * mu_t * mu_o + c1) * (2 * cov + c2)) / ((mu_t**2 + mu_o**2 + c1) * (var_t + var_o + c2))
-    return ops.mean(index)
+    return ops.mean(ssim_index(*means, high - low))
 
 
 def teacher_features(teacher, style):
@@ -365,6 +362,23 @@ class DistillationLoss(keras.losses.Loss):
         if self.ssim_weight:
             loss = loss + self.ssim_weight * (1.0 - structural_similarity(target, output))
         return loss
+
+
+def run_losses(settings, teachers=None):
+    """The loss of the run's student, as `compile` takes it: a `DistillationLoss` per style (one
+    loss for a one-style student), with the settings' weights. `teachers` (`{style: model}`) are
+    needed for a feature term only."""
+    losses = {
+        style: DistillationLoss(
+            settings.gradient_weight,
+            settings.feature_weight,
+            teacher_features(teachers[style], style) if settings.feature_weight and teachers else None,
+            settings.ssim_weight,
+            name=f"loss_{style}",
+        )
+        for style in settings.styles
+    }
+    return losses if len(settings.styles) > 1 else losses[settings.styles[0]]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -545,7 +559,7 @@ class EpochOutputs(keras.callbacks.Callback):
         plot_history(read_history(self.run_dir / "history.jsonl"), self.run_dir / "loss_curves.png")
         tqdm.write(
             f"epoch {number}: step {self.steps_done}, "
-            + ", ".join(f"{s} {np.mean(scores[s]):.2f} dB / {np.mean(similarity[s]):.3f}" for s in scores)
+            + ", ".join(f"{s} {entry[f'val_psnr_{s}']:.2f} dB / {entry[f'val_ssim_{s}']:.3f}" for s in scores)
         )
         elapsed = time.monotonic() - self.started
         per_epoch = elapsed / max(1, number - self.first_epoch)
@@ -656,19 +670,9 @@ def distill(teacher_paths, photos_dir, run_dir, resume=False, minutes=None, cach
     deadline = None if minutes is None else time.monotonic() + 60 * minutes  # training time, cache excluded
 
     student = build_run_student(settings)
-    losses = {
-        style: DistillationLoss(
-            settings.gradient_weight,
-            settings.feature_weight,
-            teacher_features(teachers[style][0], style) if settings.feature_weight else None,
-            settings.ssim_weight,
-            name=f"loss_{style}",
-        )
-        for style in settings.styles
-    }
     student.compile(
         optimizer=keras.optimizers.Adam(learning_rate_schedule(settings)),
-        loss=losses if len(settings.styles) > 1 else losses[settings.styles[0]],
+        loss=run_losses(settings, {style: model for style, (model, _) in teachers.items()}),
     )
     if settings.init_from:
         load_student_weights(student, settings.init_from, settings)  # a resumed run's backup overrides it

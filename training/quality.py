@@ -37,7 +37,6 @@ def psnr(picture, reference):
 def ssim(picture, reference):
     """Mean SSIM of an 8-bit picture against an 8-bit reference (1.0 for identical pictures)."""
     picture, reference = _check_pair(picture, reference)
-
     window = ssim_window()
 
     def blur(image):
@@ -46,18 +45,22 @@ def ssim(picture, reference):
     values = []
     for channel in range(picture.shape[2]):
         x, y = picture[..., channel], reference[..., channel]
-        mu_x, mu_y = blur(x), blur(y)
-        correction = SSIM_COVARIANCE_CORRECTION
-        var_x = (blur(x * x) - mu_x**2) * correction
-        var_y = (blur(y * y) - mu_y**2) * correction
-        cov = (blur(x * y) - mu_x * mu_y) * correction
-        index = ((2 * mu_x * mu_y + SSIM_C1) * (2 * cov + SSIM_C2)) / (
-            (mu_x**2 + mu_y**2 + SSIM_C1) * (var_x + var_y + SSIM_C2)
-        )
+        index = ssim_index(blur(x), blur(y), blur(x * x), blur(y * y), blur(x * y), PEAK)
         edge = SSIM_WINDOW // 2  # the border, where the window is padded, is not counted
         inside = index[edge:-edge, edge:-edge] if min(x.shape) >= SSIM_WINDOW else index
         values.append(float(inside.mean()))
     return float(np.mean(values))
+
+
+def ssim_index(mu_x, mu_y, mean_xx, mean_yy, mean_xy, value_range):
+    """SSIM's index at each position, from the local (window-weighted) means of x, y, x², y² and
+    xy, for values from 0 to `value_range`. Arithmetic only, so it serves NumPy arrays and Keras
+    tensors alike (`training.distill.structural_similarity`)."""
+    c1, c2 = (SSIM_K1 * value_range) ** 2, (SSIM_K2 * value_range) ** 2
+    var_x = (mean_xx - mu_x**2) * SSIM_COVARIANCE_CORRECTION
+    var_y = (mean_yy - mu_y**2) * SSIM_COVARIANCE_CORRECTION
+    cov = (mean_xy - mu_x * mu_y) * SSIM_COVARIANCE_CORRECTION
+    return ((2 * mu_x * mu_y + c1) * (2 * cov + c2)) / ((mu_x**2 + mu_y**2 + c1) * (var_x + var_y + c2))
 
 
 def ssim_window():
