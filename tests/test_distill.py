@@ -316,6 +316,31 @@ def test_a_context_run_starts_from_students_without_one_not_the_other_way(tmp_pa
         distill.load_student_weights(distill.build_student(other.styles, "sep-s", 32), tmp_path / "seeing", other)
 
 
+@pytest.mark.slow
+def test_a_run_from_students_takes_their_context_size_and_a_refused_start_leaves_no_run(
+    tmp_path, small_teacher, five_photos, monkeypatch
+):
+    """`--init-from` without `--context-size` keeps the students' branch (as the committed students
+    are started from); students the run cannot start from are refused before its folder holds a
+    run, so the corrected command can use the same --output."""
+    monkeypatch.setattr(distill, "CACHE_LONG_SIDES", (64,))
+    monkeypatch.setattr(distill, "VALIDATION_LONG_SIDE", 64)
+    seeing = distill.DistillSettings(styles=("tiny",), color_order="BGR", architecture="sep-s", context_size=16)
+    student = distill.build_student(seeing.styles, "sep-s", context_size=16)
+    distill.save_students(student, seeing, {"tiny": make_metadata("tiny", "BGR")}, tmp_path / "seeing")
+    assert distill.default_context_size(tmp_path / "seeing", ("tiny",)) == 16
+    assert distill.default_context_size(None, ("tiny",)) == 0
+
+    run = tmp_path / "run"
+    options = dict(crop_size=48, batch_size=2, steps_per_epoch=1, epochs=1, init_from=str(tmp_path / "seeing"))
+    with pytest.raises(ValueError, match="'sep-s' student; the run trains 'sep-m'"):
+        distill.distill([small_teacher], five_photos, run, architecture="sep-m", **options)
+    assert not (run / "config.json").exists()
+    (path,) = distill.distill([small_teacher], five_photos, run, architecture="sep-s", **options)
+    assert json.loads((run / "config.json").read_text())["context_size"] == 16
+    assert context_size_of(load_generator(path)[0]) == 16
+
+
 def test_a_new_run_starts_from_earlier_students(tmp_path):
     """`--init-from`: every layer of a fresh two-style student takes the saved students' weights
     (the shared body and each style's own head); a missing style or another architecture is refused."""
@@ -371,6 +396,8 @@ def test_the_ssim_term_scores_what_evaluate_reports():
     assert float(distill.structural_similarity(t, t)) == pytest.approx(1.0, abs=1e-6)
     with pytest.raises(ValueError, match="at least 11 pixels a side"):
         distill.structural_similarity(t[:, :10], o[:, :10])
+    with pytest.raises(ValueError, match="batches of pictures"):
+        distill.structural_similarity(t[0], o[0])
     # Brighter by a constant is a different picture for SSIM (its luminance term), as for evaluate.
     brighter = np.minimum(target, 200) + 40
     assert float(distill.structural_similarity(t, brighter.astype("float32") / 127.5 - 1)) == pytest.approx(
@@ -433,6 +460,9 @@ def test_evaluate_known_answers(tmp_path, small_teacher, five_photos, capsys):
     assert Image.open(tmp_path / "eval" / "tiny" / "grid.png").size[0] > 3 * 64
     assert "mean" in capsys.readouterr().out
     rows, _ = evaluate.evaluate(*(evaluate.Stylizer.load(small_teacher),) * 2, distill.split_photos(five_photos)[1], 32)
+    labels = [evaluate.model_label(path) for path in ("models/hayao.keras", "training/students/hayao.keras")]
+    assert labels == ["models/hayao.keras", "students/hayao.keras"]  # the grid's columns tell them apart
+    assert evaluate.model_label("hayao.keras") == "hayao.keras"
     assert rows[0]["size"] in ("32x24", "24x32")
     with pytest.raises(ValueError, match="no photos"):
         evaluate.evaluate(None, None, [])

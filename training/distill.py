@@ -318,6 +318,8 @@ def structural_similarity(target, output):
     """The mean SSIM of batches of pictures in [-1, 1], per channel, over the positions where the
     window fits: `training.quality.ssim` of the same pictures in 8 bits (its window and constants;
     SSIM's luminance term is not shift-invariant, so the values are counted from the range's low end)."""
+    if len(target.shape) != 4:
+        raise ValueError(f"SSIM takes batches of pictures (batch, height, width, channels), got shape {target.shape}")
     if any(side is not None and side < SSIM_WINDOW for side in target.shape[1:3]):
         raise ValueError(f"SSIM needs pictures of at least {SSIM_WINDOW} pixels a side, got {target.shape[1:3]}")
     low, high = TANH_RANGE
@@ -385,10 +387,10 @@ def run_losses(settings, teachers=None):
 # The run
 
 
-def load_student_weights(model, folder, settings):
-    """Copies the weights of the one-style students `folder/<style>.keras` into the (multi-style)
-    student `model`, layer by layer by name: each style's head from its own file, the shared layers
-    from the files in turn (students cut from one model agree on them)."""
+def starting_students(folder, settings):
+    """The one-style students `folder/<style>.keras` that a run with `settings` starts from, checked
+    against them: every style there, the run's architecture, a context branch the run keeps."""
+    students = []
     for style in settings.styles:
         path = Path(folder) / f"{style}.keras"
         if not path.is_file():
@@ -403,6 +405,24 @@ def load_student_weights(model, folder, settings):
                 f"{path} sees its whole picture at {context_size} pixels; "
                 f"pass --context-size {context_size} to keep that branch"
             )
+        students.append(student)
+    return students
+
+
+def default_context_size(folder, styles):
+    """The context size of a new run that names none: that of the students it starts from (in
+    `folder`, or none), else 0 (no context branch)."""
+    path = Path(folder or "") / f"{styles[0]}.keras"
+    if not folder or not path.is_file():
+        return 0  # `starting_students` names a missing student
+    return context_size_of(load_generator(path)[0])
+
+
+def load_student_weights(model, folder, settings):
+    """Copies the weights of the one-style students `folder/<style>.keras` (`starting_students`)
+    into the (multi-style) student `model`, layer by layer by name: each style's head from its own
+    file, the shared layers from the files in turn (students cut from one model agree on them)."""
+    for student in starting_students(folder, settings):
         for layer in student.layers:
             if layer.weights:
                 model.get_layer(layer.name).set_weights(layer.get_weights())
@@ -646,6 +666,8 @@ def distill(teacher_paths, photos_dir, run_dir, resume=False, minutes=None, cach
     run_dir = Path(run_dir)
     teachers = load_teachers(teacher_paths)
     color_order = next(iter(teachers.values()))[1]["input"]["color_order"]
+    if options.get("context_size") is None:  # a resumed run keeps its own
+        options["context_size"] = 0 if resume else default_context_size(options.get("init_from"), tuple(teachers))
     settings = run_settings(
         run_dir, resume, DistillSettings(styles=tuple(teachers), color_order=color_order, **options)
     )
@@ -654,6 +676,8 @@ def distill(teacher_paths, photos_dir, run_dir, resume=False, minutes=None, cach
     training_photos, held_out = split_photos(photos_dir)  # checked before a new run's folder is made
     extra, extra_digest = extra_training_photos(settings.extra_photos, held_out) if settings.extra_photos else ([], "")
     if not resume:
+        if settings.init_from:
+            starting_students(settings.init_from, settings)  # refused before the run's folder is made
         save_settings(run_dir, settings)
     teachers = {style: teachers[style] for style in settings.styles}
     keras.utils.set_random_seed(settings.seed)
@@ -735,8 +759,8 @@ def add_arguments(parser):
     parser.add_argument(
         "--context-size",
         type=int,
-        default=defaults.context_size,
-        help="let the student see its whole picture squeezed to this many pixels a side (default: 0, none)",
+        help="let the student see its whole picture squeezed to this many pixels a side "
+        "(default: that of the --init-from students, else 0: none)",
     )
     for name in ("learning_rate", "gradient_weight", "feature_weight", "ssim_weight", "jitter"):
         parser.add_argument(

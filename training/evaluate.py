@@ -92,6 +92,12 @@ def format_table(rows, summary):
     return "\n".join(lines)
 
 
+def model_label(path):
+    """A model file named by its folder and name (`models/hayao.keras`, `students/hayao.keras`):
+    a teacher and its student share their file name."""
+    return "/".join(Path(path).parts[-2:])
+
+
 def add_arguments(parser):
     parser.add_argument("--model", required=True, help="the generator to evaluate (.keras)")
     parser.add_argument("--reference", required=True, help="the generator it is compared with (.keras)")
@@ -120,7 +126,7 @@ def run(args):
     output.mkdir(parents=True, exist_ok=True)
     grid = comparison_grid(
         [[Image.fromarray(image) for image in triple] for triple in pictures],
-        ["photo", f"reference: {Path(args.reference).name}", f"model: {Path(args.model).name}"],
+        ["photo", f"reference: {model_label(args.reference)}", f"model: {model_label(args.model)}"],
     )
     grid.save(output / "grid.png")
     figures = {
