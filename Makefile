@@ -100,19 +100,21 @@ run: install
 demo: install
 	$(PY) -m training demo
 
-# pytest runs last so that its summary closes the output.
+# pytest runs last so that its summary closes the output, in PYTEST_WORKERS processes
+# (pytest-xdist; 0: in this one) that take the test files in turn, so a file's fixtures are built once.
+PYTEST_WORKERS ?= 2
 test: install
 	npm test --prefix modelzoo/node
 	npm test --prefix miniprogram
 	npm test --prefix web
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile
 
 # Leaves out the tests marked `slow` (full-size generators, conversions, training, builds in Node
 # and Chromium) and the mini-program's integration test (a model zoo build and a live backend).
 test-fast: install
 	npm test --prefix modelzoo/node
 	npm test --prefix miniprogram -- --testPathIgnorePatterns test/integration/
-	$(PY) -m pytest -m "not slow"
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile -m "not slow"
 
 lint: install
 	$(PY) -m ruff check .

@@ -4,7 +4,6 @@ import collections
 import http.server
 import re
 import shutil
-import socket
 import threading
 import urllib.parse
 from pathlib import Path
@@ -12,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.ports import free_port
 from training import fetch, settings
 from training.cli import main
 from training.conventions import sha256_file
@@ -215,9 +215,7 @@ def test_server_errors_are_retried(server, tmp_path):
 
 
 def test_an_unreachable_server_is_retried_then_reported(tmp_path):
-    with socket.socket() as probe:  # a port that nothing listens on
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()  # nothing listens on it
     with pytest.raises(fetch.FetchError, match=rf"cannot connect .* \(gave up after {fetch.ATTEMPTS} attempts\)$"):
         fetch.fetch_style(STYLE, tmp_path / "weights", f"http://127.0.0.1:{port}/weights", progress=False)
 

@@ -11,7 +11,6 @@ import io
 import os
 import re
 import signal
-import socket
 import subprocess
 import time
 
@@ -20,18 +19,13 @@ import requests
 from PIL import Image
 
 from backend.config import LISTEN_VARIABLE, REPOSITORY_ROOT
+from tests.ports import free_port
 
 pytestmark = pytest.mark.slow
 
 STYLES = ("light_paprika", "light_shinkai")
 HANG_GUARD_SECONDS = 900  # not a speed check: only so that a hung build fails instead of blocking CI
 UNSET = ("APP_ENV", "WECHAT_APPID", "WECHAT_SECRET", "BIND", "MODELZOO_DIR", "PROXY_FIX", LISTEN_VARIABLE)
-
-
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture

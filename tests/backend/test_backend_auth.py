@@ -2,11 +2,11 @@
 and neither the AppSecret nor the session_key ever shows in an answer or a log line."""
 
 import logging
-import socket
 
 import pytest
 
 from backend.config import LISTEN_VARIABLE
+from tests.ports import free_port
 
 pytestmark = pytest.mark.databases("sqlite", "postgresql")
 
@@ -66,9 +66,7 @@ def test_wechat_timeout_is_503(wechat_app, wechat):
 
 
 def test_wechat_connection_refused_is_503(make_app):
-    with socket.socket() as probe:  # a port that nothing listens on
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()  # nothing listens on it
     app = make_app(WECHAT_APPID="wx", WECHAT_SECRET=SECRET, WECHAT_API_BASE=f"http://127.0.0.1:{port}")
     response = login(app.test_client())
     assert response.status_code == 503
