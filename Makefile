@@ -101,7 +101,8 @@ demo: install
 	$(PY) -m training demo
 
 # pytest runs last so that its summary closes the output, in PYTEST_WORKERS processes
-# (pytest-xdist; 0: in this one) that take the test files in turn, so a file's fixtures are built once.
+# (pytest-xdist; 0: in this one) that take the test files in turn, so a file's module fixtures are
+# built once (the session ones, such as the servers, once per process).
 PYTEST_WORKERS ?= 2
 test: install
 	npm test --prefix modelzoo/node

@@ -339,6 +339,10 @@ def test_a_run_from_students_takes_their_context_size_and_a_refused_start_leaves
     (path,) = distill.distill([small_teacher], five_photos, run, architecture="sep-s", **options)
     assert json.loads((run / "config.json").read_text())["context_size"] == 16
     assert context_size_of(load_generator(path)[0]) == 16
+    # Resumed, the run keeps its own settings, whatever the students or the command say.
+    (path,) = distill.distill([small_teacher], five_photos, run, resume=True, architecture="sep-m", **options)
+    assert json.loads((run / "config.json").read_text())["context_size"] == 16
+    assert context_size_of(load_generator(path)[0]) == 16
 
 
 def test_a_new_run_starts_from_earlier_students(tmp_path):
