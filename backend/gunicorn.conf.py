@@ -67,6 +67,13 @@ def on_starting(server):
     folder = os.environ["PROMETHEUS_MULTIPROC_DIR"]
     shutil.rmtree(folder, ignore_errors=True)
     os.makedirs(folder, exist_ok=True)
+    # What child_exit calls is imported now, once the folder exists: child_exit runs in the master's
+    # SIGCHLD handler, where a first import that the next worker's exit interrupts fails half done
+    # and stops the master (every worker exits at once on Ctrl-C or SIGTERM).
+    global _mark_process_dead, _forget_process
+    from prometheus_client.multiprocess import mark_process_dead as _mark_process_dead
+
+    from backend.runner import forget_process as _forget_process
 
 
 def post_worker_init(worker):
@@ -87,12 +94,8 @@ def worker_exit(server, worker):
 def child_exit(server, worker):
     """A worker ended (even killed): its metrics are closed, and its queued and running jobs are
     released now, for the replacement worker to take at its start."""
-    from prometheus_client import multiprocess
-
-    from backend.runner import forget_process
-
-    multiprocess.mark_process_dead(worker.pid)
+    _mark_process_dead(worker.pid)
     try:
-        forget_process(worker.pid)
+        _forget_process(worker.pid)
     except Exception:  # an exception here would stop the master; the heartbeat timeout still applies
         server.log.exception("could not release the jobs of worker %s", worker.pid)

@@ -195,8 +195,10 @@ def gunicorn(tmp_path, zoo_dir, **settings):
     finally:
         server.session.close()
         process.send_signal(signal.SIGTERM)
-        process.wait(30)
+        code = process.wait(30)
         log.close()
+        # The master stops cleanly while its workers exit together.
+        assert code == 0 and "Unhandled exception" not in log_path.read_text(), log_path.read_text()[-3000:]
 
 
 def served_app(env):
