@@ -420,9 +420,15 @@ def default_context_size(folder, styles):
 
 def load_student_weights(model, folder, settings):
     """Copies the weights of the one-style students `folder/<style>.keras` (`starting_students`)
-    into the (multi-style) student `model`, layer by layer by name: each style's head from its own
-    file, the shared layers from the files in turn (students cut from one model agree on them)."""
-    for student in starting_students(folder, settings):
+    into the (multi-style) student `model` (`copy_student_weights`)."""
+    copy_student_weights(model, starting_students(folder, settings))
+
+
+def copy_student_weights(model, students):
+    """Copies the weights of one-style `students` into the (multi-style) student `model`, layer by
+    layer by name: each style's head from its own student, the shared layers from each in turn
+    (students cut from one model agree on them)."""
+    for student in students:
         for layer in student.layers:
             if layer.weights:
                 model.get_layer(layer.name).set_weights(layer.get_weights())
@@ -675,9 +681,9 @@ def distill(teacher_paths, photos_dir, run_dir, resume=False, minutes=None, cach
         raise ValueError(f"the run distils {list(settings.styles)}; got teachers for {sorted(teachers)}")
     training_photos, held_out = split_photos(photos_dir)  # checked before a new run's folder is made
     extra, extra_digest = extra_training_photos(settings.extra_photos, held_out) if settings.extra_photos else ([], "")
+    # Checked (and refused) before a new run's folder is made; loaded once.
+    starting = starting_students(settings.init_from, settings) if settings.init_from else []
     if not resume:
-        if settings.init_from:
-            starting_students(settings.init_from, settings)  # refused before the run's folder is made
         save_settings(run_dir, settings)
     teachers = {style: teachers[style] for style in settings.styles}
     keras.utils.set_random_seed(settings.seed)
@@ -698,8 +704,7 @@ def distill(teacher_paths, photos_dir, run_dir, resume=False, minutes=None, cach
         optimizer=keras.optimizers.Adam(learning_rate_schedule(settings)),
         loss=run_losses(settings, {style: model for style, (model, _) in teachers.items()}),
     )
-    if settings.init_from:
-        load_student_weights(student, settings.init_from, settings)  # a resumed run's backup overrides it
+    copy_student_weights(student, starting)  # a resumed run's backup overrides them
     batches = CropBatches(pairs, settings)
     backup = keras.callbacks.BackupAndRestore(run_dir / "backup", save_freq="epoch", delete_checkpoint=False)
     finished = _finished_epochs(run_dir)
