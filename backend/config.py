@@ -177,6 +177,10 @@ def from_environ(environ=None):
     return settings
 
 
+# How long gunicorn's workers get to finish their requests on a stop before the master kills them.
+GUNICORN_GRACEFUL_SECONDS = 30
+
+
 def gunicorn_bind(environ=None):
     """The address gunicorn listens on: BIND, else 127.0.0.1:PORT (PORT 8000 by default)."""
     environ = os.environ if environ is None else environ

@@ -15,6 +15,7 @@ the buffering reverse proxy of deploy/nginx.conf in front (see backend/README.md
 import importlib.util
 import os
 import shutil
+import signal
 import tempfile
 from pathlib import Path
 
@@ -39,7 +40,7 @@ timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
 # Replacing workers now and then hands back the memory that decoding uploads leaves behind.
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "1000"))
 max_requests_jitter = max_requests // 10
-graceful_timeout = 30
+graceful_timeout = _config.GUNICORN_GRACEFUL_SECONDS
 # The model is loaded by each worker after it starts (TensorFlow and ONNX Runtime do not survive fork).
 preload_app = False
 # The app logs each request itself, without personal data; gunicorn's access log would add addresses.
@@ -70,10 +71,8 @@ def on_starting(server):
     # What child_exit calls is imported now, once the folder exists: child_exit runs in the master's
     # SIGCHLD handler, where a first import that the next worker's exit interrupts fails half done
     # and stops the master (every worker exits at once on Ctrl-C or SIGTERM).
-    global _mark_process_dead, _forget_process
+    global _mark_process_dead
     from prometheus_client.multiprocess import mark_process_dead as _mark_process_dead
-
-    from backend.runner import forget_process as _forget_process
 
 
 def post_worker_init(worker):
@@ -84,6 +83,21 @@ def post_worker_init(worker):
         runner.start()
 
 
+def worker_int(worker):
+    """A worker quits on SIGINT or SIGQUIT (gthread's handle_quit, which calls this first, then shuts
+    down its thread pool). Ctrl-C sends SIGINT to every process and the master then sends each
+    worker SIGQUIT: handled while the first signal's pool shutdown holds the pool's lock, the second
+    waited for that lock forever (python/cpython#121649), and the worker never exited. It is
+    quitting, so from now on both do nothing. (Not SIG_IGN: a signal that arrived just before would
+    then raise "OSError: Signal 3 ignored due to race condition" wherever the worker is.)"""
+    for quit_signal in (signal.SIGINT, signal.SIGQUIT):
+        signal.signal(quit_signal, _already_quitting)
+
+
+def _already_quitting(signal_number, frame):
+    pass
+
+
 def worker_exit(server, worker):
     app = worker.wsgi
     runner = getattr(app, "extensions", {}).get("jobs")
@@ -91,11 +105,33 @@ def worker_exit(server, worker):
         runner.shutdown()
 
 
+_ended_workers = []  # their jobs are released by the master's main loop, not in its signal handler
+
+
 def child_exit(server, worker):
     """A worker ended (even killed): its metrics are closed, and its queued and running jobs are
-    released now, for the replacement worker to take at its start."""
+    released before its replacement starts (`pre_fork`), for the replacement to take at its start.
+    This runs in the master's SIGCHLD handler, which can interrupt anything, itself included (every
+    worker ends at once on Ctrl-C or SIGTERM), so it does nothing more: releasing the jobs imports
+    SQLAlchemy's database driver on its first call, which an interrupting call found half done."""
     _mark_process_dead(worker.pid)
-    try:
-        _forget_process(worker.pid)
-    except Exception:  # an exception here would stop the master; the heartbeat timeout still applies
-        server.log.exception("could not release the jobs of worker %s", worker.pid)
+    _ended_workers.append(worker.pid)
+
+
+def pre_fork(server, worker):
+    _release_jobs_of_ended_workers(server)
+
+
+def on_exit(server):
+    _release_jobs_of_ended_workers(server)
+
+
+def _release_jobs_of_ended_workers(server):
+    from backend.runner import forget_process
+
+    while _ended_workers:
+        pid = _ended_workers.pop()
+        try:
+            forget_process(pid)
+        except Exception:  # an exception here would stop the master; the heartbeat timeout still applies
+            server.log.exception("could not release the jobs of worker %s", pid)

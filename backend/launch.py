@@ -8,7 +8,7 @@ as the first styles are packaged, then packages and measures the others while it
 4. measure the profile of every package (WASM, and WebGL in SwiftShader: most of an hour), at low
    priority; until a style is measured, the plan sends phones to the server for it.
 
-The backend runs until Ctrl-C or SIGTERM, which stop everything. Paths are the caller's: DIR is
+The backend runs until Ctrl-C or SIGTERM, which stop everything (exit 0). Paths are the caller's: DIR is
 made absolute before it is handed to the child processes.
 """
 
@@ -22,7 +22,7 @@ from pathlib import Path
 
 import requests
 
-from backend.config import REPOSITORY_ROOT, gunicorn_bind
+from backend.config import GUNICORN_GRACEFUL_SECONDS, REPOSITORY_ROOT, gunicorn_bind
 from modelzoo.constants import LIGHT_STYLES
 
 STEPS = 4
@@ -88,11 +88,12 @@ def run_beside(server, command, env):
         stop(child)
 
 
-def stop(process):
+def stop(process, timeout=30):
+    """SIGTERM, then SIGKILL after `timeout` seconds."""
     if process is not None and process.poll() is None:
         process.terminate()
         try:
-            process.wait(30)
+            process.wait(timeout)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
@@ -127,8 +128,7 @@ def serve(zoo, styles):
         if url is not None:
             ready = wait_ready(server, url)
             if ready is None:
-                print(f"error: the backend stopped (exit {server.returncode}); is {bind} in use? Set PORT or BIND")
-                return server.returncode or 1
+                return server_ended(server, f"; is {bind} in use? Set PORT or BIND")
             say(2, f"the backend is ready after {time.monotonic() - started:.0f} s with {ready['styles']} styles")
             say(2, describe_server(url))
 
@@ -138,16 +138,36 @@ def serve(zoo, styles):
             say(4, "measuring the packages for phones (WASM and WebGL, most of an hour; `make profile` resumes it)")
             status = run_beside(server, modelzoo("profile", zoo, *selection), env)
         if status is None:
-            print(f"error: the backend stopped (exit {server.returncode})")
-            return server.returncode or 1
+            return server_ended(server)
         if status != 0:
             print(f"warning: exit {status} above; the backend keeps serving what is packaged")
         else:
             say(4, f"every style packaged and measured after {time.monotonic() - started:.0f} s")
         print("serving until Ctrl-C", flush=True)
-        return server.wait()
+        server.wait()
+        return server_ended(server)
     finally:
-        stop(server)
+        stop(server, GUNICORN_GRACEFUL_SECONDS + 10)  # the master kills a stuck worker before it is killed
+
+
+def server_ended(server, hint=""):
+    """Says why the launcher stops now that gunicorn has ended by itself; returns the exit status.
+    gunicorn ends with 0 only when told to stop (SIGINT, SIGTERM or SIGQUIT sent to it alone)."""
+    code = server.returncode
+    if code == 0:
+        print("[run] the backend was stopped; stopping the rest", flush=True)
+        return 0
+    print(f"error: the backend stopped (exit {code}){hint}", flush=True)
+    return code if code > 0 else 128 - code  # -N: killed by signal N
+
+
+class Stop(Exception):
+    """Raised in the main thread by SIGINT (Ctrl-C) or SIGTERM, so that `finally` stops the server
+    and the builds."""
+
+
+def raise_stop(signal_number, frame):
+    raise Stop(signal.Signals(signal_number).name)
 
 
 def main(argv=None):
@@ -158,11 +178,14 @@ def main(argv=None):
     parser.add_argument("--styles", help="comma-separated style ids (default: the four published and two light)")
     args = parser.parse_args(argv)
     styles = [s for s in args.styles.split(",") if s] if args.styles else None
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))  # so that `finally` stops the server
+    # Also when started with SIGINT ignored (in the background of a script): it stops everything.
+    for stop_signal in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(stop_signal, raise_stop)
     try:
         return serve(args.zoo.resolve(), styles)
-    except KeyboardInterrupt:
-        return 128 + signal.SIGINT
+    except Stop as stopped:
+        print(f"\n[run] {stopped}: the backend and the builds are stopped", flush=True)
+        return 0  # the way this command is meant to end, as gunicorn's own exit 0
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ TensorFlow is imported only by the commands that convert, so `--help`, `verify` 
 import argparse
 import logging
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -350,3 +351,6 @@ def main(argv=None):
     except (ValueError, FileNotFoundError, ParityError, ConversionError, NodeError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("\nstopped by Ctrl-C", file=sys.stderr)
+        return 128 + signal.SIGINT

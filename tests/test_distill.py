@@ -470,3 +470,16 @@ def test_evaluate_known_answers(tmp_path, small_teacher, five_photos, capsys):
     assert rows[0]["size"] in ("32x24", "24x32")
     with pytest.raises(ValueError, match="no photos"):
         evaluate.evaluate(None, None, [])
+
+
+def test_ctrl_c_stops_a_command_with_a_message_not_a_traceback(monkeypatch, capsys):
+    def interrupted(args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(distill, "run", interrupted)
+    arguments = ["distill", "--teacher", "t.keras", "--photos", "photos", "--output", "run"]
+    assert main(arguments) == 130
+    assert capsys.readouterr().err == "\nstopped by Ctrl-C; --resume continues the run from its last checkpoint\n"
+    monkeypatch.setattr(evaluate, "run", interrupted)
+    assert main(["evaluate", "--model", "m.keras", "--reference", "r.keras", "--photos", "photos"]) == 130
+    assert capsys.readouterr().err == "\nstopped by Ctrl-C\n"  # nothing to resume

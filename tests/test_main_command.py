@@ -7,6 +7,7 @@ two light generators only (STYLES; the four published ones take minutes more), w
 results and secret in the test's folder instead of the checkout's instance/ folder.
 """
 
+import contextlib
 import io
 import os
 import re
@@ -53,12 +54,21 @@ def make_run(tmp_path):
     log_path = tmp_path / "make-run.log"
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
-            command, cwd=REPOSITORY_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            command,
+            cwd=REPOSITORY_ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            # Ctrl-C reaches every process, as in a terminal, also where the tests run with SIGINT
+            # ignored (a script's background job).
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         )
     try:
         yield f"http://127.0.0.1:{port}", zoo, process, log_path
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
+        with contextlib.suppress(ProcessLookupError):  # the test has stopped it
+            os.killpg(process.pid, signal.SIGTERM)
         process.wait(60)
 
 
@@ -119,3 +129,14 @@ def test_make_run_serves_a_cartoon_from_a_fresh_zoo(make_run, photos):
     image = Image.open(io.BytesIO(picture.content))
     assert image.size == (job["result"]["width"], job["result"]["height"])
     assert max(image.size) == min(512, max(Image.open(photo).size))  # the default long side
+
+    # Ctrl-C in the terminal: SIGINT to every process of the command. The backend and the builds
+    # still running (the phone profiles) stop, and the launcher says so, without a traceback.
+    os.killpg(process.pid, signal.SIGINT)
+    process.wait(60)
+    log = log_path.read_text()
+    assert "[run] SIGINT: the backend and the builds are stopped" in log, log[-3000:]
+    assert "Shutting down: Master" in log and "was sent SIGKILL" not in log, log[-3000:]
+    assert "Traceback" not in log and "error: the backend stopped" not in log, log[-3000:]
+    with pytest.raises(ProcessLookupError):  # nothing of the command is left
+        os.killpg(process.pid, 0)

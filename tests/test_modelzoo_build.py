@@ -236,6 +236,16 @@ def test_changed_model_gets_a_new_version_and_prune_removes_the_old(zoo, tmp_pat
     assert verify(copy) == []
 
 
+def test_ctrl_c_stops_a_command_with_a_message_not_a_traceback(monkeypatch, capsys):
+    def interrupted(args):
+        raise KeyboardInterrupt
+
+    add_arguments, _, help_text = cli.COMMANDS["verify"]
+    monkeypatch.setitem(cli.COMMANDS, "verify", (add_arguments, interrupted, help_text))
+    assert cli.main(["verify", "zoo"]) == 130
+    assert capsys.readouterr().err == "\nstopped by Ctrl-C\n"
+
+
 def test_wechat_variant_says_what_the_phone_engine_gets(zoo):
     _, data, package_dir = zoo
     variant = data["variants"]["wechat"]

@@ -8,6 +8,7 @@ runs, so `--help` is quick and TensorFlow loads only when needed.
 import argparse
 import importlib
 import os
+import signal
 import sys
 
 # TensorFlow's C++ start-up chatter (CUDA plugins on a machine without a GPU) is not for users.
@@ -46,3 +47,7 @@ def main(argv=None):
     except (ValueError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        resumable = "; --resume continues the run from its last checkpoint" if "resume" in args else ""
+        print(f"\nstopped by Ctrl-C{resumable}", file=sys.stderr)
+        return 128 + signal.SIGINT

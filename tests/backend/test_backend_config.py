@@ -1,5 +1,6 @@
 """Configuration from environment variables, and the app served by gunicorn with its config file."""
 
+import logging
 import os
 import re
 import runpy
@@ -9,7 +10,7 @@ import pytest
 
 from backend import create_app
 from backend.config import DEFAULTS, LISTEN_VARIABLE, database_uri, from_environ, gunicorn_bind
-from backend.launch import first_styles, local_url
+from backend.launch import first_styles, local_url, server_ended
 from tests.backend.services import ROOT, gunicorn
 
 
@@ -71,6 +72,34 @@ def test_gunicorn_tells_its_workers_where_it_listens(monkeypatch, tmp_path):
     assert os.environ[LISTEN_VARIABLE] == "0.0.0.0:8000 [::1]:8001"
 
 
+def test_the_master_releases_an_ended_workers_jobs_outside_its_signal_handler(monkeypatch, tmp_path, caplog):
+    # child_exit runs in the master's SIGCHLD handler, which the next worker's exit can interrupt:
+    # it only notes the worker, whose jobs are released before the replacement is forked, or at exit.
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path / "metrics"))
+    monkeypatch.delenv(LISTEN_VARIABLE, raising=False)
+    released = []
+
+    def forget_process(pid):
+        if pid == 104:
+            raise OSError("the database is down")
+        released.append(pid)
+
+    monkeypatch.setattr("backend.runner.forget_process", forget_process)
+    hooks = runpy.run_path(str(ROOT / "backend" / "gunicorn.conf.py"))
+    server = SimpleNamespace(cfg=SimpleNamespace(bind=["127.0.0.1:8000"]), log=logging.getLogger("master"))
+    hooks["on_starting"](server)
+    for pid in (101, 102):
+        hooks["child_exit"](server, SimpleNamespace(pid=pid))
+    assert released == []
+    hooks["pre_fork"](server, SimpleNamespace(pid=None))
+    assert sorted(released) == [101, 102]
+    for pid in (103, 104):
+        hooks["child_exit"](server, SimpleNamespace(pid=pid))
+    hooks["on_exit"](server)  # a failure is logged, not raised: it would stop the master
+    assert sorted(released) == [101, 102, 103]
+    assert "could not release the jobs of worker 104" in caplog.text
+
+
 def test_the_main_command_finds_the_server_and_serves_the_light_styles_first():
     assert gunicorn_bind({}) == "127.0.0.1:8000" and gunicorn_bind({"PORT": "9000"}) == "127.0.0.1:9000"
     assert gunicorn_bind({"BIND": "0.0.0.0:80", "PORT": "9000"}) == "0.0.0.0:80"
@@ -81,6 +110,16 @@ def test_the_main_command_finds_the_server_and_serves_the_light_styles_first():
     assert first_styles(None) == ["light_paprika", "light_shinkai"]
     assert first_styles(["hayao", "light_shinkai"]) == ["light_shinkai"]
     assert first_styles(["hosoda", "hayao"]) == ["hosoda"]
+
+
+def test_the_main_command_says_why_the_backend_ended(capsys):
+    # gunicorn exits 0 only when it was told to stop (a signal sent to it alone): not an error.
+    assert server_ended(SimpleNamespace(returncode=0)) == 0
+    assert capsys.readouterr().out == "[run] the backend was stopped; stopping the rest\n"
+    assert server_ended(SimpleNamespace(returncode=3), "; is 127.0.0.1:8000 in use?") == 3
+    assert capsys.readouterr().out == "error: the backend stopped (exit 3); is 127.0.0.1:8000 in use?\n"
+    assert server_ended(SimpleNamespace(returncode=-9)) == 137  # killed, as a shell reports it
+    assert capsys.readouterr().out == "error: the backend stopped (exit -9)\n"
 
 
 @pytest.mark.slow

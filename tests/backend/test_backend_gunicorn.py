@@ -1,6 +1,6 @@
 """The app as deployed: gunicorn with backend/gunicorn.conf.py (worker recycling, limits shared by
-the workers, jobs of a killed worker released at once, no software in the Server header), and
-deploy/nginx.conf in front of it against slow clients."""
+the workers, jobs of a killed worker released at once, no software in the Server header, Ctrl-C
+stopping every process), and deploy/nginx.conf in front of it against slow clients."""
 
 import os
 import shutil
@@ -8,6 +8,7 @@ import signal
 import socket
 import sqlite3
 import subprocess
+import sys
 import threading
 import time
 
@@ -54,6 +55,59 @@ def test_rate_limits_hold_across_workers(tmp_path, zoo_dir):
         assert sorted(answers) == [200] * 10 + [429] * 20
 
 
+@pytest.mark.slow
+def test_ctrl_c_stops_the_master_and_every_worker_at_once(tmp_path, zoo_dir):
+    # Ctrl-C in a terminal: SIGINT to the master and its workers at once, then the master's SIGQUIT
+    # to each worker (the worker's side of it, exactly: the test below).
+    with gunicorn(tmp_path, zoo_dir, WEB_CONCURRENCY="2") as server:
+        wait_until(lambda: len(server.workers()) == 2, 30, "two workers")
+        time.sleep(1)  # both booted
+        os.killpg(server.process.pid, signal.SIGINT)
+        assert server.process.wait(60) == 0
+        log = (tmp_path / "gunicorn.log").read_text()
+        assert "was sent SIGKILL" not in log, log[-3000:]  # no worker left for the master to kill
+        with pytest.raises(ProcessLookupError):  # nothing of the group is left
+            os.killpg(server.process.pid, 0)
+
+
+# A gthread worker quitting on SIGINT whose master's SIGQUIT comes while the worker's thread pool
+# shutdown holds the pool's lock (the moment is forced: the pool's queue sends it), with
+# backend/gunicorn.conf.py's hooks. Without them the worker waited for the lock for ever.
+QUIT_TWICE = """
+import os, queue, runpy, signal
+from concurrent import futures
+from gunicorn.workers.gthread import ThreadWorker
+
+hooks = runpy.run_path("backend/gunicorn.conf.py")
+
+class Settings:
+    worker_int = staticmethod(hooks.get("worker_int", lambda worker: None))
+
+class QueueThatSignals(queue.SimpleQueue):
+    def put(self, item, block=True, timeout=None):
+        os.kill(os.getpid(), signal.SIGQUIT)  # handled here, inside shutdown's `with self._shutdown_lock`
+        super().put(item, block, timeout)
+
+worker = ThreadWorker.__new__(ThreadWorker)
+worker.cfg, worker.tpool = Settings(), futures.ThreadPoolExecutor(1)
+worker.tpool._work_queue = QueueThatSignals()
+for quit_signal in (signal.SIGINT, signal.SIGQUIT):
+    signal.signal(quit_signal, worker.handle_quit)  # as gunicorn's Worker.init_signals
+os.kill(os.getpid(), signal.SIGINT)
+"""
+
+
+def test_a_quitting_worker_is_not_stopped_by_the_next_quit_signal(tmp_path):
+    environment = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
+    try:
+        quitting = subprocess.run(
+            [sys.executable, "-c", QUIT_TWICE], cwd=ROOT, env=environment, capture_output=True, text=True, timeout=30
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail("the worker hangs in its second quit signal")
+    assert quitting.returncode == 0, quitting.stderr
+
+
 def test_limit_counters_are_shared_and_outlive_a_process(tmp_path):
     uri = f"sqlite:///{tmp_path / 'limits.sqlite'}"
     one, other = SQLiteStorage(uri), SQLiteStorage(uri)
@@ -78,7 +132,7 @@ def test_memory_limits_with_several_workers_are_refused(tmp_path, zoo_dir):
 
 @pytest.mark.slow
 def test_a_killed_workers_jobs_are_released_at_once(tmp_path, zoo_dir):
-    """kill -9: the master's child_exit releases the jobs, the replacement worker takes them,
+    """kill -9: the master releases the jobs before the replacement worker starts, which takes them,
     long before the heartbeat timeout (WORKER_TIMEOUT_SECONDS, 60 s)."""
     with gunicorn(tmp_path, zoo_dir, WEB_CONCURRENCY="1", JOB_WORKERS="0") as server:
         http = server.session
