@@ -61,6 +61,10 @@ if workers > 1 and os.environ.get("RATELIMIT_STORAGE_URI", "").startswith("memor
 # Prometheus: one folder shared by the workers so /metrics adds them all up.
 if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="backend-metrics-")
+# Imported now, not in child_exit: that runs in the master's SIGCHLD handler, where a first import
+# that the next worker's exit interrupts fails half done and stops the master (every worker exits
+# at once on Ctrl-C or SIGTERM). gunicorn runs this file again on a reload (SIGHUP), not on_starting.
+from prometheus_client.multiprocess import mark_process_dead  # noqa: E402
 
 
 def on_starting(server):
@@ -68,11 +72,6 @@ def on_starting(server):
     folder = os.environ["PROMETHEUS_MULTIPROC_DIR"]
     shutil.rmtree(folder, ignore_errors=True)
     os.makedirs(folder, exist_ok=True)
-    # What child_exit calls is imported now, once the folder exists: child_exit runs in the master's
-    # SIGCHLD handler, where a first import that the next worker's exit interrupts fails half done
-    # and stops the master (every worker exits at once on Ctrl-C or SIGTERM).
-    global _mark_process_dead
-    from prometheus_client.multiprocess import mark_process_dead as _mark_process_dead
 
 
 def post_worker_init(worker):
@@ -88,8 +87,8 @@ def worker_int(worker):
     down its thread pool). Ctrl-C sends SIGINT to every process and the master then sends each
     worker SIGQUIT: handled while the first signal's pool shutdown holds the pool's lock, the second
     waited for that lock forever (python/cpython#121649), and the worker never exited. It is
-    quitting, so from now on both do nothing. (Not SIG_IGN: a signal that arrived just before would
-    then raise "OSError: Signal 3 ignored due to race condition" wherever the worker is.)"""
+    quitting, so from now on both do nothing. (Not SIG_IGN: a signal that arrived just before is
+    then reported as "OSError: Signal 3 ignored due to race condition", with a traceback.)"""
     for quit_signal in (signal.SIGINT, signal.SIGQUIT):
         signal.signal(quit_signal, _already_quitting)
 
@@ -105,33 +104,45 @@ def worker_exit(server, worker):
         runner.shutdown()
 
 
-_ended_workers = []  # their jobs are released by the master's main loop, not in its signal handler
-
-
 def child_exit(server, worker):
     """A worker ended (even killed): its metrics are closed, and its queued and running jobs are
     released before its replacement starts (`pre_fork`), for the replacement to take at its start.
     This runs in the master's SIGCHLD handler, which can interrupt anything, itself included (every
     worker ends at once on Ctrl-C or SIGTERM), so it does nothing more: releasing the jobs imports
     SQLAlchemy's database driver on its first call, which an interrupting call found half done."""
-    _mark_process_dead(worker.pid)
-    _ended_workers.append(worker.pid)
+    mark_process_dead(worker.pid)
+    _ended_workers(server).append(worker.pid)
 
 
 def pre_fork(server, worker):
-    _release_jobs_of_ended_workers(server)
+    _release_jobs(server, _ended_workers(server))
 
 
 def on_exit(server):
-    _release_jobs_of_ended_workers(server)
+    # On SIGTERM the master exits right after killing the workers that outlived the graceful
+    # timeout, before their exit is seen: they are dead or dying, and their jobs are released too.
+    _release_jobs(server, _ended_workers(server) + list(server.WORKERS))
 
 
-def _release_jobs_of_ended_workers(server):
-    from backend.runner import forget_process
+def _ended_workers(server):
+    """The workers whose jobs are still to be released, kept by the master (gunicorn runs this file
+    again on a reload). Without a replacement (fewer workers, a reload) they wait for the next
+    replacement, the master's exit or the heartbeat timeout (WORKER_TIMEOUT_SECONDS)."""
+    return vars(server).setdefault("ended_workers", [])
 
-    while _ended_workers:
-        pid = _ended_workers.pop()
+
+def _release_jobs(server, pids):
+    # An exception here would stop the master; the heartbeat timeout still applies.
+    if not pids:
+        return
+    try:
+        from backend.runner import forget_process
+    except Exception:
+        server.log.exception("could not release the jobs of ended workers")
+        return
+    while pids:
+        pid = pids.pop()
         try:
             forget_process(pid)
-        except Exception:  # an exception here would stop the master; the heartbeat timeout still applies
+        except Exception:
             server.log.exception("could not release the jobs of worker %s", pid)

@@ -8,8 +8,11 @@ as the first styles are packaged, then packages and measures the others while it
 4. measure the profile of every package (WASM, and WebGL in SwiftShader: most of an hour), at low
    priority; until a style is measured, the plan sends phones to the server for it.
 
-The backend runs until Ctrl-C or SIGTERM, which stop everything (exit 0). Paths are the caller's: DIR is
-made absolute before it is handed to the child processes.
+The backend runs until Ctrl-C or SIGTERM, which stop everything: gunicorn gracefully, the builds
+with SIGINT (they remove what they had not finished); the launcher then exits 0 (`make run`
+reports Ctrl-C as an interrupt). It takes Ctrl-C even when started with SIGINT ignored (in the
+background of a script), as gunicorn does. Paths are the caller's: DIR is made absolute before it
+is handed to the child processes.
 """
 
 import argparse
@@ -28,6 +31,8 @@ from modelzoo.constants import LIGHT_STYLES
 STEPS = 4
 LOW_PRIORITY = ["nice", "-n", "10"]  # the builds leave the cores to the server's jobs
 POLL_SECONDS = 0.5
+BUILD_STOP_SECONDS = 10  # a build stopped by SIGINT removes its unfinished package meanwhile
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 def say(step, text):
@@ -74,24 +79,35 @@ def wait_ready(server, url):
     return None
 
 
-def run_beside(server, command, env):
-    """Runs `command` at low priority while the server serves; returns its exit status, or None
-    when the server stopped first (the command is stopped then)."""
-    child = subprocess.Popen([*LOW_PRIORITY, *command], env=env)
+def run_build(command, env):
+    """Runs the build `command`; returns its exit status (the build is stopped with the launcher)."""
+    child = None
     try:
+        child = subprocess.Popen(command, env=env)
+        return child.wait()
+    finally:
+        stop(child, BUILD_STOP_SECONDS, signal.SIGINT)
+
+
+def run_beside(server, command, env):
+    """Runs the build `command` at low priority while the server serves; returns its exit status,
+    or None when the server stopped first (the build is stopped then)."""
+    child = None
+    try:
+        child = subprocess.Popen([*LOW_PRIORITY, *command], env=env)
         while child.poll() is None:
             if server.poll() is not None:
                 return None
             time.sleep(POLL_SECONDS)
         return child.returncode
     finally:
-        stop(child)
+        stop(child, BUILD_STOP_SECONDS, signal.SIGINT)
 
 
-def stop(process, timeout=30):
-    """SIGTERM, then SIGKILL after `timeout` seconds."""
+def stop(process, timeout, first=signal.SIGTERM):
+    """Sends `first` to `process` (if it runs), then SIGKILL after `timeout` seconds."""
     if process is not None and process.poll() is None:
-        process.terminate()
+        process.send_signal(first)
         try:
             process.wait(timeout)
         except subprocess.TimeoutExpired:
@@ -115,15 +131,17 @@ def serve(zoo, styles):
     selection = ["--styles", ",".join(styles)] if styles else []
     first = first_styles(styles)
     say(1, f"packaging {', '.join(first)} into {zoo} (conversion and parity checks, about a minute)")
-    built = subprocess.run(modelzoo("build-all", "--output", zoo, "--styles", ",".join(first), "--no-profile"), env=env)
-    if built.returncode != 0:
-        return built.returncode
+    status = run_build(modelzoo("build-all", "--output", zoo, "--styles", ",".join(first), "--no-profile"), env)
+    if status != 0:
+        return status
 
     bind = gunicorn_bind()
     say(2, f"starting the backend on {bind}")
     config = REPOSITORY_ROOT / "backend" / "gunicorn.conf.py"
-    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", str(config), "backend:create_app()"], env=env)
+    command = [sys.executable, "-m", "gunicorn", "-c", str(config), "backend:create_app()"]
+    server = None
     try:
+        server = subprocess.Popen(command, env=env)
         url = local_url(bind)
         if url is not None:
             ready = wait_ready(server, url)
@@ -161,13 +179,19 @@ def server_ended(server, hint=""):
     return code if code > 0 else 128 - code  # -N: killed by signal N
 
 
-class Stop(Exception):
+class Stop(BaseException):
     """Raised in the main thread by SIGINT (Ctrl-C) or SIGTERM, so that `finally` stops the server
-    and the builds."""
+    and the builds (a BaseException, as KeyboardInterrupt: no `except Exception` takes it)."""
 
 
 def raise_stop(signal_number, frame):
+    for stop_signal in STOP_SIGNALS:  # a second one would cut the stop short, leaving the server running
+        signal.signal(stop_signal, already_stopping)
     raise Stop(signal.Signals(signal_number).name)
+
+
+def already_stopping(signal_number, frame):
+    pass
 
 
 def main(argv=None):
@@ -179,7 +203,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     styles = [s for s in args.styles.split(",") if s] if args.styles else None
     # Also when started with SIGINT ignored (in the background of a script): it stops everything.
-    for stop_signal in (signal.SIGINT, signal.SIGTERM):
+    for stop_signal in STOP_SIGNALS:
         signal.signal(stop_signal, raise_stop)
     try:
         return serve(args.zoo.resolve(), styles)

@@ -244,7 +244,8 @@ class JobRunner:
 def forget_process(pid):
     """Deletes the runner rows of process `pid` of this host, which has ended: its queued and running
     jobs are then claimed by the next live runner to look (a new one at its start), rather than once
-    its heartbeat is WORKER_TIMEOUT_SECONDS old. gunicorn's master calls it when a worker exits."""
+    its heartbeat is WORKER_TIMEOUT_SECONDS old. gunicorn's master calls it for an ended worker
+    (backend/gunicorn.conf.py: before forking the replacement, or at its exit)."""
     from flask import Flask
     from sqlalchemy import create_engine
 

@@ -342,6 +342,14 @@ def build_parser():
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
+    try:
+        return run_command(args)
+    except KeyboardInterrupt:
+        print("\nstopped by Ctrl-C", file=sys.stderr)
+        return 128 + signal.SIGINT
+
+
+def run_command(args):
     from modelzoo.convert import ConversionError
     from modelzoo.node import NodeError
     from modelzoo.parity import ParityError
@@ -351,6 +359,3 @@ def main(argv=None):
     except (ValueError, FileNotFoundError, ParityError, ConversionError, NodeError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("\nstopped by Ctrl-C", file=sys.stderr)
-        return 128 + signal.SIGINT

@@ -303,17 +303,17 @@ def test_a_context_run_starts_from_students_without_one_not_the_other_way(tmp_pa
     earlier = distill.build_student(plain.styles, "sep-s")
     distill.save_students(earlier, plain, metadata, tmp_path / "plain")
     fresh = distill.build_student(seeing.styles, "sep-s", context_size=16)
-    distill.load_student_weights(fresh, tmp_path / "plain", seeing)
+    distill.copy_student_weights(fresh, distill.starting_students(tmp_path / "plain", seeing))
     np.testing.assert_array_equal(
         fresh.get_layer("tiny_out").get_weights()[0], earlier.get_layer("tiny_out").get_weights()[0]
     )
 
     distill.save_students(fresh, seeing, metadata, tmp_path / "seeing")
     with pytest.raises(ValueError, match="--context-size 16"):
-        distill.load_student_weights(distill.build_student(plain.styles, "sep-s"), tmp_path / "seeing", plain)
+        distill.starting_students(tmp_path / "seeing", plain)
     other = distill.DistillSettings(styles=("tiny",), color_order="BGR", architecture="sep-s", context_size=32)
     with pytest.raises(ValueError, match="at 16 pixels"):
-        distill.load_student_weights(distill.build_student(other.styles, "sep-s", 32), tmp_path / "seeing", other)
+        distill.starting_students(tmp_path / "seeing", other)
 
 
 @pytest.mark.slow
@@ -357,17 +357,17 @@ def test_a_new_run_starts_from_earlier_students(tmp_path):
     assert not np.array_equal(
         fresh.get_layer("tiny_out").get_weights()[0], earlier.get_layer("tiny_out").get_weights()[0]
     )
-    distill.load_student_weights(fresh, tmp_path / "earlier", settings)
+    distill.copy_student_weights(fresh, distill.starting_students(tmp_path / "earlier", settings))
     for layer in earlier.layers:
         for got, want in zip(fresh.get_layer(layer.name).get_weights(), layer.get_weights()):
             np.testing.assert_array_equal(got, want)
 
     with pytest.raises(ValueError, match="'sep-s' student; the run trains 'conv-s'"):
         conv = distill.DistillSettings(styles=settings.styles, color_order="BGR", architecture="conv-s")
-        distill.load_student_weights(distill.build_student(settings.styles, "conv-s"), tmp_path / "earlier", conv)
+        distill.starting_students(tmp_path / "earlier", conv)
     (tmp_path / "earlier" / "other.keras").unlink()
     with pytest.raises(FileNotFoundError, match="no student of the style 'other'"):
-        distill.load_student_weights(fresh, tmp_path / "earlier", settings)
+        distill.copy_student_weights(fresh, distill.starting_students(tmp_path / "earlier", settings))
 
 
 def test_a_record_carries_the_record_of_the_students_it_started_from(tmp_path):
@@ -472,12 +472,16 @@ def test_evaluate_known_answers(tmp_path, small_teacher, five_photos, capsys):
         evaluate.evaluate(None, None, [])
 
 
-def test_ctrl_c_stops_a_command_with_a_message_not_a_traceback(monkeypatch, capsys):
+def test_ctrl_c_stops_a_command_with_a_message_not_a_traceback(monkeypatch, capsys, tmp_path):
     def interrupted(args):
         raise KeyboardInterrupt
 
     monkeypatch.setattr(distill, "run", interrupted)
-    arguments = ["distill", "--teacher", "t.keras", "--photos", "photos", "--output", "run"]
+    arguments = ["distill", "--teacher", "t.keras", "--photos", "photos", "--output", str(tmp_path / "run")]
+    assert main(arguments) == 130
+    assert capsys.readouterr().err == "\nstopped by Ctrl-C\n"  # before the run was made: nothing to resume
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "config.json").write_text("{}")
     assert main(arguments) == 130
     assert capsys.readouterr().err == "\nstopped by Ctrl-C; --resume continues the run from its last checkpoint\n"
     monkeypatch.setattr(evaluate, "run", interrupted)

@@ -10,6 +10,7 @@ import importlib
 import os
 import signal
 import sys
+from pathlib import Path
 
 # TensorFlow's C++ start-up chatter (CUDA plugins on a machine without a GPU) is not for users.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -41,13 +42,13 @@ def build_parser(argv):
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser(argv).parse_args(argv)
-    module = importlib.import_module(COMMANDS[args.command][0])
     try:
-        return module.run(args) or 0
+        return importlib.import_module(COMMANDS[args.command][0]).run(args) or 0
     except (ValueError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        resumable = "; --resume continues the run from its last checkpoint" if "resume" in args else ""
+        started = "resume" in args and (Path(args.output) / "config.json").is_file()  # distill, train
+        resumable = "; --resume continues the run from its last checkpoint" if started else ""
         print(f"\nstopped by Ctrl-C{resumable}", file=sys.stderr)
         return 128 + signal.SIGINT

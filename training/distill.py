@@ -418,12 +418,6 @@ def default_context_size(folder, styles):
     return context_size_of(load_generator(path)[0])
 
 
-def load_student_weights(model, folder, settings):
-    """Copies the weights of the one-style students `folder/<style>.keras` (`starting_students`)
-    into the (multi-style) student `model` (`copy_student_weights`)."""
-    copy_student_weights(model, starting_students(folder, settings))
-
-
 def copy_student_weights(model, students):
     """Copies the weights of one-style `students` into the (multi-style) student `model`, layer by
     layer by name: each style's head from its own student, the shared layers from each in turn

@@ -188,7 +188,6 @@ def gunicorn(tmp_path, zoo_dir, **settings):
         stdout=subprocess.DEVNULL,
         stderr=log,
         start_new_session=True,  # a process group of its own, for a Ctrl-C (SIGINT to the group)
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # as in a terminal
     )
     server = Gunicorn(process, port, tmp_path / "g.sqlite")
 

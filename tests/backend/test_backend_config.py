@@ -4,13 +4,15 @@ import logging
 import os
 import re
 import runpy
+import signal
+import time
 from types import SimpleNamespace
 
 import pytest
 
 from backend import create_app
 from backend.config import DEFAULTS, LISTEN_VARIABLE, database_uri, from_environ, gunicorn_bind
-from backend.launch import first_styles, local_url, server_ended
+from backend.launch import STOP_SIGNALS, Stop, first_styles, local_url, raise_stop, server_ended
 from tests.backend.services import ROOT, gunicorn
 
 
@@ -86,17 +88,21 @@ def test_the_master_releases_an_ended_workers_jobs_outside_its_signal_handler(mo
 
     monkeypatch.setattr("backend.runner.forget_process", forget_process)
     hooks = runpy.run_path(str(ROOT / "backend" / "gunicorn.conf.py"))
-    server = SimpleNamespace(cfg=SimpleNamespace(bind=["127.0.0.1:8000"]), log=logging.getLogger("master"))
+    server = SimpleNamespace(cfg=SimpleNamespace(bind=["127.0.0.1:8000"]), log=logging.getLogger("master"), WORKERS={})
     hooks["on_starting"](server)
     for pid in (101, 102):
         hooks["child_exit"](server, SimpleNamespace(pid=pid))
     assert released == []
     hooks["pre_fork"](server, SimpleNamespace(pid=None))
     assert sorted(released) == [101, 102]
+
+    # gunicorn runs the file again on a reload (SIGHUP), and not on_starting: nothing is lost.
+    hooks = runpy.run_path(str(ROOT / "backend" / "gunicorn.conf.py"))
     for pid in (103, 104):
         hooks["child_exit"](server, SimpleNamespace(pid=pid))
+    server.WORKERS = {105: None}  # killed at the graceful timeout, the master exiting before its end is seen
     hooks["on_exit"](server)  # a failure is logged, not raised: it would stop the master
-    assert sorted(released) == [101, 102, 103]
+    assert sorted(released) == [101, 102, 103, 105]
     assert "could not release the jobs of worker 104" in caplog.text
 
 
@@ -120,6 +126,24 @@ def test_the_main_command_says_why_the_backend_ended(capsys):
     assert capsys.readouterr().out == "error: the backend stopped (exit 3); is 127.0.0.1:8000 in use?\n"
     assert server_ended(SimpleNamespace(returncode=-9)) == 137  # killed, as a shell reports it
     assert capsys.readouterr().out == "error: the backend stopped (exit -9)\n"
+
+
+def test_the_main_command_stops_once_however_often_it_is_told():
+    # The first SIGINT or SIGTERM raises Stop, so that `finally` stops the server and the builds; a
+    # second one (Ctrl-C pressed again) must not cut that short and leave the server running.
+    saved = {number: signal.getsignal(number) for number in STOP_SIGNALS}
+    try:
+        for number in STOP_SIGNALS:
+            signal.signal(number, raise_stop)
+        with pytest.raises(Stop, match="SIGINT"):
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(5)
+        os.kill(os.getpid(), signal.SIGINT)
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(0.1)  # handled by now, and nothing raised
+    finally:
+        for number, handler in saved.items():
+            signal.signal(number, handler)
 
 
 @pytest.mark.slow

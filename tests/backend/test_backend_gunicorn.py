@@ -70,6 +70,22 @@ def test_ctrl_c_stops_the_master_and_every_worker_at_once(tmp_path, zoo_dir):
             os.killpg(server.process.pid, 0)
 
 
+@pytest.mark.slow
+def test_a_reload_keeps_serving_and_keeps_releasing_jobs(tmp_path, zoo_dir):
+    # SIGHUP (systemctl reload, a closed terminal): gunicorn runs its settings file again and
+    # replaces the workers; a worker that ends afterwards is still handled (its end used to stop
+    # the master: a name that only on_starting had set was missing).
+    with gunicorn(tmp_path, zoo_dir, WEB_CONCURRENCY="1") as server:
+        (first,) = server.workers()
+        server.process.send_signal(signal.SIGHUP)
+        second = server.replacement_of(first)
+        wait_until(server.ready, 30, "the reloaded worker does not answer")
+        os.kill(second, signal.SIGKILL)
+        server.replacement_of(second)
+        wait_until(server.ready, 30, "the replacement worker does not answer")
+        assert server.process.poll() is None
+
+
 # A gthread worker quitting on SIGINT whose master's SIGQUIT comes while the worker's thread pool
 # shutdown holds the pool's lock (the moment is forced: the pool's queue sends it), with
 # backend/gunicorn.conf.py's hooks. Without them the worker waited for the lock for ever.
