@@ -119,8 +119,8 @@ def pre_fork(server, worker):
 
 
 def on_exit(server):
-    # On SIGTERM the master exits right after killing the workers that outlived the graceful
-    # timeout, before their exit is seen: they are dead or dying, and their jobs are released too.
+    # The master exits right after killing the workers that outlived the graceful timeout, before
+    # their end is seen: they are dead or dying, and their jobs are released too.
     _release_jobs(server, _ended_workers(server) + list(server.WORKERS))
 
 

@@ -8,14 +8,17 @@ as the first styles are packaged, then packages and measures the others while it
 4. measure the profile of every package (WASM, and WebGL in SwiftShader: most of an hour), at low
    priority; until a style is measured, the plan sends phones to the server for it.
 
-The backend runs until Ctrl-C or SIGTERM, which stop everything: gunicorn gracefully, the builds
-with SIGINT (they remove what they had not finished); the launcher then exits 0 (`make run`
-reports Ctrl-C as an interrupt). It takes Ctrl-C even when started with SIGINT ignored (in the
+The backend runs until Ctrl-C or SIGTERM, which stop everything: gunicorn (quickly on a Ctrl-C,
+which reaches it too; gracefully on a SIGTERM sent to the launcher), and the builds, which run in
+a process group of their own and get one SIGINT from the launcher (they remove what they had not
+finished). The launcher then exits 0 (`make run` reports a Ctrl-C as an interrupt); a second
+Ctrl-C is ignored while it stops. It takes Ctrl-C even when started with SIGINT ignored (in the
 background of a script), as gunicorn does. Paths are the caller's: DIR is made absolute before it
 is handed to the child processes.
 """
 
 import argparse
+import contextlib
 import os
 import signal
 import subprocess
@@ -83,7 +86,7 @@ def run_build(command, env):
     """Runs the build `command`; returns its exit status (the build is stopped with the launcher)."""
     child = None
     try:
-        child = subprocess.Popen(command, env=env)
+        child = subprocess.Popen(command, env=env, process_group=0)
         return child.wait()
     finally:
         stop(child, BUILD_STOP_SECONDS, signal.SIGINT)
@@ -94,7 +97,7 @@ def run_beside(server, command, env):
     or None when the server stopped first (the build is stopped then)."""
     child = None
     try:
-        child = subprocess.Popen([*LOW_PRIORITY, *command], env=env)
+        child = subprocess.Popen([*LOW_PRIORITY, *command], env=env, process_group=0)
         while child.poll() is None:
             if server.poll() is not None:
                 return None
@@ -105,13 +108,23 @@ def run_beside(server, command, env):
 
 
 def stop(process, timeout, first=signal.SIGTERM):
-    """Sends `first` to `process` (if it runs), then SIGKILL after `timeout` seconds."""
+    """Sends `first` to `process` (if it runs), then SIGKILL after `timeout` seconds; to its whole
+    process group when it leads one (a build: its Node and Chromium processes too)."""
     if process is not None and process.poll() is None:
-        process.send_signal(first)
+        group = os.getpgid(process.pid) == process.pid
+
+        def send(number):
+            if not group:
+                process.send_signal(number)
+                return
+            with contextlib.suppress(ProcessLookupError):  # the group ended meanwhile
+                os.killpg(process.pid, number)
+
+        send(first)
         try:
             process.wait(timeout)
         except subprocess.TimeoutExpired:
-            process.kill()
+            send(signal.SIGKILL)
             process.wait()
 
 

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from training import distill, evaluate
+from training import distill, evaluate, train
 from training.cli import main
 from training.imaging import list_images
 from training.quality import psnr, ssim
@@ -484,6 +484,9 @@ def test_ctrl_c_stops_a_command_with_a_message_not_a_traceback(monkeypatch, caps
     (tmp_path / "run" / "config.json").write_text("{}")
     assert main(arguments) == 130
     assert capsys.readouterr().err == "\nstopped by Ctrl-C; --resume continues the run from its last checkpoint\n"
+    monkeypatch.setattr(train, "run", interrupted)  # its --output is args.run_dir
+    assert main(["train", "--photos", "p", "--cartoons", "c", "--output", str(tmp_path / "run")]) == 130
+    assert capsys.readouterr().err.endswith("; --resume continues the run from its last checkpoint\n")
     monkeypatch.setattr(evaluate, "run", interrupted)
     assert main(["evaluate", "--model", "m.keras", "--reference", "r.keras", "--photos", "photos"]) == 130
     assert capsys.readouterr().err == "\nstopped by Ctrl-C\n"  # nothing to resume

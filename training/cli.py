@@ -41,14 +41,23 @@ def build_parser(argv):
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
-    args = build_parser(argv).parse_args(argv)
+    try:
+        args = build_parser(argv).parse_args(argv)  # imports the command's module
+    except KeyboardInterrupt:
+        print("\nstopped by Ctrl-C", file=sys.stderr)
+        return 128 + signal.SIGINT
     try:
         return importlib.import_module(COMMANDS[args.command][0]).run(args) or 0
     except (ValueError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        started = "resume" in args and (Path(args.output) / "config.json").is_file()  # distill, train
-        resumable = "; --resume continues the run from its last checkpoint" if started else ""
-        print(f"\nstopped by Ctrl-C{resumable}", file=sys.stderr)
+        print(f"\nstopped by Ctrl-C{resume_hint(args)}", file=sys.stderr)
         return 128 + signal.SIGINT
+
+
+def resume_hint(args):
+    """For a run of `distill` or `train` that has begun (its folder holds config.json)."""
+    folder = getattr(args, "run_dir", None) or getattr(args, "output", None)  # train's --output is run_dir
+    started = "resume" in args and folder is not None and (Path(folder) / "config.json").is_file()
+    return "; --resume continues the run from its last checkpoint" if started else ""

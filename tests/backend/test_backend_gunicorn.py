@@ -71,7 +71,7 @@ def test_ctrl_c_stops_the_master_and_every_worker_at_once(tmp_path, zoo_dir):
 
 
 @pytest.mark.slow
-def test_a_reload_keeps_serving_and_keeps_releasing_jobs(tmp_path, zoo_dir):
+def test_a_reload_keeps_serving_and_handling_ended_workers(tmp_path, zoo_dir):
     # SIGHUP (systemctl reload, a closed terminal): gunicorn runs its settings file again and
     # replaces the workers; a worker that ends afterwards is still handled (its end used to stop
     # the master: a name that only on_starting had set was missing).
@@ -79,6 +79,7 @@ def test_a_reload_keeps_serving_and_keeps_releasing_jobs(tmp_path, zoo_dir):
         (first,) = server.workers()
         server.process.send_signal(signal.SIGHUP)
         second = server.replacement_of(first)
+        wait_until(lambda: server.workers() == [second], 30, "the old worker did not end")
         wait_until(server.ready, 30, "the reloaded worker does not answer")
         os.kill(second, signal.SIGKILL)
         server.replacement_of(second)
