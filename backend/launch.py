@@ -10,11 +10,14 @@ as the first styles are packaged, then packages and measures the others while it
 
 The backend runs until Ctrl-C or SIGTERM, which stop everything: gunicorn (quickly on a Ctrl-C,
 which reaches it too; gracefully on a SIGTERM sent to the launcher), and the builds, which run in
-a process group of their own and get one SIGINT from the launcher (they remove what they had not
-finished). The launcher then exits 0 (`make run` reports a Ctrl-C as an interrupt); a second
-Ctrl-C is ignored while it stops. It takes Ctrl-C even when started with SIGINT ignored (in the
-background of a script), as gunicorn does. Paths are the caller's: DIR is made absolute before it
-is handed to the child processes.
+a process group of their own, out of the terminal's reach, and are ended by the launcher with
+SIGTERM (a KeyboardInterrupt can land in a garbage-collector callback of TensorFlow or JAX, which
+Python only prints, and the build goes on; an unfinished package stays as a `.partial-` folder,
+which the next build of that version or `python -m modelzoo prune` removes). The launcher then
+exits 0 (`make run` reports a Ctrl-C as an interrupt); a second Ctrl-C is ignored while it stops.
+It takes Ctrl-C even when started with SIGINT ignored (in the background of a script), as
+gunicorn does. Paths are the caller's: DIR is made absolute before it is handed to the child
+processes.
 """
 
 import argparse
@@ -34,7 +37,7 @@ from modelzoo.constants import LIGHT_STYLES
 STEPS = 4
 LOW_PRIORITY = ["nice", "-n", "10"]  # the builds leave the cores to the server's jobs
 POLL_SECONDS = 0.5
-BUILD_STOP_SECONDS = 10  # a build stopped by SIGINT removes its unfinished package meanwhile
+BUILD_STOP_SECONDS = 10
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
@@ -89,7 +92,7 @@ def run_build(command, env):
         child = subprocess.Popen(command, env=env, process_group=0)
         return child.wait()
     finally:
-        stop(child, BUILD_STOP_SECONDS, signal.SIGINT)
+        stop(child, BUILD_STOP_SECONDS)
 
 
 def run_beside(server, command, env):
@@ -104,7 +107,7 @@ def run_beside(server, command, env):
             time.sleep(POLL_SECONDS)
         return child.returncode
     finally:
-        stop(child, BUILD_STOP_SECONDS, signal.SIGINT)
+        stop(child, BUILD_STOP_SECONDS)
 
 
 def stop(process, timeout, first=signal.SIGTERM):
