@@ -110,8 +110,8 @@ def run_beside(server, command, env):
         stop(child, BUILD_STOP_SECONDS)
 
 
-def stop(process, timeout, first=signal.SIGTERM):
-    """Sends `first` to `process` (if it runs), then SIGKILL after `timeout` seconds; to its whole
+def stop(process, timeout):
+    """Sends SIGTERM to `process` (if it runs), then SIGKILL after `timeout` seconds; to its whole
     process group when it leads one (a build: its Node and Chromium processes too)."""
     if process is not None and process.poll() is None:
         group = os.getpgid(process.pid) == process.pid
@@ -123,7 +123,7 @@ def stop(process, timeout, first=signal.SIGTERM):
             with contextlib.suppress(ProcessLookupError):  # the group ended meanwhile
                 os.killpg(process.pid, number)
 
-        send(first)
+        send(signal.SIGTERM)
         try:
             process.wait(timeout)
         except subprocess.TimeoutExpired:
