@@ -22,6 +22,7 @@ COMMANDS = {
     "prepare": ("training.edges", "write edge-smoothed copies of a folder of cartoon frames"),
     "train": ("training.train", "train a new style (initialization, then adversarial phase)"),
     "distill": ("training.distill", "distil small phone-class students from published styles"),
+    "crop-photos": ("training.crops", "write random crops of the training photos, more pictures to distil from"),
     "evaluate": ("training.evaluate", "compare a generator with a reference generator (PSNR, SSIM, latency)"),
     "demo": ("training.demo", "import the published styles and stylize sample photos"),
 }

@@ -1,0 +1,70 @@
+"""`python -m training crop-photos`: more whole pictures of the training photos, never of a held-out one."""
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from training import crops, distill
+from training.cli import main
+from training.imaging import load_photo
+
+
+@pytest.fixture
+def ten_photos(tmp_path):
+    """Ten photos of different sizes and flat colours: a crop's colour tells which photo it came from."""
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for index in range(10):
+        width, height = 200 + 10 * index, 150 + 5 * index
+        pixels = np.full((height, width, 3), (20 * index, 100, 200), np.uint8)
+        Image.fromarray(pixels).save(folder / f"photo{index}.png")
+    return folder
+
+
+def test_a_crop_keeps_its_part_of_each_side_and_lies_inside_the_photo():
+    rng = np.random.default_rng(0)
+    for _ in range(500):
+        left, top, right, bottom = crops.crop_box(300, 200, rng, 0.55, 0.80)
+        assert 0 <= left < right <= 300 and 0 <= top < bottom <= 200
+        assert 165 <= right - left <= 240 and 110 <= bottom - top <= 160
+    assert crops.crop_box(10, 10, rng, 1.0, 1.0) == (0, 0, 10, 10)
+    with pytest.raises(ValueError, match="0 < smallest <= largest <= 1"):
+        crops.crop_box(10, 10, rng, 0.8, 0.5)
+
+
+def test_crops_come_from_the_training_photos_only_and_repeat_with_their_seed(tmp_path, ten_photos):
+    written = crops.crop_photos(ten_photos, tmp_path / "crops", per_photo=2, seed=3)
+    training, held_out = distill.split_photos(ten_photos)
+    assert [path.name for path in written] == sorted(f"{p.stem}-crop{n}.jpg" for p in training for n in (1, 2))
+    assert not any(path.name.startswith((held_out[0].stem + "-", held_out[1].stem + "-")) for path in written)
+    for path in written:
+        photo = load_photo(ten_photos / (path.name.split("-crop")[0] + ".png"))
+        crop = load_photo(path)
+        assert 0.55 * photo.width - 1 <= crop.width <= 0.80 * photo.width + 1
+        assert 0.55 * photo.height - 1 <= crop.height <= 0.80 * photo.height + 1
+        # The crop's colour is its photo's (JPEG changes it a little).
+        assert np.abs(np.median(np.asarray(crop), axis=(0, 1)) - np.asarray(photo)[0, 0]).max() <= 3
+    again = crops.crop_photos(ten_photos, tmp_path / "again", per_photo=2, seed=3)
+    other = crops.crop_photos(ten_photos, tmp_path / "other", per_photo=2, seed=4)
+    assert [p.read_bytes() for p in again] == [p.read_bytes() for p in written]
+    assert [p.read_bytes() for p in other] != [p.read_bytes() for p in written]
+    # The crops are photos `distill --extra-photos` takes.
+    assert len(distill.extra_training_photos(tmp_path / "crops", held_out)[0]) == 16
+
+
+def test_crops_go_into_a_new_folder_whole_or_not_at_all(tmp_path, ten_photos, capsys):
+    (tmp_path / "taken").mkdir()
+    assert main(["crop-photos", "--photos", str(ten_photos), "--output", str(tmp_path / "taken")]) == 2
+    assert "taken exists: remove it or choose another folder" in capsys.readouterr().err
+    assert main(["crop-photos", "--photos", str(ten_photos), "--output", str(tmp_path / "c"), "--per-photo", "0"]) == 2
+    assert "--per-photo must be a positive integer" in capsys.readouterr().err
+    (ten_photos / "photo3.png").write_bytes(b"not a picture")
+    assert main(["crop-photos", "--photos", str(ten_photos), "--output", str(tmp_path / "c")]) == 2
+    assert "photo3.png: not an image file" in capsys.readouterr().err
+    assert not (tmp_path / "c").exists() and not (tmp_path / "c.partial").exists()
+
+
+def test_the_command_says_what_it_wrote(tmp_path, ten_photos, capsys):
+    assert main(["crop-photos", "--photos", str(ten_photos), "--output", str(tmp_path / "crops")]) == 0
+    assert f"8 crops of the training photos of {ten_photos} in {tmp_path / 'crops'}" in capsys.readouterr().out
+    assert len(list((tmp_path / "crops").iterdir())) == 8

@@ -1,0 +1,73 @@
+"""More whole pictures to distil from: `python -m training crop-photos`.
+
+    python -m training crop-photos --photos ../shared/photos --output runs/crops [--per-photo 1] [--seed 0]
+
+writes random crops of the photos `distill` trains on (never of the held-out ones, `split_photos`)
+as JPEGs, for `distill --extra-photos runs/crops`. A crop is a new whole picture to a teacher: its
+instance normalization gives each picture its own palette, so the students' context branch sees
+more whole-picture statistics than the photos alone give (docs/students.md). Each crop keeps a
+random `smallest` to `largest` part of each side of its photo, at a random place; the same photos,
+seed and sizes give the same crops.
+"""
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+
+from training.imaging import load_photo
+
+JPEG_QUALITY = 95
+SMALLEST, LARGEST = 0.55, 0.80  # the part of each side of a photo that a crop keeps
+
+
+def crop_box(width, height, rng, smallest=SMALLEST, largest=LARGEST):
+    """`(left, top, right, bottom)`: a random crop keeping `smallest` to `largest` of each side."""
+    if not 0 < smallest <= largest <= 1:
+        raise ValueError(f"crop sides must satisfy 0 < smallest <= largest <= 1, got {smallest} and {largest}")
+    crop_width = max(1, round(width * rng.uniform(smallest, largest)))
+    crop_height = max(1, round(height * rng.uniform(smallest, largest)))
+    left = int(rng.integers(0, width - crop_width + 1))
+    top = int(rng.integers(0, height - crop_height + 1))
+    return left, top, left + crop_width, top + crop_height
+
+
+def crop_photos(photos_dir, output_dir, per_photo=1, seed=0, smallest=SMALLEST, largest=LARGEST):
+    """Writes `per_photo` crops of each training photo of `photos_dir` into `output_dir` (a new
+    folder, written whole or not at all) as `<photo>-crop<N>.jpg`; returns their paths."""
+    from training.distill import split_photos  # imports Keras: only when crops are made
+
+    if int(per_photo) != per_photo or per_photo < 1:
+        raise ValueError(f"--per-photo must be a positive integer, got {per_photo!r}")
+    output = Path(output_dir)
+    if output.exists():
+        raise ValueError(f"{output} exists: remove it or choose another folder (crops go into a new folder)")
+    training, _ = split_photos(photos_dir)
+    rng = np.random.default_rng(seed)
+    partial = output.with_name(output.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
+    try:
+        for path in training:
+            photo = load_photo(path)
+            for number in range(1, per_photo + 1):
+                box = crop_box(*photo.size, rng, smallest, largest)
+                photo.crop(box).save(partial / f"{path.stem}-crop{number}.jpg", quality=JPEG_QUALITY)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    partial.rename(output)
+    return sorted(output.iterdir())
+
+
+def add_arguments(parser):
+    parser.add_argument("--photos", required=True, help="the folder `distill --photos` trains on")
+    parser.add_argument("--output", required=True, help="a new folder for the crops")
+    parser.add_argument("--per-photo", type=int, default=1, help="crops of each photo (default: %(default)s)")
+    parser.add_argument("--seed", type=int, default=0, help="(default: %(default)s)")
+
+
+def run(args):
+    written = crop_photos(args.photos, args.output, args.per_photo, args.seed)
+    print(f"{len(written)} crops of the training photos of {args.photos} in {args.output}")
+    return 0
