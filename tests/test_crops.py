@@ -61,10 +61,13 @@ def test_crops_go_into_a_new_folder_whole_or_not_at_all(tmp_path, ten_photos, ca
     (ten_photos / "photo3.png").write_bytes(b"not a picture")
     assert main(["crop-photos", "--photos", str(ten_photos), "--output", str(tmp_path / "c")]) == 2
     assert "photo3.png: not an image file" in capsys.readouterr().err
-    assert not (tmp_path / "c").exists() and not (tmp_path / "c.partial").exists()
+    assert main(["crop-photos", "--photos", str(ten_photos), "--output", str(tmp_path / "c"), "--seed", "-1"]) == 2
+    assert "--seed must be a non-negative integer" in capsys.readouterr().err
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["photos", "taken"]
 
 
 def test_the_command_says_what_it_wrote(tmp_path, ten_photos, capsys):
-    assert main(["crop-photos", "--photos", str(ten_photos), "--output", str(tmp_path / "crops")]) == 0
-    assert f"8 crops of the training photos of {ten_photos} in {tmp_path / 'crops'}" in capsys.readouterr().out
-    assert len(list((tmp_path / "crops").iterdir())) == 8
+    output = tmp_path / "new" / "crops"
+    assert main(["crop-photos", "--photos", str(ten_photos), "--output", f"{output}/"]) == 0
+    assert f"8 crops of the training photos of {ten_photos} in {output}/" in capsys.readouterr().out
+    assert len(list(output.iterdir())) == 8 and [path.name for path in output.parent.iterdir()] == ["crops"]

@@ -11,6 +11,7 @@ seed and sizes give the same crops.
 """
 
 import shutil
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +23,8 @@ SMALLEST, LARGEST = 0.55, 0.80  # the part of each side of a photo that a crop k
 
 
 def crop_box(width, height, rng, smallest=SMALLEST, largest=LARGEST):
-    """`(left, top, right, bottom)`: a random crop keeping `smallest` to `largest` of each side."""
+    """`(left, top, right, bottom)`: a random crop keeping `smallest` to `largest` of each side (to
+    the nearest pixel, at least one)."""
     if not 0 < smallest <= largest <= 1:
         raise ValueError(f"crop sides must satisfy 0 < smallest <= largest <= 1, got {smallest} and {largest}")
     crop_width = max(1, round(width * rng.uniform(smallest, largest)))
@@ -34,29 +36,31 @@ def crop_box(width, height, rng, smallest=SMALLEST, largest=LARGEST):
 
 def crop_photos(photos_dir, output_dir, per_photo=1, seed=0, smallest=SMALLEST, largest=LARGEST):
     """Writes `per_photo` crops of each training photo of `photos_dir` into `output_dir` (a new
-    folder, written whole or not at all) as `<photo>-crop<N>.jpg`; returns their paths."""
+    folder, written whole or not at all) as `<photo>-crop<N>.jpg`; returns their paths. Which
+    photos are held out is decided by the folder as it is now: crop again after adding photos."""
     from training.distill import split_photos  # imports Keras: only when crops are made
 
     if int(per_photo) != per_photo or per_photo < 1:
         raise ValueError(f"--per-photo must be a positive integer, got {per_photo!r}")
+    if int(seed) != seed or seed < 0:
+        raise ValueError(f"--seed must be a non-negative integer, got {seed!r}")
     output = Path(output_dir)
     if output.exists():
         raise ValueError(f"{output} exists: remove it or choose another folder (crops go into a new folder)")
     training, _ = split_photos(photos_dir)
-    rng = np.random.default_rng(seed)
-    partial = output.with_name(output.name + ".partial")
-    shutil.rmtree(partial, ignore_errors=True)
-    partial.mkdir(parents=True)
+    rng = np.random.default_rng(int(seed))
+    output.parent.mkdir(parents=True, exist_ok=True)
+    partial = Path(tempfile.mkdtemp(prefix=f"{output.name}.partial-", dir=output.parent))
     try:
         for path in training:
             photo = load_photo(path)
-            for number in range(1, per_photo + 1):
+            for number in range(1, int(per_photo) + 1):
                 box = crop_box(*photo.size, rng, smallest, largest)
                 photo.crop(box).save(partial / f"{path.stem}-crop{number}.jpg", quality=JPEG_QUALITY)
+        partial.rename(output)
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
         raise
-    partial.rename(output)
     return sorted(output.iterdir())
 
 
