@@ -44,17 +44,18 @@ def crop_photos(photos_dir, output_dir, per_photo=1, seed=0, smallest=SMALLEST, 
         raise ValueError(f"--per-photo must be a positive integer, got {per_photo!r}")
     if int(seed) != seed or seed < 0:
         raise ValueError(f"--seed must be a non-negative integer, got {seed!r}")
+    per_photo, seed = int(per_photo), int(seed)
     output = Path(output_dir)
     if output.exists():
         raise ValueError(f"{output} exists: remove it or choose another folder (crops go into a new folder)")
     training, _ = split_photos(photos_dir)
-    rng = np.random.default_rng(int(seed))
+    rng = np.random.default_rng(seed)
     output.parent.mkdir(parents=True, exist_ok=True)
     partial = Path(tempfile.mkdtemp(prefix=f"{output.name}.partial-", dir=output.parent))
     try:
         for path in training:
             photo = load_photo(path)
-            for number in range(1, int(per_photo) + 1):
+            for number in range(1, per_photo + 1):
                 box = crop_box(*photo.size, rng, smallest, largest)
                 photo.crop(box).save(partial / f"{path.stem}-crop{number}.jpg", quality=JPEG_QUALITY)
         partial.rename(output)
