@@ -30,6 +30,7 @@ student takes 0.21-0.24 s where the teacher takes 3.5-4 s (TensorFlow, `evaluate
 once per picture (`network_context`), the same for every tile.
 """
 
+import importlib
 import logging
 import threading
 from pathlib import Path
@@ -45,6 +46,7 @@ log = logging.getLogger(__name__)
 VARIANTS = ("onnx", "savedmodel")
 MODELS = {"fast": STUDENT, "best": TEACHER}  # what a job asks for: the network that runs it
 TILES_VARIANT = "onnx_tiles"  # statistics.onnx + tile.onnx, for networks with statistics (docs/modelzoo-format.md)
+RUNTIMES = {"onnx": "onnxruntime", "savedmodel": "tensorflow"}  # the module each variant runs on
 
 
 _arena_lock = threading.Lock()
@@ -252,14 +254,30 @@ def max_long_side(style, config, network=TEACHER):
     return min(config["JOB_MAX_LONG_SIDE"], config["JOB_MAX_UNTILED_LONG_SIDE"])
 
 
+def check_variant(preferred):
+    if preferred not in VARIANTS:
+        raise ValueError(f"INFERENCE_VARIANT must be one of {VARIANTS}, got {preferred!r}")
+
+
+def import_runtimes(preferred="onnx"):
+    """Imports ONNX Runtime (students always run on it) and the runtime of the `preferred` variant;
+    returns their names. A Celery worker process does this when it starts, before any job: an import
+    cut short by a job's soft time limit leaves the native module half-initialized, and every later
+    job of that process fails (`AttributeError` inside ONNX Runtime's `run`)."""
+    check_variant(preferred)
+    names = sorted({RUNTIMES["onnx"], RUNTIMES[preferred]})
+    for name in names:
+        importlib.import_module(name)
+    return names
+
+
 class Generators:
     """The loaded generators of this process, by style version; loaded on first use. Pictures with
     a long side over `tile` pixels are stylized in tiles when the style allows (`tiling_of`).
     The student runs from its ONNX variant (`student_onnx`) whatever INFERENCE_VARIANT says."""
 
     def __init__(self, preferred="onnx", threads=0, tile=0):
-        if preferred not in VARIANTS:
-            raise ValueError(f"INFERENCE_VARIANT must be one of {VARIANTS}, got {preferred!r}")
+        check_variant(preferred)
         if tile < 0 or tile % 4:
             raise ValueError(f"INFERENCE_TILE must be 0 (never tile) or a multiple of 4, got {tile!r}")
         self.order = (preferred,) + tuple(v for v in VARIANTS if v != preferred)

@@ -17,6 +17,7 @@ Delivery, with Celery's own mechanisms:
 - time limit: a job runs at most JOB_TIME_LIMIT seconds (Celery's soft limit: the job fails with
   `timed_out`); a process stuck in native code past that is killed a tenth of the limit later (at
   least 1 s) and the job fails with `timed_out` all the same (`job_failed`, the task's error callback);
+  a worker process imports its inference runtimes when it starts, so that no limit cuts an import short;
 - retries: a database or storage that cannot be reached is tried again JOB_RETRIES times, with
   exponential backoff;
 - idempotence: the task's id is the job's id, and a finished job is never run again.
@@ -44,6 +45,9 @@ log = logging.getLogger(__name__)
 # worker vanished with its machine is delivered again after this. It must outlast any job.
 VISIBILITY_MARGIN_SECONDS = 300
 
+# How long a new worker process may take to start, its runtimes' imports included.
+PROCESS_START_SECONDS = 60
+
 celery = Celery("backend")
 
 
@@ -64,6 +68,9 @@ def configure_celery(settings):
         task_time_limit=hard_limit,
         task_ignore_result=True,  # job state is in our database
         worker_prefetch_multiplier=1,  # a worker process takes one job at a time
+        # A new worker process imports its inference runtimes (`import_runtimes_before_jobs`):
+        # TensorFlow takes longer than Celery's default 4 s on a busy machine.
+        worker_proc_alive_timeout=PROCESS_START_SECONDS,
         worker_hijack_root_logger=False,
     )
 
@@ -213,6 +220,16 @@ def leave_inherited_connections(**_):
 
         with app.app_context():
             db.engine.dispose(close=False)
+
+
+@signals.worker_process_init.connect
+def import_runtimes_before_jobs(**_):
+    """A worker process imports its inference runtimes when it starts, not in its first job, where
+    the job's soft time limit could cut an import short and break the process for good."""
+    from backend.inference import import_runtimes
+
+    names = import_runtimes(SETTINGS["INFERENCE_VARIANT"])
+    log.info("worker process %d: %s imported", os.getpid(), ", ".join(names))
 
 
 @signals.worker_init.connect

@@ -208,6 +208,46 @@ def test_a_job_given_up_while_the_database_is_down_fails_once_it_is_back(make_ap
     assert len(calls) == 2
 
 
+def test_a_time_limit_turned_into_another_error_still_reads_as_the_time_limit(make_app, monkeypatch):
+    """Celery's soft limit raises its exception wherever the job is: inside a library that raises an
+    error of its own while handling it (ONNX Runtime's `run` does), the job still fails with
+    `timed_out`, not `stylize_failed`."""
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    def cut_short(*_):
+        try:
+            raise SoftTimeLimitExceeded()
+        except SoftTimeLimitExceeded:
+            raise AttributeError("module 'onnxruntime.capi._pybind_state' has no attribute 'EPFail'")  # noqa: B904
+
+    app = make_app()
+    monkeypatch.setattr(app.extensions["jobs"].generators, "run", cut_short)
+    client = app.test_client()
+    alice = dev_login(client)
+    job = wait_job(client, alice, submit(client, alice).get_json()["id"], timeout=30)
+    assert (job["status"], job["error"]["code"]) == ("failed", "timed_out"), job
+
+
+def test_the_time_limit_is_found_in_a_chain_of_errors():
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    def chained(first, *then):
+        error = first
+        for later in then:
+            later.__context__ = error
+            error = later
+        return error
+
+    assert execution.is_time_limit(SoftTimeLimitExceeded())
+    assert execution.is_time_limit(chained(SoftTimeLimitExceeded(), ImportError("initialization failed")))
+    assert execution.is_time_limit(chained(SoftTimeLimitExceeded(), KeyError(), AttributeError()))
+    assert not execution.is_time_limit(chained(ValueError(), RuntimeError("out of memory")))
+    loop = ValueError()
+    loop.__context__ = RuntimeError()
+    loop.__context__.__context__ = loop
+    assert not execution.is_time_limit(loop)
+
+
 def runner_errors(caplog):
     return [record.getMessage() for record in caplog.records if record.name == "backend.runner"]
 

@@ -6,6 +6,8 @@ import re
 import signal
 import threading
 
+import pytest
+
 from backend.extensions import db
 from backend.models import Job, Result
 from tests.backend.helpers import LONG_JOB, dev_login, finished_job, long_photo, submit, wait_job
@@ -44,9 +46,25 @@ def test_a_job_over_its_time_limit_fails_with_a_reason(celery_app):
     job = wait_job(client, alice, submit(client, alice, data=long_photo(), long_side="original").get_json()["id"], 120)
     assert job["status"] == "failed" and job["error"]["code"] == "timed_out", job
     assert "longer than the server allows" in job["error"]["message"]
-    assert re.search(r"(Soft|Hard) time limit \(\d+s\) exceeded", celery_app.worker.log_path.read_text())
+    log = celery_app.worker.log_path.read_text()
+    assert re.search(r"(Soft|Hard) time limit \(\d+s\) exceeded", log)
+    # ONNX Runtime was imported when the worker process started, where no time limit can cut it short.
+    imported, received = re.search(r"worker process \d+: onnxruntime imported", log), log.find("Task backend.stylize")
+    assert imported and imported.start() < received, log
     assert finished_job(client, alice)["status"] == "done"  # the worker goes on with the next job
     assert job_status(app, job["id"])[1] == 1  # not delivered again
+
+
+def test_runtimes_imported_when_a_worker_process_starts():
+    """`import_runtimes`: ONNX Runtime always (students run on it), TensorFlow for `savedmodel`."""
+    import sys
+
+    from backend.inference import import_runtimes
+
+    assert import_runtimes("onnx") == ["onnxruntime"] and "onnxruntime" in sys.modules
+    assert import_runtimes("savedmodel") == ["onnxruntime", "tensorflow"] and "tensorflow" in sys.modules
+    with pytest.raises(ValueError, match="INFERENCE_VARIANT must be one of"):
+        import_runtimes("tflite")
 
 
 def test_redis_restarted_during_a_run(celery_app, redis_server):
