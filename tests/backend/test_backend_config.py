@@ -131,16 +131,19 @@ def test_the_main_command_says_why_the_backend_ended(capsys):
 def test_the_main_command_stops_once_however_often_it_is_told():
     # The first SIGINT or SIGTERM raises Stop, so that `finally` stops the server and the builds; a
     # second one (Ctrl-C pressed again) must not cut that short and leave the server running.
+    # `raise_signal` delivers each signal to this thread before it returns (`os.kill` to the process
+    # may hand it to another thread, whose signal could then arrive after the handlers are restored,
+    # a KeyboardInterrupt in a later test).
     saved = {number: signal.getsignal(number) for number in STOP_SIGNALS}
     try:
         for number in STOP_SIGNALS:
             signal.signal(number, raise_stop)
         with pytest.raises(Stop, match="SIGINT"):
-            os.kill(os.getpid(), signal.SIGINT)
+            signal.raise_signal(signal.SIGINT)
             time.sleep(5)
-        os.kill(os.getpid(), signal.SIGINT)
-        os.kill(os.getpid(), signal.SIGTERM)
-        time.sleep(0.1)  # handled by now, and nothing raised
+        signal.raise_signal(signal.SIGINT)
+        signal.raise_signal(signal.SIGTERM)
+        time.sleep(0.1)  # nothing raised
     finally:
         for number, handler in saved.items():
             signal.signal(number, handler)
