@@ -52,6 +52,35 @@ def test_crops_come_from_the_training_photos_only_and_repeat_with_their_seed(tmp
     assert len(distill.extra_training_photos(tmp_path / "crops", held_out)[0]) == 16
 
 
+def test_the_manifest_names_each_crops_photo_and_distill_refuses_crops_of_photos_held_out_since(tmp_path, ten_photos):
+    import json
+    import os
+
+    from training.conventions import sha256_file
+
+    written = crops.crop_photos(ten_photos, tmp_path / "crops", per_photo=2, seed=3)
+    manifest = json.loads((tmp_path / "crops" / crops.MANIFEST).read_text())
+    assert (manifest["seed"], manifest["per_photo"], sorted(manifest["crops"])) == (3, 2, [p.name for p in written])
+    for path in written:
+        entry = manifest["crops"][path.name]
+        left, top, right, bottom = entry["box"]
+        assert load_photo(path).size == (right - left, bottom - top)
+        assert entry["photo"] == path.name.split("-crop")[0] + ".png"
+        assert entry["photo_sha256"] == sha256_file(ten_photos / entry["photo"])
+    mask = os.umask(0)
+    os.umask(mask)
+    assert (tmp_path / "crops").stat().st_mode & 0o777 == 0o777 & ~mask  # not mkdtemp's private folder
+    # A photo added by name between photo3 and photo4 moves the split: photo8 is held out now.
+    Image.fromarray(np.zeros((100, 100, 3), np.uint8)).save(ten_photos / "photo35.png")
+    _, held_out = distill.split_photos(ten_photos)
+    assert "photo8.png" in [path.name for path in held_out]
+    with pytest.raises(ValueError, match=r"photo8-crop1.jpg is a crop of photo8.png, a held-out photo now"):
+        distill.extra_training_photos(tmp_path / "crops", held_out)
+    (tmp_path / "crops" / crops.MANIFEST).write_text("{}")
+    with pytest.raises(ValueError, match="crops.json: not a crops manifest of crop-photos"):
+        distill.extra_training_photos(tmp_path / "crops", held_out)
+
+
 def test_crops_go_into_a_new_folder_whole_or_not_at_all(tmp_path, ten_photos, capsys):
     (tmp_path / "taken").mkdir()
     assert main(["crop-photos", "--photos", str(ten_photos), "--output", str(tmp_path / "taken")]) == 2
@@ -70,4 +99,4 @@ def test_the_command_says_what_it_wrote(tmp_path, ten_photos, capsys):
     output = tmp_path / "new" / "crops"
     assert main(["crop-photos", "--photos", str(ten_photos), "--output", f"{output}/"]) == 0
     assert f"8 crops of the training photos of {ten_photos} in {output}/" in capsys.readouterr().out
-    assert len(list(output.iterdir())) == 8 and [path.name for path in output.parent.iterdir()] == ["crops"]
+    assert len(list(output.glob("*.jpg"))) == 8 and [path.name for path in output.parent.iterdir()] == ["crops"]

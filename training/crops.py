@@ -8,18 +8,25 @@ instance normalization gives each picture its own palette, so the students' cont
 more whole-picture statistics than the photos alone give (docs/students.md). Each crop keeps a
 random `smallest` to `largest` part of each side of its photo, at a random place; the same photos,
 seed and sizes give the same crops.
+
+The folder's `crops.json` names each crop's photo and that photo's sha256, so `distill` refuses
+a crop of a photo that has been held out since (photos added to the folder move the split).
 """
 
+import json
+import os
 import shutil
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from training.conventions import sha256_file
 from training.imaging import load_photo
 
 JPEG_QUALITY = 95
 SMALLEST, LARGEST = 0.55, 0.80  # the part of each side of a photo that a crop keeps
+MANIFEST = "crops.json"  # {"seed", "per_photo", "crops": {crop name: {"photo", "photo_sha256", "box"}}}
 
 
 def crop_box(width, height, rng, smallest=SMALLEST, largest=LARGEST):
@@ -53,16 +60,40 @@ def crop_photos(photos_dir, output_dir, per_photo=1, seed=0, smallest=SMALLEST, 
     output.parent.mkdir(parents=True, exist_ok=True)
     partial = Path(tempfile.mkdtemp(prefix=f"{output.name}.partial-", dir=output.parent))
     try:
+        partial.chmod(0o777 & ~current_umask())  # as a folder made with mkdir (mkdtemp's is private)
+        sources = {}
         for path in training:
-            photo = load_photo(path)
+            photo, digest = load_photo(path), sha256_file(path)
             for number in range(1, per_photo + 1):
                 box = crop_box(*photo.size, rng, smallest, largest)
-                photo.crop(box).save(partial / f"{path.stem}-crop{number}.jpg", quality=JPEG_QUALITY)
+                name = f"{path.stem}-crop{number}.jpg"
+                photo.crop(box).save(partial / name, quality=JPEG_QUALITY)
+                sources[name] = {"photo": path.name, "photo_sha256": digest, "box": list(box)}
+        manifest = {"seed": seed, "per_photo": per_photo, "crops": sources}
+        (partial / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
         partial.rename(output)
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
         raise
-    return sorted(output.iterdir())
+    return sorted(path for path in output.iterdir() if path.name != MANIFEST)
+
+
+def current_umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def crop_sources(folder):
+    """`{crop name: sha256 of its photo}` from the `crops.json` of `folder`; `{}` for a folder
+    without one (photos from elsewhere). A damaged manifest is refused."""
+    path = Path(folder) / MANIFEST
+    if not path.is_file():
+        return {}
+    try:
+        return {name: crop["photo_sha256"] for name, crop in json.loads(path.read_text())["crops"].items()}
+    except (ValueError, KeyError, TypeError, AttributeError) as error:
+        raise ValueError(f"{path}: not a crops manifest of crop-photos ({error!r}); make the crops again") from error
 
 
 def add_arguments(parser):

@@ -164,8 +164,11 @@ def extra_training_photos(extra_dir, held_out):
     """`(photos, digest)`: the photos of `extra_dir`, all trained on, and a sha256 of their
     contents (their teacher pictures are cached by it, so runs sharing a cache never mix two
     folders). Refuses an empty folder, two photos of one name (their cached pictures would
-    collide) and any photo whose bytes are those of a held-out photo, whatever its name."""
+    collide), any photo whose bytes are those of a held-out photo, whatever its name, and a crop
+    (`crop-photos`, its `crops.json`) of a held-out photo."""
     import hashlib
+
+    from training.crops import crop_sources
 
     photos = list_images(extra_dir)
     if not photos:
@@ -173,9 +176,15 @@ def extra_training_photos(extra_dir, held_out):
     _one_photo_a_name(extra_dir, photos)
     held = {sha256_file(path): path.name for path in held_out}
     digests = [sha256_file(path) for path in photos]
+    sources = crop_sources(extra_dir)
     for path, digest in zip(photos, digests, strict=True):
         if digest in held:
             raise ValueError(f"{path} is the held-out photo {held[digest]}: the held-out photos are never trained on")
+        if sources.get(path.name) in held:
+            raise ValueError(
+                f"{path} is a crop of {held[sources[path.name]]}, a held-out photo now (the photos have changed "
+                "since the crops were made): make the crops again with crop-photos"
+            )
     return photos, hashlib.sha256("".join(digests).encode()).hexdigest()
 
 
