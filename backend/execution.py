@@ -92,12 +92,15 @@ def is_time_limit(error):
     """Whether `error` is the worker's soft time limit (Celery's SoftTimeLimitExceeded), or was
     raised while handling it: the limit's exception is raised wherever the process is, and a library
     caught in the middle may raise its own error instead (ONNX Runtime's `run`, a native import)."""
-    seen = set()
-    while error is not None and id(error) not in seen:
+    waiting, seen = [error], set()
+    while waiting:
+        error = waiting.pop()
+        if error is None or id(error) in seen:
+            continue
         if type(error).__name__ == "SoftTimeLimitExceeded":
             return True
         seen.add(id(error))
-        error = error.__cause__ or error.__context__
+        waiting += [error.__cause__, error.__context__]
     return False
 
 

@@ -17,7 +17,8 @@ Delivery, with Celery's own mechanisms:
 - time limit: a job runs at most JOB_TIME_LIMIT seconds (Celery's soft limit: the job fails with
   `timed_out`); a process stuck in native code past that is killed a tenth of the limit later (at
   least 1 s) and the job fails with `timed_out` all the same (`job_failed`, the task's error callback);
-  a worker process imports its inference runtimes when it starts, so that no limit cuts an import short;
+  a worker process imports its inference runtimes and makes its app when it starts, so that no
+  limit cuts them short;
 - retries: a database or storage that cannot be reached is tried again JOB_RETRIES times, with
   exponential backoff;
 - idempotence: the task's id is the job's id, and a finished job is never run again.
@@ -32,12 +33,19 @@ import os
 import socket
 
 from celery import Celery, signals
-from celery.exceptions import SoftTimeLimitExceeded, TimeLimitExceeded
+from celery.exceptions import TimeLimitExceeded
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
 from backend.config import DEFAULTS, from_environ
-from backend.execution import STYLIZE_FAILED_MESSAGE, TIMED_OUT_MESSAGE, TransientError, execute, give_up
+from backend.execution import (
+    STYLIZE_FAILED_MESSAGE,
+    TIMED_OUT_MESSAGE,
+    TransientError,
+    execute,
+    give_up,
+    is_time_limit,
+)
 
 log = logging.getLogger(__name__)
 
@@ -68,8 +76,9 @@ def configure_celery(settings):
         task_time_limit=hard_limit,
         task_ignore_result=True,  # job state is in our database
         worker_prefetch_multiplier=1,  # a worker process takes one job at a time
-        # A new worker process imports its inference runtimes (`import_runtimes_before_jobs`):
-        # TensorFlow takes longer than Celery's default 4 s on a busy machine.
+        # A worker process started in place of one that ended (hard time limit, crash) prepares
+        # first (`prepare_for_jobs`): importing TensorFlow can take longer than Celery's default
+        # 4 s on a busy machine, and the process would be killed.
         worker_proc_alive_timeout=PROCESS_START_SECONDS,
         worker_hijack_root_logger=False,
     )
@@ -170,7 +179,7 @@ def stylize(job_id):
 def job_failed(request, exc, traceback):
     """The error callback of `stylize`: a job whose task failed for good (hard time limit, retries
     spent) ends as `failed` unless it has finished."""
-    if isinstance(exc, (SoftTimeLimitExceeded, TimeLimitExceeded)):
+    if isinstance(exc, TimeLimitExceeded) or is_time_limit(exc):
         code, message = "timed_out", TIMED_OUT_MESSAGE
     else:
         code, message = "stylize_failed", STYLIZE_FAILED_MESSAGE
@@ -211,25 +220,21 @@ def check_schema(**_):
 
 
 @signals.worker_process_init.connect
-def leave_inherited_connections(**_):
-    """A worker process, forked after the main process made its app (`check_schema`), makes its
-    own; the database connections it inherited are the main process's."""
-    app = _process.get("app")
-    if app is not None:
-        from backend.extensions import db
-
-        with app.app_context():
-            db.engine.dispose(close=False)
-
-
-@signals.worker_process_init.connect
-def import_runtimes_before_jobs(**_):
-    """A worker process imports its inference runtimes when it starts, not in its first job, where
-    the job's soft time limit could cut an import short and break the process for good."""
+def prepare_for_jobs(**_):
+    """A worker process, forked after the main process made its app (`check_schema`), leaves the
+    database connections it inherited to the main process, imports its inference runtimes and makes
+    its own app, all before its first job: a job's soft time limit, raised wherever the process is,
+    would cut them short (a native import cut short breaks the process for good)."""
+    from backend.extensions import db
     from backend.inference import import_runtimes
 
+    inherited = _process.get("app")
+    if inherited is not None:
+        with inherited.app_context():
+            db.engine.dispose(close=False)
     names = import_runtimes(SETTINGS["INFERENCE_VARIANT"])
     log.info("worker process %d: %s imported", os.getpid(), ", ".join(names))
+    process_state()
 
 
 @signals.worker_init.connect

@@ -76,9 +76,10 @@ def test_the_manifest_names_each_crops_photo_and_distill_refuses_crops_of_photos
     assert "photo8.png" in [path.name for path in held_out]
     with pytest.raises(ValueError, match=r"photo8-crop1.jpg is a crop of photo8.png, a held-out photo now"):
         distill.extra_training_photos(tmp_path / "crops", held_out)
-    (tmp_path / "crops" / crops.MANIFEST).write_text("{}")
-    with pytest.raises(ValueError, match="crops.json: not a crops manifest of crop-photos"):
-        distill.extra_training_photos(tmp_path / "crops", held_out)
+    for damaged in ("{}", '{"crops": {"photo0-crop1.jpg": {"photo_sha256": ["a"]}}}', "[1"):
+        (tmp_path / "crops" / crops.MANIFEST).write_text(damaged)
+        with pytest.raises(ValueError, match="crops.json: not a crops manifest of crop-photos"):
+            distill.extra_training_photos(tmp_path / "crops", held_out)
 
 
 def test_crops_go_into_a_new_folder_whole_or_not_at_all(tmp_path, ten_photos, capsys):

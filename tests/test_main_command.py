@@ -80,7 +80,7 @@ def wait_ready(url, process, log_path):
             response = requests.get(f"{url}/readyz", timeout=5)
             if response.status_code == 200:
                 return response.json()
-        except requests.ConnectionError:
+        except requests.RequestException:  # not listening yet, or its workers still starting
             pass
         time.sleep(1)
     raise AssertionError(f"no /readyz answer:\n{log_path.read_text()[-3000:]}")

@@ -91,9 +91,12 @@ def crop_sources(folder):
     if not path.is_file():
         return {}
     try:
-        return {name: crop["photo_sha256"] for name, crop in json.loads(path.read_text())["crops"].items()}
+        sources = {name: crop["photo_sha256"] for name, crop in json.loads(path.read_text())["crops"].items()}
+        if not all(isinstance(digest, str) for digest in sources.values()):
+            raise TypeError("photo_sha256 must be a string")
     except (ValueError, KeyError, TypeError, AttributeError) as error:
         raise ValueError(f"{path}: not a crops manifest of crop-photos ({error!r}); make the crops again") from error
+    return sources
 
 
 def add_arguments(parser):

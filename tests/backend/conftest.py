@@ -14,7 +14,7 @@ from backend.extensions import db
 from modelzoo.tinyzoo import build_tiny_zoo
 from tests.backend.conformance import ConformingClient
 from tests.backend.fakewechat import FakeWeChat
-from tests.backend.helpers import PUSH_TOKEN
+from tests.backend.helpers import WECHAT_SETTINGS
 from tests.backend.services import CeleryWorker, PostgresServer, RedisServer, S3Server, free_port
 
 MIGRATED, TESTS = "migrated", "tests"  # PostgreSQL databases: the one the migrations made, its copy for tests
@@ -108,7 +108,6 @@ def base_settings(tmp_path, zoo_dir, wechat, database):
         "RATELIMIT_STORAGE_URI": f"sqlite:///{tmp_path / 'ratelimits.sqlite'}",
         "MODELZOO_DIR": str(zoo_dir),
         "WECHAT_API_BASE": wechat.url,
-        "WECHAT_TIMEOUT": 0.5,
         "WORKER_HEARTBEAT_SECONDS": 0.2,
     }
 
@@ -211,10 +210,4 @@ def app(make_app):
 @pytest.fixture
 def wechat_app(make_app):
     """An app in production mode with WeChat configured against the fake server."""
-    return make_app(
-        APP_ENV="production",
-        WECHAT_APPID="wx-test-app",
-        WECHAT_SECRET="APP-SECRET-VALUE",
-        WECHAT_PUSH_TOKEN=PUSH_TOKEN,
-        PUBLIC_BASE_URL="https://cartoon.example",
-    )
+    return make_app(**WECHAT_SETTINGS)

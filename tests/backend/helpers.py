@@ -144,6 +144,17 @@ def expire(app, result_id, days=1):
 
 
 PUSH_TOKEN = "push-token"  # the WECHAT_PUSH_TOKEN of conftest's `wechat_app`
+# The settings of conftest's `wechat_app`: production mode, WeChat configured against the fake server.
+WECHAT_SETTINGS = {
+    "APP_ENV": "production",
+    "WECHAT_APPID": "wx-test-app",
+    "WECHAT_SECRET": "APP-SECRET-VALUE",
+    "WECHAT_PUSH_TOKEN": PUSH_TOKEN,
+    "PUBLIC_BASE_URL": "https://cartoon.example",
+}
+# Tests of WeChat answering too late: the client waits SHORT_WECHAT_TIMEOUT s, the fake server
+# answers after LATE_ANSWER s (the other tests wait the default, 5 s, for a server under load).
+SHORT_WECHAT_TIMEOUT, LATE_ANSWER = 1.0, 3.0
 
 
 def wechat_login(client):

@@ -6,6 +6,7 @@ import logging
 import pytest
 
 from backend.config import LISTEN_VARIABLE
+from tests.backend.helpers import LATE_ANSWER, SHORT_WECHAT_TIMEOUT, WECHAT_SETTINGS
 from tests.ports import free_port
 
 pytestmark = pytest.mark.databases("sqlite", "postgresql")
@@ -57,9 +58,9 @@ def test_wechat_errors(wechat_app, wechat, answer, status, code, retry_after):
     assert response.headers.get("Retry-After") == retry_after
 
 
-def test_wechat_timeout_is_503(wechat_app, wechat):
-    wechat.script("/sns/jscode2session", {"openid": "late"}, delay=1.5)  # the client waits 0.5 s
-    response = login(wechat_app.test_client())
+def test_wechat_timeout_is_503(make_app, wechat):
+    wechat.script("/sns/jscode2session", {"openid": "late"}, delay=LATE_ANSWER)
+    response = login(make_app(**WECHAT_SETTINGS, WECHAT_TIMEOUT=SHORT_WECHAT_TIMEOUT).test_client())
     assert response.status_code == 503
     assert response.get_json()["error"]["code"] == "wechat_unavailable"
     assert response.headers["Retry-After"] == "5"
@@ -93,13 +94,14 @@ def test_not_configured(app):
     assert response.status_code == 503 and response.get_json()["error"]["code"] == "wechat_not_configured"
 
 
-def test_secrets_never_in_answers_or_logs(wechat_app, wechat, caplog):
+def test_secrets_never_in_answers_or_logs(make_app, wechat, caplog):
     caplog.set_level(logging.DEBUG)
+    wechat_app = make_app(**WECHAT_SETTINGS, WECHAT_TIMEOUT=SHORT_WECHAT_TIMEOUT)  # the last login times out
     client = wechat_app.test_client()
     answers = [login(client).get_data(as_text=True)]
     wechat.script("/sns/jscode2session", {"errcode": 40029, "errmsg": "invalid code", "session_key": SESSION_KEY})
     answers.append(login(client).get_data(as_text=True))
-    wechat.script("/sns/jscode2session", {"openid": "x"}, delay=1.5)
+    wechat.script("/sns/jscode2session", {"openid": "x"}, delay=LATE_ANSWER)
     answers.append(login(client).get_data(as_text=True))
     assert wechat.calls("/sns/jscode2session")  # the secret was sent to WeChat ...
     text = "\n".join(answers + [record.getMessage() for record in caplog.records] + [caplog.text])

@@ -131,9 +131,9 @@ def test_the_main_command_says_why_the_backend_ended(capsys):
 def test_the_main_command_stops_once_however_often_it_is_told():
     # The first SIGINT or SIGTERM raises Stop, so that `finally` stops the server and the builds; a
     # second one (Ctrl-C pressed again) must not cut that short and leave the server running.
-    # `raise_signal` delivers each signal to this thread before it returns (`os.kill` to the process
-    # may hand it to another thread, whose signal could then arrive after the handlers are restored,
-    # a KeyboardInterrupt in a later test).
+    # `raise_signal` delivers each signal to this thread and runs its handler before it returns,
+    # so that none can be handled after the handlers are restored (a KeyboardInterrupt in a later
+    # test).
     saved = {number: signal.getsignal(number) for number in STOP_SIGNALS}
     try:
         for number in STOP_SIGNALS:

@@ -18,7 +18,17 @@ from backend import execution, runner
 from backend.extensions import db
 from backend.models import Job, Result
 from backend.storage import StorageUnavailable
-from tests.backend.helpers import LONG_JOB, dev_login, finished_job, image_bytes, long_photo, submit, wait_job
+from tests.backend.helpers import (
+    LATE_ANSWER,
+    LONG_JOB,
+    SHORT_WECHAT_TIMEOUT,
+    dev_login,
+    finished_job,
+    image_bytes,
+    long_photo,
+    submit,
+    wait_job,
+)
 from tests.backend.services import wait_until
 
 
@@ -94,6 +104,13 @@ def test_metrics_count_queue_depth_wait_and_run_time(job_app):
     before = job_metrics()
     alice = dev_login(client)
     finished_job(client, alice)
+
+    # The run time is recorded just after the job is saved as done: a poll can come in between.
+    def counted():
+        name = "job_duration_seconds_count"
+        return metric(job_metrics(), name) > metric(before, name)
+
+    wait_until(counted, 10, "the job's run time was not recorded")
     after = job_metrics()
     for name in ("job_wait_seconds_count", "job_duration_seconds_count"):
         assert metric(after, name) - metric(before, name) == 1.0, name
@@ -145,9 +162,12 @@ def test_ten_times_the_queue_capacity_at_once(job_app):
 def test_wechat_timing_out_during_the_content_check(job_app, wechat):
     """The check is sent off the request (a runner thread, or a worker): the upload answers at once,
     the job runs, and the check that timed out is marked `error` (retried when the result is shared)."""
-    wechat.script("/wxa/media_check_async", {"errcode": 0, "trace_id": "too-late"}, delay=2.0)  # timeout 0.5 s
+    wechat.script("/wxa/media_check_async", {"errcode": 0, "trace_id": "too-late"}, delay=LATE_ANSWER)
     app = job_app(
-        WECHAT_APPID="wx-test-app", WECHAT_SECRET="APP-SECRET-VALUE", PUBLIC_BASE_URL="https://cartoon.example"
+        WECHAT_APPID="wx-test-app",
+        WECHAT_SECRET="APP-SECRET-VALUE",
+        PUBLIC_BASE_URL="https://cartoon.example",
+        WECHAT_TIMEOUT=SHORT_WECHAT_TIMEOUT,
     )
     client = app.test_client()
     alice = dev_login(client)
@@ -242,6 +262,9 @@ def test_the_time_limit_is_found_in_a_chain_of_errors():
     assert execution.is_time_limit(chained(SoftTimeLimitExceeded(), ImportError("initialization failed")))
     assert execution.is_time_limit(chained(SoftTimeLimitExceeded(), KeyError(), AttributeError()))
     assert not execution.is_time_limit(chained(ValueError(), RuntimeError("out of memory")))
+    caused = RuntimeError("raise ... from error")  # raised while handling the limit, caused by another
+    caused.__context__, caused.__cause__ = SoftTimeLimitExceeded(), ValueError()
+    assert execution.is_time_limit(caused)
     loop = ValueError()
     loop.__context__ = RuntimeError()
     loop.__context__.__context__ = loop

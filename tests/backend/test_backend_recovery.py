@@ -62,9 +62,10 @@ def test_jobs_of_a_crashed_process(make_app):
 
 def test_a_live_process_keeps_its_jobs_until_its_heartbeat_stops(make_app):
     ids, headers = accepted_jobs(make_app, 1)
-    probe = make_app(JOBS_ENABLED=False)
-    assign(probe, ids, "elsewhere:2:b", 0, status="running", attempts=1)
-    app, client = start(make_app, WORKER_TIMEOUT_SECONDS=1.5, WORKER_HEARTBEAT_SECONDS=0.2)
+    app = make_app(WORKER_TIMEOUT_SECONDS=3, WORKER_HEARTBEAT_SECONDS=0.2)
+    client = app.test_client()
+    assign(app, ids, "elsewhere:2:b", 0, status="running", attempts=1)  # its heartbeat: now
+    app.extensions["jobs"].start()  # as gunicorn's post_worker_init does
     time.sleep(0.5)
     assert client.get(f"/api/v1/jobs/{ids[0]}", headers=headers).get_json()["status"] == "running"  # not stolen
     assert wait_job(client, headers, ids[0], timeout=20)["status"] == "done"  # claimed once the heartbeat is old
