@@ -157,11 +157,19 @@ def test_a_job_waits_for_a_bucket_that_went_down(make_app, s3_server, s3_setting
     alice = dev_login(client)
     answer = submit(client, alice, data=long_photo(), long_side="original")
     assert answer.status_code == 202, answer.get_json()
-    s3_server.restart(down_seconds=4)  # longer than the S3 client's own retries (S3_RETRIES)
-    job = wait_job(client, alice, answer.get_json()["id"], timeout=120)
+    job_id = answer.get_json()["id"]
+
+    def attempts():
+        with app.app_context():
+            return db.session.get(Job, job_id).attempts
+
+    s3_server.stop()
+    # Down until the job has been tried again (the S3 client's own retries, S3_RETRIES, are spent).
+    wait_until(lambda: attempts() >= 2, 60, "the job was not tried again while the bucket was down")
+    s3_server.start()
+    job = wait_job(client, alice, job_id, timeout=120)
     assert job["status"] == "done", job
-    with app.app_context():
-        assert db.session.get(Job, job["id"]).attempts >= 2  # the run the stop broke, then more
+    assert attempts() >= 2  # the run the stop broke, then more
     assert client.get(job["result"]["url"], headers=alice).status_code == 200
 
 
