@@ -5,6 +5,7 @@ import time
 from urllib.parse import urlsplit
 
 from tests.backend.helpers import finished_job, sent_check, signed, submit, verdict, wechat_login
+from tests.backend.services import wait_until
 
 
 def share(client, headers, job):
@@ -136,7 +137,8 @@ def test_a_wechat_that_never_answers_slows_no_request(make_app):
             thread.join(max(0.0, started + 15 - time.monotonic()))
         assert sorted(answers) == [200] + [202] * 8
         assert time.monotonic() - started < 10  # far less than one WeChat timeout (30 s)
-        assert silent.accepted >= 1  # the check thread is waiting on WeChat meanwhile ...
+        # The check thread is waiting on WeChat meanwhile ...
+        wait_until(lambda: silent.accepted >= 1, 10, "the check thread did not call WeChat")
         job_id = submit(app.test_client(), headers).get_json()["id"]
         assert wait_job(app.test_client(), headers, job_id)["status"] == "done"  # ... and jobs still run
     finally:
