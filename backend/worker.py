@@ -130,7 +130,7 @@ class CeleryQueue:
             log.exception("the broker refused a content check")
 
 
-# Each worker process: its app and generators, made on its first task.
+# Each worker process: its app and generators, made when it starts (`prepare_for_jobs`).
 
 _process = {}
 

@@ -61,8 +61,12 @@ def test_ctrl_c_stops_the_master_and_every_worker_at_once(tmp_path, zoo_dir):
     # to each worker (the worker's side of it, exactly: the test below).
     with gunicorn(tmp_path, zoo_dir, WEB_CONCURRENCY="2") as server:
         log_path = tmp_path / "gunicorn.log"
-        # Both booted: each worker's job runner starts right after its app is made.
-        wait_until(lambda: log_path.read_text().count("job runner ") == 2, 60, "two workers booted")
+
+        def booted():  # each worker's job runner starts right after its app is made
+            log, workers = log_path.read_text(), server.workers()
+            return len(workers) == 2 and all(f"job runner {socket.gethostname()}:{pid}:" in log for pid in workers)
+
+        wait_until(booted, 60, "two workers booted")
         os.killpg(server.process.pid, signal.SIGINT)
         assert server.process.wait(60) == 0
         log = log_path.read_text()

@@ -152,7 +152,7 @@ def test_a_bucket_that_connects_but_stays_silent_answers_503_after_the_read_time
 def test_a_job_waits_for_a_bucket_that_went_down(make_app, s3_server, s3_settings):
     """The bucket stops while a job runs: the job is tried again with backoff, as when the database
     cannot be reached, and finishes once the bucket is back."""
-    app = make_app(**s3_settings, **LONG_JOB, JOB_MAX_ATTEMPTS=10)
+    app = make_app(**s3_settings, **LONG_JOB, JOB_MAX_ATTEMPTS=10, JOB_RETRIES=8)
     client = app.test_client()
     alice = dev_login(client)
     answer = submit(client, alice, data=long_photo(), long_side="original")
@@ -164,9 +164,10 @@ def test_a_job_waits_for_a_bucket_that_went_down(make_app, s3_server, s3_setting
             return db.session.get(Job, job_id).attempts
 
     s3_server.stop()
-    # Down until the job has been tried again (the S3 client's own retries, S3_RETRIES, are spent).
-    wait_until(lambda: attempts() >= 2, 60, "the job was not tried again while the bucket was down")
-    s3_server.start()
+    try:  # down until the job has been tried again (the S3 client's own retries, S3_RETRIES, are spent)
+        wait_until(lambda: attempts() >= 2, 60, "the job was not tried again while the bucket was down")
+    finally:
+        s3_server.start()  # for the other tests of this session too
     job = wait_job(client, alice, job_id, timeout=120)
     assert job["status"] == "done", job
     assert attempts() >= 2  # the run the stop broke, then more

@@ -51,7 +51,9 @@ def test_a_job_over_its_time_limit_fails_with_a_reason(celery_app):
     # The worker process that ran the job imported ONNX Runtime when it started (Celery hands a
     # process no job before its `worker_process_init`): no time limit could cut the import short.
     with app.app_context():
-        pid = db.session.get(Job, job["id"]).worker_id.split(":")[1]
+        worker_id = db.session.get(Job, job["id"]).worker_id
+    assert worker_id, job
+    pid = worker_id.split(":")[1]
     assert f"worker process {pid}: onnxruntime imported" in log, log
     assert finished_job(client, alice)["status"] == "done"  # the worker goes on with the next job
     assert job_status(app, job["id"])[1] == 1  # not delivered again
