@@ -233,8 +233,8 @@ def prepare_for_jobs(**_):
         with inherited.app_context():
             db.engine.dispose(close=False)
     names = import_runtimes(SETTINGS["INFERENCE_VARIANT"])
-    log.info("worker process %d: %s imported", os.getpid(), ", ".join(names))
     process_state()
+    log.info("worker process %d ready for jobs (%s imported)", os.getpid(), ", ".join(names))
 
 
 @signals.worker_init.connect

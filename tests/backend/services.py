@@ -243,13 +243,19 @@ class CeleryWorker:
         command += ["--concurrency", str(self.concurrency), "--loglevel", "INFO", "--without-mingle"]
         command += ["--without-gossip", "--without-heartbeat", "-n", f"test-{os.getpid()}-{free_port()}@%h"]
         self.log = open(self.log_path, "ab")
+        self.log_start = self.log.tell()  # the log may hold an earlier worker's lines
         self.process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
         wait_until(self.ready, timeout, f"the Celery worker did not start; see {self.log_path}")
         return self
 
     def ready(self):
+        """Started, with each of its processes prepared (backend.worker's `prepare_for_jobs`), as a
+        worker that has been running a while: a job the broker hands it starts at once. (One that
+        waits for its process is not started when the broker's connection drops: redis gives it
+        again only after the visibility timeout.)"""
         assert self.process.poll() is None, f"the Celery worker exited; see {self.log_path}"
-        return b"ready." in self.log_path.read_bytes()
+        log = self.log_path.read_bytes()[self.log_start :]
+        return b"ready." in log and log.count(b"ready for jobs") >= self.concurrency
 
     def children(self):
         return psutil.Process(self.process.pid).children()

@@ -54,7 +54,7 @@ def test_a_job_over_its_time_limit_fails_with_a_reason(celery_app):
         worker_id = db.session.get(Job, job["id"]).worker_id
     assert worker_id, job
     pid = worker_id.split(":")[1]
-    assert f"worker process {pid}: onnxruntime imported" in log, log
+    assert f"worker process {pid} ready for jobs (onnxruntime imported)" in log, log
     assert finished_job(client, alice)["status"] == "done"  # the worker goes on with the next job
     assert job_status(app, job["id"])[1] == 1  # not delivered again
 
