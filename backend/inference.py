@@ -254,30 +254,14 @@ def max_long_side(style, config, network=TEACHER):
     return min(config["JOB_MAX_LONG_SIDE"], config["JOB_MAX_UNTILED_LONG_SIDE"])
 
 
-def check_variant(preferred):
-    if preferred not in VARIANTS:
-        raise ValueError(f"INFERENCE_VARIANT must be one of {VARIANTS}, got {preferred!r}")
-
-
-def import_runtimes(preferred="onnx"):
-    """Imports ONNX Runtime (students always run on it) and the runtime of the `preferred` variant;
-    returns their names. A Celery worker process does this when it starts, before any job: an import
-    cut short by a job's soft time limit leaves the native module half-initialized, and every later
-    job of that process fails (`AttributeError` inside ONNX Runtime's `run`)."""
-    check_variant(preferred)
-    names = sorted({RUNTIMES["onnx"], RUNTIMES[preferred]})
-    for name in names:
-        importlib.import_module(name)
-    return names
-
-
 class Generators:
     """The loaded generators of this process, by style version; loaded on first use. Pictures with
     a long side over `tile` pixels are stylized in tiles when the style allows (`tiling_of`).
     The student runs from its ONNX variant (`student_onnx`) whatever INFERENCE_VARIANT says."""
 
     def __init__(self, preferred="onnx", threads=0, tile=0):
-        check_variant(preferred)
+        if preferred not in VARIANTS:
+            raise ValueError(f"INFERENCE_VARIANT must be one of {VARIANTS}, got {preferred!r}")
         if tile < 0 or tile % 4:
             raise ValueError(f"INFERENCE_TILE must be 0 (never tile) or a multiple of 4, got {tile!r}")
         self.order = (preferred,) + tuple(v for v in VARIANTS if v != preferred)
@@ -285,6 +269,16 @@ class Generators:
         self.tile = tile
         self._loaded = {}  # (style id, version) -> {"whole": generator, "tiles": OnnxTiles}
         self._lock = threading.Lock()
+
+    def import_runtimes(self):
+        """Imports ONNX Runtime (students always run on it) and the runtime of the preferred variant
+        now; returns their names. A Celery worker process does this when it starts, before any job:
+        an import cut short by a job's soft time limit leaves the native module half-initialized,
+        and every later job of that process fails (`AttributeError` inside ONNX Runtime's `run`)."""
+        names = sorted({RUNTIMES["onnx"], RUNTIMES[self.order[0]]})
+        for name in names:
+            importlib.import_module(name)
+        return names
 
     def pick_variant(self, style):
         for name in self.order:

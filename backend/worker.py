@@ -226,14 +226,13 @@ def prepare_for_jobs(**_):
     its own app, all before its first job: a job's soft time limit, raised wherever the process is,
     would cut them short (a native import cut short breaks the process for good)."""
     from backend.extensions import db
-    from backend.inference import import_runtimes
 
     inherited = _process.get("app")
     if inherited is not None:
         with inherited.app_context():
             db.engine.dispose(close=False)
-    names = import_runtimes(SETTINGS["INFERENCE_VARIANT"])
-    process_state()
+    _, generators = process_state()
+    names = generators.import_runtimes()
     log.info("worker process %d ready for jobs (%s imported)", os.getpid(), ", ".join(names))
 
 

@@ -63,12 +63,12 @@ def test_runtimes_imported_when_a_worker_process_starts():
     """`import_runtimes`: ONNX Runtime always (students run on it), TensorFlow for `savedmodel`."""
     import sys
 
-    from backend.inference import import_runtimes
+    from backend.inference import Generators
 
-    assert import_runtimes("onnx") == ["onnxruntime"] and "onnxruntime" in sys.modules
-    assert import_runtimes("savedmodel") == ["onnxruntime", "tensorflow"] and "tensorflow" in sys.modules
+    assert Generators("onnx").import_runtimes() == ["onnxruntime"] and "onnxruntime" in sys.modules
+    assert Generators("savedmodel").import_runtimes() == ["onnxruntime", "tensorflow"] and "tensorflow" in sys.modules
     with pytest.raises(ValueError, match="INFERENCE_VARIANT must be one of"):
-        import_runtimes("tflite")
+        Generators("tflite")
 
 
 def test_redis_restarted_during_a_run(celery_app, redis_server):
