@@ -120,6 +120,14 @@ def wait_job(client, headers, job_id, timeout=30.0):
     raise AssertionError(f"job {job_id} not finished after {timeout} s: {job}")
 
 
+def job_row(app, job_id):
+    """What the database holds of a job: its status, attempts, number of results and worker."""
+    with app.app_context():
+        job = db.session.get(Job, job_id)
+        results = db.session.scalar(db.select(db.func.count(Result.id)).where(Result.job_id == job_id))
+        return {"status": job.status, "attempts": job.attempts, "results": results, "worker_id": job.worker_id}
+
+
 def finished_job(client, headers, **kwargs):
     response = submit(client, headers, **kwargs)
     assert response.status_code == 202, response.get_json()

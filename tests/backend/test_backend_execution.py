@@ -16,7 +16,7 @@ from sqlalchemy.exc import OperationalError
 
 from backend import execution, runner
 from backend.extensions import db
-from backend.models import Job, Result
+from backend.models import Job
 from backend.storage import StorageUnavailable
 from tests.backend.helpers import (
     LATE_ANSWER,
@@ -25,18 +25,12 @@ from tests.backend.helpers import (
     dev_login,
     finished_job,
     image_bytes,
+    job_row,
     long_photo,
     submit,
     wait_job,
 )
 from tests.backend.services import wait_until
-
-
-def job_row(app, job_id):
-    with app.app_context():
-        job = db.session.get(Job, job_id)
-        results = db.session.scalar(db.select(db.func.count(Result.id)).where(Result.job_id == job_id))
-        return {"status": job.status, "attempts": job.attempts, "results": results, "worker_id": job.worker_id}
 
 
 def test_a_job_gives_the_models_picture(job_app, zoo_dir):

@@ -12,8 +12,6 @@ from flask.testing import FlaskClient
 from PIL import Image
 
 from backend import create_app
-from backend.extensions import db
-from backend.models import Job
 from backend.storage import LocalStorage, send_picture
 from tests.backend.helpers import (
     LONG_JOB,
@@ -23,6 +21,7 @@ from tests.backend.helpers import (
     finished_job,
     frames,
     image_bytes,
+    job_row,
     long_photo,
     pillow_gif,
     submit,
@@ -160,8 +159,7 @@ def test_a_job_waits_for_a_bucket_that_went_down(make_app, s3_server, s3_setting
     job_id = answer.get_json()["id"]
 
     def attempts():
-        with app.app_context():
-            return db.session.get(Job, job_id).attempts
+        return job_row(app, job_id)["attempts"]
 
     s3_server.stop()
     try:  # down until the job has been tried again (the S3 client's own retries, S3_RETRIES, are spent)

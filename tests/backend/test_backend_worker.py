@@ -8,17 +8,8 @@ import threading
 
 import pytest
 
-from backend.extensions import db
-from backend.models import Job, Result
-from tests.backend.helpers import LONG_JOB, dev_login, finished_job, long_photo, submit, wait_job
+from tests.backend.helpers import LONG_JOB, dev_login, finished_job, job_row, long_photo, submit, wait_job
 from tests.backend.services import wait_until
-
-
-def job_status(app, job_id):
-    with app.app_context():
-        job = db.session.get(Job, job_id)
-        results = db.session.scalar(db.select(db.func.count(Result.id)).where(Result.job_id == job_id))
-        return job.status, job.attempts, results
 
 
 def test_a_worker_killed_mid_job_makes_the_job_run_again_once(celery_app):
@@ -26,13 +17,14 @@ def test_a_worker_killed_mid_job_makes_the_job_run_again_once(celery_app):
     client = app.test_client()
     alice = dev_login(client)
     job_id = submit(client, alice, data=long_photo(), long_side="original").get_json()["id"]
-    wait_until(lambda: job_status(app, job_id)[0] == "running", 60, "the job did not start")
+    wait_until(lambda: job_row(app, job_id)["status"] == "running", 60, "the job did not start")
     (process,) = celery_app.worker.children()
     os.kill(process.pid, signal.SIGKILL)
     job = wait_job(client, alice, job_id, timeout=120)
     assert job["status"] == "done", job
     assert (job["result"]["width"], job["result"]["height"]) == (4096, 4096)
-    assert job_status(app, job_id) == ("done", 2, 1)  # run again once, one result
+    row = job_row(app, job_id)
+    assert (row["status"], row["attempts"], row["results"]) == ("done", 2, 1), row  # run again once, one result
     assert process.pid not in [child.pid for child in celery_app.worker.children()]
 
 
@@ -50,13 +42,12 @@ def test_a_job_over_its_time_limit_fails_with_a_reason(celery_app):
     assert re.search(r"(Soft|Hard) time limit \(\d+s\) exceeded", log)
     # The worker process that ran the job imported ONNX Runtime when it started (Celery hands a
     # process no job before its `worker_process_init`): no time limit could cut the import short.
-    with app.app_context():
-        worker_id = db.session.get(Job, job["id"]).worker_id
+    worker_id = job_row(app, job["id"])["worker_id"]
     assert worker_id, job
     pid = worker_id.split(":")[1]
     assert f"worker process {pid} ready for jobs (onnxruntime imported)" in log, log
     assert finished_job(client, alice)["status"] == "done"  # the worker goes on with the next job
-    assert job_status(app, job["id"])[1] == 1  # not delivered again
+    assert job_row(app, job["id"])["attempts"] == 1  # not delivered again
 
 
 def test_runtimes_imported_when_a_worker_process_starts():
@@ -98,7 +89,8 @@ def test_redis_restarted_during_a_run(celery_app, redis_server):
     after = [finished_job(client, alice)["id"] for _ in range(2)]
     for job_id in before + accepted + after:
         assert wait_job(client, alice, job_id, timeout=120)["status"] == "done"
-        assert job_status(app, job_id) == ("done", 1, 1)
+        row = job_row(app, job_id)
+        assert (row["status"], row["attempts"], row["results"]) == ("done", 1, 1), row
 
 
 def test_a_worker_process_loads_each_style_once(celery_app):
