@@ -82,6 +82,36 @@ def test_the_manifest_names_each_crops_photo_and_distill_refuses_crops_of_photos
             distill.extra_training_photos(tmp_path / "crops", held_out)
 
 
+def test_a_colour_shift_applies_its_gains_and_gamma_per_channel():
+    pixels = np.array([[[0, 64, 255], [128, 255, 200]]], np.uint8)
+    shifted = crops.colour_shift(pixels, [1.0, 0.5, 1.2], 2.0)
+    # 0.5 * 255 * (64 / 255) ** 2 = 8.03, 255 * (128 / 255) ** 2 = 64.25, 1.2 * 255 * (200 / 255) ** 2 = 188.2
+    expected = [[[0, 8, 255], [64, 128, 188]]]
+    assert shifted.dtype == np.uint8 and shifted.tolist() == expected
+    assert np.array_equal(crops.colour_shift(pixels, [1, 1, 1], 1.0), pixels)
+
+
+def test_colour_crops_are_the_same_crops_with_the_colour_shift_their_manifest_records(tmp_path, ten_photos):
+    import json
+
+    plain = crops.crop_photos(ten_photos, tmp_path / "plain", seed=5)
+    coloured = crops.crop_photos(ten_photos, tmp_path / "coloured", seed=5, colour=0.2)
+    plain_manifest = json.loads((tmp_path / "plain" / crops.MANIFEST).read_text())
+    manifest = json.loads((tmp_path / "coloured" / crops.MANIFEST).read_text())
+    assert (plain_manifest["colour"], manifest["colour"]) == (0, 0.2)
+    assert all("gains" not in entry for entry in plain_manifest["crops"].values())
+    gains_seen = set()
+    for path, plain_path in zip(coloured, plain, strict=True):
+        entry = manifest["crops"][path.name]
+        assert entry["box"] == plain_manifest["crops"][plain_path.name]["box"]  # the same crops as without colour
+        assert all(0.8 <= gain <= 1.2 for gain in entry["gains"]) and 0.8 <= entry["gamma"] <= 1.2
+        gains_seen.add(tuple(entry["gains"]))
+        expected = crops.colour_shift(np.asarray(load_photo(plain_path)), entry["gains"], entry["gamma"])
+        # Flat photos: the crop's colour is its photo's, shifted (JPEG changes each a little).
+        assert np.abs(np.median(np.asarray(load_photo(path)), axis=(0, 1)) - expected[0, 0]).max() <= 4
+    assert len(gains_seen) == len(coloured)  # each crop its own shift
+
+
 def test_crops_go_into_a_new_folder_whole_or_not_at_all(tmp_path, ten_photos, capsys):
     (tmp_path / "taken").mkdir()
     assert main(["crop-photos", "--photos", str(ten_photos), "--output", str(tmp_path / "taken")]) == 2
@@ -93,6 +123,8 @@ def test_crops_go_into_a_new_folder_whole_or_not_at_all(tmp_path, ten_photos, ca
     assert "photo3.png: not an image file" in capsys.readouterr().err
     assert main(["crop-photos", "--photos", str(ten_photos), "--output", str(tmp_path / "c"), "--seed", "-1"]) == 2
     assert "--seed must be a non-negative integer" in capsys.readouterr().err
+    assert main(["crop-photos", "--photos", str(ten_photos), "--output", str(tmp_path / "c"), "--colour", "1"]) == 2
+    assert "--colour must be at least 0 and below 1, got 1.0" in capsys.readouterr().err
     assert sorted(path.name for path in tmp_path.iterdir()) == ["photos", "taken"]
 
 
