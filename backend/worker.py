@@ -49,12 +49,16 @@ from backend.execution import (
 
 log = logging.getLogger(__name__)
 
-# Kept by the broker with a message that was delivered and not yet acknowledged: a message whose
-# worker vanished with its machine is delivered again after this. It must outlast any job.
-VISIBILITY_MARGIN_SECONDS = 300
-
 # How long a new worker process may take to start, its runtimes' imports included.
 PROCESS_START_SECONDS = 60
+
+# Redis keeps a message that was delivered and not yet acknowledged, and delivers it again once it
+# is older than its visibility timeout: the job's message whose worker vanished with its machine,
+# or whose worker's connection dropped after taking it and before starting it (kombu puts it back
+# when the connection closes, which fails when Redis is down). The timeout must outlast what a
+# delivered message can live through: its process starting (after one killed at the time limit),
+# then the job up to its hard limit. Redis is searched for such messages every few seconds.
+RESTORE_SWEEP_SECONDS = 10
 
 celery = Celery("backend")
 
@@ -63,11 +67,15 @@ def configure_celery(settings):
     """Celery's settings from ours (`backend.config`): the broker, the time limits and acknowledgements."""
     time_limit = settings["JOB_TIME_LIMIT"]
     hard_limit = time_limit + max(1, time_limit // 10)  # the soft limit cannot stop native code
-    visibility = hard_limit + VISIBILITY_MARGIN_SECONDS
+    visibility = PROCESS_START_SECONDS + hard_limit
     celery.conf.update(
         broker_url=settings["CELERY_BROKER_URL"],
         broker_connection_retry_on_startup=True,
-        broker_transport_options={"visibility_timeout": visibility},
+        broker_transport_options={
+            "visibility_timeout": visibility,
+            "unacked_restore_interval": RESTORE_SWEEP_SECONDS,
+            "unacked_restore_throttle": 1,  # every sweep looks (kombu's default: every 10th)
+        },
         # A restarting broker is waited for about 4 s before a submission is refused.
         task_publish_retry_policy={"max_retries": 8, "interval_start": 0, "interval_step": 0.5, "interval_max": 0.5},
         task_acks_late=True,

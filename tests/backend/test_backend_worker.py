@@ -4,7 +4,10 @@ mid-job, a job over its time limit, redis-server restarted during a run."""
 import os
 import re
 import signal
+import subprocess
+import sys
 import threading
+import time
 
 import pytest
 
@@ -64,8 +67,11 @@ def test_runtimes_imported_when_a_worker_process_starts():
 
 def test_redis_restarted_during_a_run(celery_app, redis_server):
     """redis-server is the broker and counts the rate limits: while it restarts, submissions are
-    held or refused with 429 (never an error), and every accepted job finishes, once."""
+    held or refused with 429 (never an error), and every accepted job finishes, once. A job the
+    worker took and had not started when the connection dropped is delivered again after Redis's
+    visibility timeout (backend.worker): JOB_TIME_LIMIT=5 makes it 66 s, where the default is 720 s."""
     app = celery_app(
+        JOB_TIME_LIMIT=5,
         JOB_QUEUE_SIZE=20,
         RATELIMIT_STORAGE_URI="",
         REDIS_URL=f"{redis_server.url}/2",
@@ -91,6 +97,46 @@ def test_redis_restarted_during_a_run(celery_app, redis_server):
         assert wait_job(client, alice, job_id, timeout=120)["status"] == "done"
         row = job_row(app, job_id)
         assert (row["status"], row["attempts"], row["results"]) == ("done", 1, 1), row
+
+
+# A worker that takes a job's message and vanishes before starting it: no acknowledgement, and no
+# restore (kombu's, when a connection closes, which fails while Redis is down).
+TAKE_AND_VANISH = """
+import os, sys
+from kombu import Connection
+with Connection(sys.argv[1]) as connection:
+    message = connection.SimpleQueue("celery").get(timeout=30)
+    print(message.headers["id"], flush=True)
+    os._exit(0)
+"""
+
+
+def test_a_job_taken_by_a_vanished_worker_runs_after_the_visibility_timeout(celery_app):
+    """JOB_TIME_LIMIT=5: Redis's visibility timeout is 60 s + 6 s (backend.worker), and the worker
+    looks for older messages every 10 s: the job runs then, once."""
+    app = celery_app(JOB_TIME_LIMIT=5)
+    client = app.test_client()
+    alice = dev_login(client)
+    celery_app.worker.stop()
+    job_id = submit(client, alice).get_json()["id"]
+    taken = subprocess.run(
+        [sys.executable, "-c", TAKE_AND_VANISH, app.config["CELERY_BROKER_URL"]],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert taken.stdout.strip() == job_id, taken
+    started = time.monotonic()
+    celery_app.worker.start()
+    time.sleep(5)
+    assert job_row(app, job_id)["status"] == "queued"  # the message is with the vanished worker
+    job = wait_job(client, alice, job_id, timeout=120)
+    waited = time.monotonic() - started
+    assert job["status"] == "done", job
+    assert 55 <= waited <= 100, waited
+    row = job_row(app, job_id)
+    assert (row["status"], row["attempts"], row["results"]) == ("done", 1, 1), row
 
 
 def test_a_worker_process_loads_each_style_once(celery_app):
