@@ -5,6 +5,8 @@ The in-process runner (backend/runner.py, the embedded default) and the Celery t
 context. It is idempotent: a job that has finished is never run again, so a message delivered twice
 does no harm. A job that was already `running` (its worker died mid-job and the broker delivered it
 again) is run again, at most JOB_MAX_ATTEMPTS times in all, then it fails with `interrupted`.
+A job whose message to the Celery workers was lost is sent again, numbered (`resend_lost`): the
+first of its messages to arrive runs it, and only a delivery of that same message runs it again.
 A database or a storage bucket that cannot be reached raises `TransientError`: the caller tries
 again later, with backoff. Any other failure ends the job as `failed` with a reason; it never stays
 `running`.
@@ -18,6 +20,7 @@ from pathlib import Path
 import numpy as np
 from flask import current_app
 from PIL import Image
+from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
 from backend import gifs
@@ -46,12 +49,13 @@ class TransientError(Exception):
         return f"{self.what} unreachable: {self.args[1]}"
 
 
-def execute(job_id, generators, worker_id, owner=None):
+def execute(job_id, generators, worker_id, owner=None, dispatch=None):
     """Runs job `job_id` with `generators` (backend.inference.Generators) and records its outcome;
     `worker_id` names this process in the job's row. With `owner`, only a job assigned to that
-    runner is run. Returns the job's final status, or None when it was not run."""
+    runner is run; with `dispatch`, the number of the message that asks (`resend_lost`), a job that
+    another message runs is not. Returns the job's final status, or None when it was not run."""
     try:
-        job = claim(job_id, worker_id, owner)
+        job = claim(job_id, worker_id, owner, dispatch)
     except OperationalError as error:
         db.session.rollback()
         raise TransientError("database", str(error)) from error
@@ -104,14 +108,18 @@ def is_time_limit(error):
     return False
 
 
-def claim(job_id, worker_id, owner):
+def claim(job_id, worker_id, owner, dispatch=None):
     """The job, marked `running` for one more attempt; unchanged when it has finished, None when
-    it does not exist, belongs to another runner, or another process claimed it at the same time."""
+    it does not exist, belongs to another runner, runs from another message than `dispatch`, or
+    another process claimed it at the same time."""
     job = db.session.get(Job, job_id)
     if job is None or (owner is not None and job.worker_id != owner):
         return None
     if job.status in FINISHED:
         return job
+    if job.status == "running" and dispatch is not None and dispatch != job.dispatch:
+        log.info("job %s runs from its message %d; message %d ignored", job_id, job.dispatch, dispatch)
+        return None
     if job.status == "running" and job.attempts >= current_app.config["JOB_MAX_ATTEMPTS"]:
         fail(job, "interrupted", INTERRUPTED_MESSAGE)
         log.warning("job interrupted %d times, failed", job.attempts)
@@ -119,7 +127,14 @@ def claim(job_id, worker_id, owner):
     taken = db.session.execute(
         db.update(Job)
         .where(Job.id == job_id, Job.status == job.status, Job.attempts == job.attempts)
-        .values(status="running", started_at=utcnow(), attempts=Job.attempts + 1, worker_id=worker_id)
+        .values(
+            status="running",
+            started_at=utcnow(),
+            attempts=Job.attempts + 1,
+            worker_id=worker_id,
+            dispatch=job.dispatch if dispatch is None else dispatch,  # the message that runs it
+            sent_at=None,
+        )
     ).rowcount
     db.session.commit()
     if not taken:
@@ -170,3 +185,43 @@ def give_up(job_id, code, message):
         return False
     fail(job, code, message)
     return True
+
+
+def resend_lost(send, queued_for, running_for, limit=100):
+    """Sends again, with `send(job_id, dispatch)` (True when the broker took it), the jobs whose
+    messages were lost: those still `queued` `queued_for` after they were sent, and those still
+    `running` `running_for` after they started or were sent again (timedeltas longer than anything
+    alive can take: their worker died and its message, to be delivered again, was lost too).
+    Each is numbered one more, atomically, so that callers at the same time send it once; a message
+    that was late rather than lost still runs a queued job if it comes first, and the later one
+    then does nothing (`claim`). A job the broker refuses is sent again by the next call.
+    Returns the ids sent."""
+    now = utcnow()
+    waiting_since = func.coalesce(Job.sent_at, Job.created_at)
+    running_since = func.coalesce(Job.sent_at, Job.started_at)
+    stale = db.session.execute(
+        select(Job.id, Job.status, Job.dispatch, Job.attempts, Job.sent_at)
+        .where(
+            ((Job.status == "queued") & (waiting_since < now - queued_for))
+            | ((Job.status == "running") & (running_since < now - running_for))
+        )
+        .order_by(Job.created_at)
+        .limit(limit)
+    ).all()
+    sent = []
+    for job_id, status, dispatch, attempts, sent_at in stale:
+        same = (Job.id == job_id, Job.status == status, Job.dispatch == dispatch, Job.attempts == attempts)
+        if not db.session.execute(db.update(Job).where(*same).values(dispatch=dispatch + 1, sent_at=utcnow())).rowcount:
+            db.session.commit()
+            continue  # a worker claimed it, or another caller sent it, since the query
+        db.session.commit()
+        if send(job_id, dispatch + 1):
+            sent.append(job_id)
+        else:  # as it was, for the next call
+            db.session.execute(
+                db.update(Job).where(Job.id == job_id, Job.dispatch == dispatch + 1).values(sent_at=sent_at)
+            )
+            db.session.commit()
+    if sent:
+        log.warning("%d jobs sent again to the workers, their messages lost", len(sent))
+    return sent

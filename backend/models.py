@@ -36,6 +36,11 @@ class Job(db.Model):
     model: Mapped[str] = mapped_column(String(8), default="best")
     status: Mapped[str] = mapped_column(String(16), default="queued", index=True)
     attempts: Mapped[int] = mapped_column(default=0)
+    # Celery workers (backend/worker.py): the number of the job's message to the workers that may run
+    # it (0 the first; one more each time it is sent again, backend.execution.resend_lost) and when
+    # it was sent again last, until a worker takes it.
+    dispatch: Mapped[int] = mapped_column(default=0, server_default="0")
+    sent_at: Mapped[datetime | None]
     worker_id: Mapped[str | None] = mapped_column(String(96), index=True)
     error_code: Mapped[str | None] = mapped_column(String(64))
     error_message: Mapped[str | None] = mapped_column(String(300))

@@ -1,6 +1,7 @@
 """Celery workers: server jobs run here when CELERY_BROKER_URL is set (e.g. `redis://host:6379/0`).
 
     celery -A backend.worker worker --concurrency 2 --loglevel INFO     # on CPU or GPU machines
+    celery -A backend.worker worker --queues maintenance --concurrency 1 --beat   # one, anywhere
 
 The web processes then load no model and run no inference: `CeleryQueue` sends each accepted job
 to the broker, and a worker process runs it with backend.execution.execute, the same function as
@@ -21,7 +22,13 @@ Delivery, with Celery's own mechanisms:
   limit cuts them short;
 - retries: a database or storage that cannot be reached is tried again JOB_RETRIES times, with
   exponential backoff;
-- idempotence: the task's id is the job's id, and a finished job is never run again.
+- idempotence: the task's id is the job's id, and a finished job is never run again;
+- lost messages: a job still `queued` longer than Redis's visibility timeout after it was sent
+  had its message lost (taken by a worker at the moment Redis stopped, or Redis lost its data),
+  and so had a job still `running` longer than anything alive can take. Celery beat has the
+  worker of the `maintenance` queue, which runs no job and so is never too busy, look for such
+  jobs every RESEND_SWEEP_SECONDS and send them again (`resend_lost_jobs`), numbered so that one
+  message only runs a job (backend.execution.resend_lost).
 
 A worker refuses to start on a database that lacks the code's revision (PostgreSQL before
 `flask --app backend db upgrade`, backend/schema.py): it exits with that message, and its jobs wait
@@ -31,6 +38,7 @@ in the broker for a worker that can run them (see `check_schema`).
 import logging
 import os
 import socket
+from datetime import timedelta
 
 from celery import Celery, signals
 from celery.exceptions import TimeLimitExceeded
@@ -45,6 +53,7 @@ from backend.execution import (
     execute,
     give_up,
     is_time_limit,
+    resend_lost,
 )
 
 log = logging.getLogger(__name__)
@@ -60,19 +69,35 @@ PROCESS_START_SECONDS = 60
 # then the job up to its hard limit. Redis is searched for such messages every few seconds.
 RESTORE_SWEEP_SECONDS = 10
 
+# A job still queued a visibility timeout after its message was sent has lost its message: Celery
+# beat has the worker of this queue look for such jobs this often.
+RESEND_SWEEP_SECONDS = 10
+MAINTENANCE_QUEUE = "maintenance"
+
+# The longest wait before a job is tried again after its database or storage could not be reached.
+RETRY_BACKOFF_MAX_SECONDS = 60
+
 celery = Celery("backend")
 
 
+def hard_time_limit(time_limit):
+    return time_limit + max(1, time_limit // 10)  # the soft limit cannot stop native code
+
+
+def visibility_timeout(time_limit):
+    """Seconds: what a delivered job's message can live through, its process starting then the job."""
+    return PROCESS_START_SECONDS + hard_time_limit(time_limit)
+
+
 def configure_celery(settings):
-    """Celery's settings from ours (`backend.config`): the broker, the time limits and acknowledgements."""
+    """Celery's settings from ours (`backend.config`): the broker, the time limits and
+    acknowledgements, and beat's schedule."""
     time_limit = settings["JOB_TIME_LIMIT"]
-    hard_limit = time_limit + max(1, time_limit // 10)  # the soft limit cannot stop native code
-    visibility = PROCESS_START_SECONDS + hard_limit
     celery.conf.update(
         broker_url=settings["CELERY_BROKER_URL"],
         broker_connection_retry_on_startup=True,
         broker_transport_options={
-            "visibility_timeout": visibility,
+            "visibility_timeout": visibility_timeout(time_limit),
             "unacked_restore_interval": RESTORE_SWEEP_SECONDS,
             "unacked_restore_throttle": 1,  # every sweep looks (kombu's default: every 10th)
         },
@@ -81,7 +106,7 @@ def configure_celery(settings):
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         task_soft_time_limit=time_limit,
-        task_time_limit=hard_limit,
+        task_time_limit=hard_time_limit(time_limit),
         task_ignore_result=True,  # job state is in our database
         worker_prefetch_multiplier=1,  # a worker process takes one job at a time
         # A worker process started in place of one that ended (hard time limit, crash) prepares
@@ -89,6 +114,15 @@ def configure_celery(settings):
         # 4 s on a busy machine, and the process would be killed.
         worker_proc_alive_timeout=PROCESS_START_SECONDS,
         worker_hijack_root_logger=False,
+        task_routes={"backend.resend_lost_jobs": {"queue": MAINTENANCE_QUEUE}},
+        beat_schedule={
+            "resend-lost-jobs": {
+                "task": "backend.resend_lost_jobs",
+                "schedule": RESEND_SWEEP_SECONDS,
+                "options": {"expires": 60},  # while no worker takes them, they do not pile up
+            }
+        },
+        beat_scheduler="celery.beat:Scheduler",  # in memory: an interval needs nothing kept on disk
     )
 
 
@@ -122,12 +156,7 @@ class CeleryQueue:
 
     def submit(self, job_id):
         """Sends the job to the workers; False when the broker cannot be reached."""
-        try:
-            stylize.apply_async((job_id,), task_id=job_id, link_error=job_failed.s())
-        except Exception:  # kombu's connection errors once its retries are spent
-            log.exception("the broker refused a job")
-            return False
-        return True
+        return send(job_id)
 
     def check_content(self, job_id, media_url):
         """Sends WeChat's check of an upload to a worker; when the broker cannot be reached the check
@@ -156,6 +185,18 @@ def process_state():
     return _process["app"], _process["generators"]
 
 
+def send(job_id, dispatch=0):
+    """Sends message number `dispatch` of job `job_id` to the workers; False when the broker
+    cannot be reached."""
+    arguments = (job_id, dispatch) if dispatch else (job_id,)  # the first as a worker before 0003 reads it
+    try:
+        stylize.apply_async(arguments, task_id=job_id, link_error=job_failed.s())
+    except Exception:  # kombu's connection errors once its retries are spent
+        log.exception("the broker refused a job")
+        return False
+    return True
+
+
 def worker_id():
     return f"{socket.gethostname()}:{os.getpid()}:celery"
 
@@ -175,12 +216,12 @@ def in_app(function, *args):
     name="backend.stylize",
     autoretry_for=(TransientError,),
     retry_backoff=True,
-    retry_backoff_max=60,
+    retry_backoff_max=RETRY_BACKOFF_MAX_SECONDS,
     max_retries=SETTINGS["JOB_RETRIES"],
 )
-def stylize(job_id):
+def stylize(job_id, dispatch=0):
     _, generators = process_state()
-    return in_app(execute, job_id, generators, worker_id())
+    return in_app(execute, job_id, generators, worker_id(), None, dispatch)
 
 
 @celery.task(name="backend.job_failed")
@@ -193,6 +234,18 @@ def job_failed(request, exc, traceback):
         code, message = "stylize_failed", STYLIZE_FAILED_MESSAGE
     log.warning("job task failed for good (%s): %s", type(exc).__name__, code)
     in_app(give_up, request.id, code, message)
+
+
+@celery.task(name="backend.resend_lost_jobs", acks_late=False)
+def resend_lost_jobs():
+    """Beat's periodic task: the jobs whose messages were lost, sent again (backend.execution).
+    A queued job waits a visibility timeout; a running one its time, its process starting, a wait
+    before it is tried again, and a job ahead of it."""
+    app, _ = process_state()
+    time_limit = app.config["JOB_TIME_LIMIT"]
+    queued_for = visibility_timeout(time_limit)
+    running_for = queued_for + RETRY_BACKOFF_MAX_SECONDS + hard_time_limit(time_limit)
+    return in_app(resend_lost, send, timedelta(seconds=queued_for), timedelta(seconds=running_for))
 
 
 @celery.task(name="backend.content_check", acks_late=True)

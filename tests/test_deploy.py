@@ -21,18 +21,23 @@ def compose():
 
 def test_the_topology_is_there():
     services = compose()["services"]
-    assert {"lb", "web", "worker", "worker-gpu", "redis", "postgres", "minio", "minio-bucket"} <= set(services)
+    assert {"lb", "web", "worker", "worker-gpu", "maintenance", "redis", "postgres", "minio", "minio-bucket"} <= set(
+        services
+    )
     assert "gunicorn" in services["web"]["command"] and "backend:create_app()" in services["web"]["command"]
     for name in ("worker", "worker-gpu"):
         assert services[name]["command"].startswith("celery -A backend.worker worker")
         assert services[name]["build"]["args"]["ROLE"] == "worker"
+    # The maintenance queue's worker and Celery beat: lost jobs sent again (backend/worker.py).
+    assert services["maintenance"]["command"].startswith("celery -A backend.worker worker --queues maintenance ")
+    assert "--beat" in services["maintenance"]["command"].split()
     assert services["web"]["build"]["args"]["ROLE"] == "server"
     assert services["worker-gpu"]["deploy"]["resources"]["reservations"]["devices"][0]["capabilities"] == ["gpu"]
     assert services["lb"]["network_mode"] == "service:web"  # deploy/nginx.conf's upstream is 127.0.0.1:8000
     assert services["web"]["environment"]["BIND"] == "127.0.0.1:8000"
     # The database's migrations run first, once: web and workers wait until they are done.
     assert services["migrate"]["command"] == "flask --app backend db upgrade"
-    for name in ("web", "worker", "worker-gpu"):
+    for name in ("web", "worker", "worker-gpu", "maintenance"):
         assert services[name]["depends_on"]["migrate"] == {"condition": "service_completed_successfully"}
 
 
@@ -40,7 +45,9 @@ def test_web_and_workers_share_their_services_and_settings_exist():
     services = compose()["services"]
     shared = ("DATABASE_URL", "CELERY_BROKER_URL", "MODELZOO_DIR", "STORAGE_URL", "S3_ENDPOINT_URL", "SECRET_KEY")
     for key in shared:
-        values = {services[name]["environment"][key] for name in ("migrate", "web", "worker", "worker-gpu")}
+        values = {
+            services[name]["environment"][key] for name in ("migrate", "web", "worker", "worker-gpu", "maintenance")
+        }
         assert len(values) == 1, key
     assert services["web"]["environment"]["REDIS_URL"].startswith("redis://redis:")
     assert services["web"]["environment"]["CELERY_BROKER_URL"].startswith("redis://redis:")
@@ -48,7 +55,7 @@ def test_web_and_workers_share_their_services_and_settings_exist():
     assert services["web"]["environment"]["S3_ENDPOINT_URL"] == "http://minio:9000"  # no disk shared
     assert services["web"]["environment"]["STORAGE_URL"].startswith("s3://cartoon/")  # minio-bucket makes it
     assert "RESULTS_DIR" not in services["web"]["environment"]
-    for name in ("migrate", "web", "worker", "worker-gpu"):
+    for name in ("migrate", "web", "worker", "worker-gpu", "maintenance"):
         for key in services[name]["environment"]:
             assert key in DEFAULTS or key in OTHER_VARIABLES, f"{name}: {key} is read by nothing"
 

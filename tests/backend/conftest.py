@@ -159,18 +159,21 @@ def s3_settings(s3_server, s3_prefix):
 
 @pytest.fixture
 def workers(tmp_path, base_settings):
-    """`workers(concurrency=1, **settings)`: a Celery worker (a subprocess) with this test's
-    settings, serving its metrics on `worker.settings["WORKER_METRICS_PORT"]`; stopped after the test."""
+    """`workers(concurrency=1, queues=None, beat=False, **settings)`: a Celery worker (a subprocess)
+    with this test's settings, taking jobs or the `queues` given, serving its metrics on
+    `worker.settings["WORKER_METRICS_PORT"]`, with Celery beat when `beat`; stopped after the test."""
     started = []
 
-    def start(concurrency=1, **settings):
+    def start(concurrency=1, queues=None, beat=False, **settings):
         metrics = tmp_path / f"worker-metrics-{len(started)}"
         metrics.mkdir()
         worker = CeleryWorker(
             {**base_settings, "WORKER_METRICS_PORT": free_port(), **settings},
-            tmp_path / "celery.log",
+            tmp_path / (f"celery-{queues}.log" if queues else "celery.log"),
             concurrency,
             {"PROMETHEUS_MULTIPROC_DIR": str(metrics)},
+            queues,
+            beat,
         )
         started.append(worker)  # stopped, its log closed, even when it does not start
         return worker.start()
@@ -182,14 +185,20 @@ def workers(tmp_path, base_settings):
 
 @pytest.fixture
 def celery_app(make_app, workers, redis_server):
-    """`celery_app(**settings)`: an app whose jobs go through redis-server to a Celery worker
-    started with the same settings (`celery_app.worker` is that worker)."""
+    """`celery_app(concurrency=1, maintenance=False, **settings)`: an app whose jobs go through
+    redis-server to a Celery worker started with the same settings (`celery_app.worker` is that
+    worker); with `maintenance`, the worker of the maintenance queue with Celery beat as well
+    (`celery_app.maintenance`), as deployed (docs/deploy.md)."""
     redis_server.client().flushall()
 
-    def make(concurrency=1, **settings):
+    def make(concurrency=1, maintenance=False, **settings):
         settings = {"CELERY_BROKER_URL": f"{redis_server.url}/0", **settings}
         app = make_app(**settings)
         make.worker = workers(concurrency, **settings)
+        if maintenance:
+            from backend.worker import MAINTENANCE_QUEUE
+
+            make.maintenance = workers(1, MAINTENANCE_QUEUE, True, **settings)
         return app
 
     return make

@@ -121,11 +121,13 @@ def wait_job(client, headers, job_id, timeout=30.0):
 
 
 def job_row(app, job_id):
-    """What the database holds of a job: its status, attempts, number of results and worker."""
+    """What the database holds of a job: its status, attempts, number of results, worker and the
+    number of the message that ran it (backend.execution.resend_lost)."""
     with app.app_context():
         job = db.session.get(Job, job_id)
         results = db.session.scalar(db.select(db.func.count(Result.id)).where(Result.job_id == job_id))
-        return {"status": job.status, "attempts": job.attempts, "results": results, "worker_id": job.worker_id}
+        row = {"status": job.status, "attempts": job.attempts, "results": results, "worker_id": job.worker_id}
+        return {**row, "dispatch": job.dispatch}
 
 
 def finished_job(client, headers, **kwargs):

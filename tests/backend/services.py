@@ -228,13 +228,16 @@ def as_environment(settings):
 
 class CeleryWorker:
     """`celery -A backend.worker worker` with `settings` (and `environment`) in its environment,
-    `concurrency` processes."""
+    `concurrency` processes, taking the jobs or the `queues` given, and with `beat` Celery beat in a
+    process of its own (`--beat`)."""
 
-    def __init__(self, settings, log_path, concurrency=1, environment=None):
+    def __init__(self, settings, log_path, concurrency=1, environment=None, queues=None, beat=False):
         self.settings = settings
         self.environment = environment or {}
         self.log_path = Path(log_path)
         self.concurrency = concurrency
+        self.queues = queues
+        self.beat = beat
         self.process = None
 
     def start(self, timeout=60):
@@ -242,6 +245,8 @@ class CeleryWorker:
         command = [sys.executable, "-m", "celery", "-A", "backend.worker", "worker", "--pool", "prefork"]
         command += ["--concurrency", str(self.concurrency), "--loglevel", "INFO", "--without-mingle"]
         command += ["--without-gossip", "--without-heartbeat", "-n", f"test-{os.getpid()}-{free_port()}@%h"]
+        command += ["--queues", self.queues] if self.queues else []
+        command += ["--beat"] if self.beat else []
         self.log = open(self.log_path, "ab")
         self.log_start = self.log.tell()  # the log may hold an earlier worker's lines
         self.process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)

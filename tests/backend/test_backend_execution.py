@@ -7,6 +7,7 @@ import io
 import logging
 import re
 import threading
+from datetime import timedelta
 
 import numpy as np
 import pytest
@@ -16,7 +17,8 @@ from sqlalchemy.exc import OperationalError
 
 from backend import execution, runner
 from backend.extensions import db
-from backend.models import Job
+from backend.inference import Generators
+from backend.models import Job, utcnow
 from backend.storage import StorageUnavailable
 from tests.backend.helpers import (
     LATE_ANSWER,
@@ -290,3 +292,116 @@ def test_the_database_dropped_during_a_job(job_app, postgres):
     assert job["status"] == "done", job
     row = job_row(app, job_id)
     assert row["results"] == 1 and row["attempts"] == 2, row  # the run the drop broke, then one more
+
+
+def age(app, job_id, minutes, column="created_at"):
+    """Moves a job's `column` `minutes` into the past."""
+    with app.app_context():
+        value = utcnow() - timedelta(minutes=minutes)
+        db.session.execute(db.update(Job).where(Job.id == job_id).values({column: value}))
+        db.session.commit()
+
+
+def deliver(app, job_id, dispatch, worker="worker"):
+    """Message number `dispatch` of a job reaching a worker process (backend.worker's task)."""
+    with app.app_context():
+        return execution.execute(job_id, Generators(app.config["INFERENCE_VARIANT"]), worker, None, dispatch)
+
+
+TEN_MINUTES, TWENTY_FIVE_MINUTES = timedelta(minutes=10), timedelta(minutes=25)
+
+
+@pytest.mark.databases("sqlite", "postgresql")
+def test_lost_messages_are_sent_again_and_one_message_runs_a_job(make_app):
+    """`resend_lost`, as Celery beat has the maintenance worker call it: jobs queued longer than the
+    visibility timeout are sent again, numbered, once however many callers meet; whichever message
+    comes first runs a job, a later one does nothing, and only a delivery of the message that runs
+    it runs it again (its worker died). The broker is kombu's in-memory one: no worker takes them."""
+    app = make_app(CELERY_BROKER_URL="memory://")
+    client = app.test_client()
+    alice = dev_login(client)
+    late, lost, running, fresh = (submit(client, alice).get_json()["id"] for _ in range(4))
+    for minutes, job_id in ((22, late), (21, lost), (20, running)):  # the oldest is sent first
+        age(app, job_id, minutes)
+    sent = []
+
+    def send(job_id, dispatch):
+        sent.append((job_id, dispatch))
+        if len(sent) == 1:  # a second caller at the same moment, between the first's query and its sends
+            assert execution.resend_lost(send, TEN_MINUTES, TWENTY_FIVE_MINUTES) == [lost, running]
+        return True
+
+    with app.app_context():
+        assert execution.resend_lost(send, TEN_MINUTES, TWENTY_FIVE_MINUTES) == [late]
+        assert sorted(sent) == sorted([(late, 1), (lost, 1), (running, 1)])  # each once
+        assert execution.resend_lost(send, TEN_MINUTES, TWENTY_FIVE_MINUTES) == []  # sent a moment ago
+    assert deliver(app, late, 0) == "done"  # the first message was late, not lost: it runs the job
+    assert deliver(app, late, 1) == "done"  # the second finds it done
+    assert deliver(app, lost, 1) == "done"
+    with app.app_context():
+        assert execution.claim(running, "first", None, 0).status == "running"  # message 0 runs it
+    assert deliver(app, running, 1) is None  # message 1 leaves it to message 0
+    assert job_row(app, running)["worker_id"] == "first"
+    assert deliver(app, running, 0, "second") == "done"  # message 0 again: its worker died
+    with app.app_context():
+        assert execution.resend_lost(send, TEN_MINUTES, TWENTY_FIVE_MINUTES) == []
+    rows = {job_id: job_row(app, job_id) for job_id in (late, lost, running, fresh)}
+    assert [(row["status"], row["attempts"], row["results"], row["dispatch"]) for row in rows.values()] == [
+        ("done", 1, 1, 0),
+        ("done", 1, 1, 1),
+        ("done", 2, 1, 0),
+        ("queued", 0, 0, 0),
+    ], rows
+    assert rows[running]["worker_id"] == "second"
+
+
+@pytest.mark.databases("sqlite", "postgresql")
+def test_a_running_job_whose_message_was_lost_is_sent_again(make_app):
+    """A job left `running` longer than anything alive can take (its worker died, and the message
+    to be delivered again was lost) is sent again: the new message runs it, one more attempt, and
+    the old one, should it come back, does nothing; at JOB_MAX_ATTEMPTS it fails `interrupted`."""
+    app = make_app(CELERY_BROKER_URL="memory://", JOB_MAX_ATTEMPTS=2)
+    client = app.test_client()
+    alice = dev_login(client)
+    dead, tried, alive = (submit(client, alice).get_json()["id"] for _ in range(3))
+    with app.app_context():
+        for job_id in (dead, tried, tried, alive):  # `tried` twice: its second attempt
+            execution.claim(job_id, "vanished", None, 0)
+    age(app, dead, 30, "started_at")
+    age(app, tried, 30, "started_at")
+    age(app, alive, 20, "started_at")  # within the time a job can take
+    sent = []
+    with app.app_context():
+        assert execution.resend_lost(
+            lambda *message: sent.append(message) or True, TEN_MINUTES, TWENTY_FIVE_MINUTES
+        ) == [
+            dead,
+            tried,
+        ]
+        assert execution.resend_lost(lambda *_: True, TEN_MINUTES, TWENTY_FIVE_MINUTES) == []  # sent a moment ago
+    assert sent == [(dead, 1), (tried, 1)]
+    assert deliver(app, dead, 0) is None  # the old message back after all: not this job's any more
+    assert deliver(app, dead, 1) == "done"
+    assert deliver(app, tried, 1) == "failed"
+    rows = [job_row(app, job_id) for job_id in (dead, tried, alive)]
+    assert [(row["status"], row["attempts"], row["results"]) for row in rows] == [
+        ("done", 2, 1),
+        ("failed", 2, 0),
+        ("running", 1, 0),
+    ], rows
+    with app.app_context():
+        assert db.session.get(Job, tried).error_code == "interrupted"
+
+
+def test_a_job_the_broker_refused_is_sent_again_by_the_next_call(make_app):
+    """A send that fails (the broker down) leaves the job as it was for the next call."""
+    app = make_app(CELERY_BROKER_URL="memory://")
+    client = app.test_client()
+    alice = dev_login(client)
+    job_id = submit(client, alice).get_json()["id"]
+    age(app, job_id, 20)
+    with app.app_context():
+        assert execution.resend_lost(lambda *_: False, TEN_MINUTES, TWENTY_FIVE_MINUTES) == []
+        assert execution.resend_lost(lambda *_: True, TEN_MINUTES, TWENTY_FIVE_MINUTES) == [job_id]
+        assert execution.resend_lost(lambda *_: True, TEN_MINUTES, TWENTY_FIVE_MINUTES) == []  # sent: now
+        assert db.session.get(Job, job_id).dispatch == 2

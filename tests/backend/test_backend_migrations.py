@@ -141,6 +141,30 @@ def test_notes_of_any_length(app):
         assert db.session.get(Job, "long-notes").notes == notes
 
 
+def test_jobs_queued_before_revision_0003_run_from_their_first_message(make_app):
+    """Revision 0003 numbers a job's messages to the workers (`jobs.dispatch`, backend/execution.py):
+    a job queued by the code before it gets number 0, that of the message it was sent, and no
+    `sent_at`; downgraded, the columns go."""
+    app = make_app(JOBS_ENABLED=False)
+    with app.app_context():
+        schema.downgrade("0002")
+        user = "INSERT INTO users (id, openid, created_at, last_login_at) VALUES (7, 'old', '2026-12-01', '2026-12-01')"
+        db.session.execute(sqlalchemy.text(user))
+        columns = "id, user_id, style, long_side, model, status, attempts, check_status, created_at"
+        values = "'old-job', 7, 'tiny', 512, 'best', 'queued', 0, 'none', '2026-12-01'"
+        db.session.execute(sqlalchemy.text(f"INSERT INTO jobs ({columns}) VALUES ({values})"))
+        db.session.commit()
+        schema.upgrade()
+        job = db.session.get(Job, "old-job")
+        assert (job.status, job.dispatch, job.sent_at) == ("queued", 0, None)
+        db.session.rollback()
+        schema.downgrade("0002")
+        columns = {column["name"] for column in sqlalchemy.inspect(db.engine).get_columns("jobs")}
+        assert not {"dispatch", "sent_at"} & columns
+        schema.upgrade()
+    assert differences(app) == []
+
+
 @pytest.mark.databases("sqlite")
 def test_sqlite_is_upgraded_by_one_process_at_a_time(make_app):
     """Processes starting together on a new SQLite file (gunicorn's workers) take turns: one makes
@@ -170,14 +194,22 @@ def test_sqlite_is_upgraded_by_one_process_at_a_time(make_app):
     assert differences(apps[0]) == []
 
 
-def legacy_tables():
+# Columns that revisions after 0001 added (0003: jobs.dispatch, jobs.sent_at).
+ADDED_LATER = {"jobs": ("dispatch", "sent_at")}
+
+
+def make_legacy_tables(engine):
     """The tables as `create_all` made them before the migrations: constraints named by the
-    database (the indexes had the names they have now)."""
+    database (the indexes had the names they have now), without the columns added since."""
     legacy = sqlalchemy.MetaData()
     for table in db.metadata.sorted_tables:
         for constraint in table.to_metadata(legacy).constraints:
             constraint.name = None
-    return legacy
+    legacy.create_all(engine)
+    with engine.begin() as connection:
+        for table, columns in ADDED_LATER.items():
+            for column in columns:
+                connection.execute(sqlalchemy.text(f"ALTER TABLE {table} DROP COLUMN {column}"))
 
 
 def test_tables_made_before_the_migrations_are_adopted(base_settings):
@@ -188,7 +220,7 @@ def test_tables_made_before_the_migrations_are_adopted(base_settings):
     db.metadata.drop_all(engine)  # PostgreSQL: this test's copy of the migrated database, emptied
     with engine.begin() as connection:
         connection.execute(sqlalchemy.text("DROP TABLE IF EXISTS alembic_version"))
-    legacy_tables().create_all(engine)
+    make_legacy_tables(engine)
     with engine.begin() as connection:
         connection.execute(sqlalchemy.insert(User).values(id=3, openid="before"))
     engine.dispose()
