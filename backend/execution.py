@@ -21,7 +21,7 @@ import numpy as np
 from flask import current_app
 from PIL import Image
 from sqlalchemy import func, select
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from backend import gifs
 from backend.extensions import db
@@ -83,7 +83,11 @@ def execute(job_id, generators, worker_id, owner=None, dispatch=None):
                 return fail(job, "timed_out", TIMED_OUT_MESSAGE)
             log.exception("job failed while stylizing")
             return fail(job, "stylize_failed", STYLIZE_FAILED_MESSAGE)
-        save(job, result)
+        key = result.path
+        try:
+            save(job, result)
+        except IntegrityError:  # results.job_id is unique: another run of this job saved first
+            return discard(job_id, key)
     except OperationalError as error:
         db.session.rollback()
         raise TransientError("database", str(error)) from error
@@ -164,6 +168,19 @@ def save(job, result):
     db.session.add(result)
     job.status, job.finished_at = "done", utcnow()
     db.session.commit()
+
+
+def discard(job_id, key):
+    """The picture `key` of a run that another run of the same job finished before (its message put
+    back while it ran: docs/deploy.md), deleted; returns the job's status."""
+    db.session.rollback()
+    log.warning("job %s finished by another run at the same time; this run's picture is deleted", job_id)
+    try:
+        storage().delete(key)
+    except StorageUnavailable:
+        log.exception("the picture %s could not be deleted", key)
+    job = db.session.get(Job, job_id)
+    return job and job.status
 
 
 def fail(job, code, message):

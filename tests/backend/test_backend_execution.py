@@ -8,6 +8,7 @@ import logging
 import re
 import threading
 from datetime import timedelta
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,7 +19,7 @@ from sqlalchemy.exc import OperationalError
 from backend import execution, runner
 from backend.extensions import db
 from backend.inference import Generators
-from backend.models import Job, utcnow
+from backend.models import Job, Result, utcnow
 from backend.storage import StorageUnavailable
 from tests.backend.helpers import (
     LATE_ANSWER,
@@ -405,3 +406,35 @@ def test_a_job_the_broker_refused_is_sent_again_by_the_next_call(make_app):
         assert execution.resend_lost(lambda *_: True, TEN_MINUTES, TWENTY_FIVE_MINUTES) == [job_id]
         assert execution.resend_lost(lambda *_: True, TEN_MINUTES, TWENTY_FIVE_MINUTES) == []  # sent: now
         assert db.session.get(Job, job_id).dispatch == 2
+
+
+@pytest.mark.databases("sqlite", "postgresql")
+def test_two_runs_of_a_job_at_once_keep_one_result(make_app, monkeypatch):
+    """A job's message put back while the job runs (a worker's connection cut, Redis up) runs it a
+    second time at once (docs/deploy.md). The run that saves second keeps nothing: no second
+    result, its picture deleted, and it reports the job done."""
+    app = make_app(CELERY_BROKER_URL="memory://")
+    client = app.test_client()
+    alice = dev_login(client)
+    job_id = submit(client, alice).get_json()["id"]
+    with app.app_context():
+        execution.claim(job_id, "first", None, 0)  # the first run, in another process
+        user_id = db.session.get(Job, job_id).user_id
+    run = Generators.run
+
+    def first_run_saves_meanwhile(self, style, rgb, network):
+        with db.engine.begin() as connection:
+            now = utcnow()
+            values = {"job_id": job_id, "user_id": user_id, "width": 1, "height": 1, "created_at": now}
+            connection.execute(db.insert(Result).values(id="first", path="results/first.png", expires_at=now, **values))
+            connection.execute(db.update(Job).where(Job.id == job_id).values(status="done", finished_at=now))
+        return run(self, style, rgb, network)
+
+    monkeypatch.setattr(Generators, "run", first_run_saves_meanwhile)
+    assert deliver(app, job_id, 0, "second") == "done"  # the message put back
+    row = job_row(app, job_id)
+    assert (row["status"], row["attempts"], row["results"]) == ("done", 2, 1), row
+    with app.app_context():
+        assert db.session.scalar(db.select(Result.id).where(Result.job_id == job_id)) == "first"
+    results = Path(app.config["RESULTS_DIR"]) / "results"
+    assert not results.exists() or list(results.iterdir()) == []  # the second picture deleted
