@@ -171,16 +171,19 @@ def save(job, result):
 
 
 def discard(job_id, key):
-    """The picture `key` of a run that another run of the same job finished before (its message put
-    back while it ran: docs/deploy.md), deleted; returns the job's status."""
+    """The picture `key` of a run whose result the database refused, deleted. Another run of the same
+    job saved its result first (its message put back while it ran: docs/deploy.md), and the job's
+    status is returned; or else the job fails. Called after an IntegrityError."""
     db.session.rollback()
-    log.warning("job %s finished by another run at the same time; this run's picture is deleted", job_id)
     try:
         storage().delete(key)
     except StorageUnavailable:
         log.exception("the picture %s could not be deleted", key)
-    job = db.session.get(Job, job_id)
-    return job and job.status
+    if db.session.scalar(select(func.count(Result.id)).where(Result.job_id == job_id)):
+        log.warning("job %s finished by another run at the same time; this run's picture is deleted", job_id)
+        return db.session.get(Job, job_id).status
+    log.exception("the database refused the job's result")
+    return fail(db.session.get(Job, job_id), "stylize_failed", STYLIZE_FAILED_MESSAGE)
 
 
 def fail(job, code, message):
@@ -211,8 +214,8 @@ def resend_lost(send, queued_for, running_for, limit=100):
     alive can take: their worker died and its message, to be delivered again, was lost too).
     Each is numbered one more, atomically, so that callers at the same time send it once; a message
     that was late rather than lost still runs a queued job if it comes first, and the later one
-    then does nothing (`claim`). A job the broker refuses is sent again by the next call.
-    Returns the ids sent."""
+    then does nothing (`claim`). When the broker refuses a job, the call stops there, and the next
+    sends it. Returns the ids sent."""
     now = utcnow()
     waiting_since = func.coalesce(Job.sent_at, Job.created_at)
     running_since = func.coalesce(Job.sent_at, Job.started_at)
@@ -232,13 +235,13 @@ def resend_lost(send, queued_for, running_for, limit=100):
             db.session.commit()
             continue  # a worker claimed it, or another caller sent it, since the query
         db.session.commit()
-        if send(job_id, dispatch + 1):
-            sent.append(job_id)
-        else:  # as it was, for the next call
+        if not send(job_id, dispatch + 1):  # the broker is down: this job as it was, for the next call
             db.session.execute(
                 db.update(Job).where(Job.id == job_id, Job.dispatch == dispatch + 1).values(sent_at=sent_at)
             )
             db.session.commit()
+            break
+        sent.append(job_id)
     if sent:
         log.warning("%d jobs sent again to the workers, their messages lost", len(sent))
     return sent

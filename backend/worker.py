@@ -24,8 +24,9 @@ Delivery, with Celery's own mechanisms:
   exponential backoff;
 - idempotence: the task's id is the job's id, and a finished job is never run again;
 - lost messages: a job still `queued` longer than Redis's visibility timeout after it was sent
-  had its message lost (taken by a worker at the moment Redis stopped, or Redis lost its data),
-  and so had a job still `running` longer than anything alive can take. Celery beat has the
+  had its message lost (taken by a worker at the moment Redis stopped, or Redis lost its data), or
+  waits in a backlog that long (sending it again then does no harm), and a job still `running`
+  longer than anything alive can take had its message lost too. Celery beat has the
   worker of the `maintenance` queue, which runs no job and so is never too busy, look for such
   jobs every RESEND_SWEEP_SECONDS and send them again (`resend_lost_jobs`), numbered so that one
   message only runs a job (backend.execution.resend_lost).
@@ -239,13 +240,17 @@ def job_failed(request, exc, traceback):
 @celery.task(name="backend.resend_lost_jobs", acks_late=False)
 def resend_lost_jobs():
     """Beat's periodic task: the jobs whose messages were lost, sent again (backend.execution).
-    A queued job waits a visibility timeout; a running one its time, its process starting, a wait
-    before it is tried again, and a job ahead of it."""
+    A queued job waits a visibility timeout (`lost_after`); a running one its time, its process
+    starting, a wait before it is tried again, and a job ahead of it."""
     app, _ = process_state()
-    time_limit = app.config["JOB_TIME_LIMIT"]
+    return in_app(resend_lost, send, *lost_after(app.config["JOB_TIME_LIMIT"]))
+
+
+def lost_after(time_limit):
+    """`(queued_for, running_for)`: when a queued job and a running one have lost their messages."""
     queued_for = visibility_timeout(time_limit)
     running_for = queued_for + RETRY_BACKOFF_MAX_SECONDS + hard_time_limit(time_limit)
-    return in_app(resend_lost, send, timedelta(seconds=queued_for), timedelta(seconds=running_for))
+    return timedelta(seconds=queued_for), timedelta(seconds=running_for)
 
 
 @celery.task(name="backend.content_check", acks_late=True)

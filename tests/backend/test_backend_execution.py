@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import requests
 from PIL import Image
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from backend import execution, runner
 from backend.extensions import db
@@ -295,6 +295,15 @@ def test_the_database_dropped_during_a_job(job_app, postgres):
     assert row["results"] == 1 and row["attempts"] == 2, row  # the run the drop broke, then one more
 
 
+@pytest.fixture
+def unserved_app(make_app, redis_server):
+    """`unserved_app(**settings)`: an app whose jobs go through redis-server to no worker: the tests
+    below deliver their messages themselves (`deliver`). (Not kombu's in-memory broker: Celery
+    keeps the connections of its first broker for the whole process.)"""
+    redis_server.client().flushall()
+    return lambda **settings: make_app(CELERY_BROKER_URL=f"{redis_server.url}/0", **settings)
+
+
 def age(app, job_id, minutes, column="created_at"):
     """Moves a job's `column` `minutes` into the past."""
     with app.app_context():
@@ -313,12 +322,12 @@ TEN_MINUTES, TWENTY_FIVE_MINUTES = timedelta(minutes=10), timedelta(minutes=25)
 
 
 @pytest.mark.databases("sqlite", "postgresql")
-def test_lost_messages_are_sent_again_and_one_message_runs_a_job(make_app):
+def test_lost_messages_are_sent_again_and_one_message_runs_a_job(unserved_app):
     """`resend_lost`, as Celery beat has the maintenance worker call it: jobs queued longer than the
     visibility timeout are sent again, numbered, once however many callers meet; whichever message
     comes first runs a job, a later one does nothing, and only a delivery of the message that runs
-    it runs it again (its worker died). The broker is kombu's in-memory one: no worker takes them."""
-    app = make_app(CELERY_BROKER_URL="memory://")
+    it runs it again (its worker died). No worker takes the messages."""
+    app = unserved_app()
     client = app.test_client()
     alice = dev_login(client)
     late, lost, running, fresh = (submit(client, alice).get_json()["id"] for _ in range(4))
@@ -357,11 +366,11 @@ def test_lost_messages_are_sent_again_and_one_message_runs_a_job(make_app):
 
 
 @pytest.mark.databases("sqlite", "postgresql")
-def test_a_running_job_whose_message_was_lost_is_sent_again(make_app):
+def test_a_running_job_whose_message_was_lost_is_sent_again(unserved_app):
     """A job left `running` longer than anything alive can take (its worker died, and the message
     to be delivered again was lost) is sent again: the new message runs it, one more attempt, and
     the old one, should it come back, does nothing; at JOB_MAX_ATTEMPTS it fails `interrupted`."""
-    app = make_app(CELERY_BROKER_URL="memory://", JOB_MAX_ATTEMPTS=2)
+    app = unserved_app(JOB_MAX_ATTEMPTS=2)
     client = app.test_client()
     alice = dev_login(client)
     dead, tried, alive = (submit(client, alice).get_json()["id"] for _ in range(3))
@@ -394,26 +403,31 @@ def test_a_running_job_whose_message_was_lost_is_sent_again(make_app):
         assert db.session.get(Job, tried).error_code == "interrupted"
 
 
-def test_a_job_the_broker_refused_is_sent_again_by_the_next_call(make_app):
-    """A send that fails (the broker down) leaves the job as it was for the next call."""
-    app = make_app(CELERY_BROKER_URL="memory://")
+def test_a_job_the_broker_refused_is_sent_again_by_the_next_call(unserved_app):
+    """A send that fails (the broker down) leaves the job as it was for the next call, and the
+    call stops there: the jobs after it are not tried."""
+    app = unserved_app()
     client = app.test_client()
     alice = dev_login(client)
-    job_id = submit(client, alice).get_json()["id"]
-    age(app, job_id, 20)
+    job_id, next_id = (submit(client, alice).get_json()["id"] for _ in range(2))
+    age(app, job_id, 21)
+    age(app, next_id, 20)
+    tried = []
     with app.app_context():
-        assert execution.resend_lost(lambda *_: False, TEN_MINUTES, TWENTY_FIVE_MINUTES) == []
-        assert execution.resend_lost(lambda *_: True, TEN_MINUTES, TWENTY_FIVE_MINUTES) == [job_id]
+        assert execution.resend_lost(lambda *message: tried.append(message), TEN_MINUTES, TWENTY_FIVE_MINUTES) == []
+        assert tried == [(job_id, 1)]
+        assert db.session.get(Job, next_id).dispatch == 0
+        assert execution.resend_lost(lambda *_: True, TEN_MINUTES, TWENTY_FIVE_MINUTES) == [job_id, next_id]
         assert execution.resend_lost(lambda *_: True, TEN_MINUTES, TWENTY_FIVE_MINUTES) == []  # sent: now
         assert db.session.get(Job, job_id).dispatch == 2
 
 
 @pytest.mark.databases("sqlite", "postgresql")
-def test_two_runs_of_a_job_at_once_keep_one_result(make_app, monkeypatch):
+def test_two_runs_of_a_job_at_once_keep_one_result(unserved_app, monkeypatch):
     """A job's message put back while the job runs (a worker's connection cut, Redis up) runs it a
     second time at once (docs/deploy.md). The run that saves second keeps nothing: no second
     result, its picture deleted, and it reports the job done."""
-    app = make_app(CELERY_BROKER_URL="memory://")
+    app = unserved_app()
     client = app.test_client()
     alice = dev_login(client)
     job_id = submit(client, alice).get_json()["id"]
@@ -437,4 +451,24 @@ def test_two_runs_of_a_job_at_once_keep_one_result(make_app, monkeypatch):
     with app.app_context():
         assert db.session.scalar(db.select(Result.id).where(Result.job_id == job_id)) == "first"
     results = Path(app.config["RESULTS_DIR"]) / "results"
-    assert not results.exists() or list(results.iterdir()) == []  # the second picture deleted
+    assert results.is_dir() and list(results.iterdir()) == []  # the second picture, written, then deleted
+
+
+def test_a_result_the_database_refuses_otherwise_fails_the_job(unserved_app, monkeypatch):
+    """An IntegrityError with no other run's result (a constraint the run broke itself): the job
+    fails with a reason, its picture deleted, rather than staying `running`."""
+    app = unserved_app()
+    client = app.test_client()
+    alice = dev_login(client)
+    job_id = submit(client, alice).get_json()["id"]
+
+    def refused(job, result):
+        raise IntegrityError("INSERT INTO results", {}, Exception("FOREIGN KEY constraint failed"))
+
+    monkeypatch.setattr(execution, "save", refused)
+    assert deliver(app, job_id, 0) == "failed"
+    row = job_row(app, job_id)
+    assert (row["status"], row["results"]) == ("failed", 0), row
+    with app.app_context():
+        assert db.session.get(Job, job_id).error_code == "stylize_failed"
+    assert list((Path(app.config["RESULTS_DIR"]) / "results").iterdir()) == []

@@ -154,6 +154,22 @@ def test_jobs_whose_messages_were_taken_or_lost_run_after_the_visibility_timeout
     assert "jobs sent again to the workers, their messages lost" in celery_app.maintenance.log_path.read_text()
 
 
+def test_a_jobs_first_message_is_as_before_and_lost_jobs_wait_what_a_job_can_take(monkeypatch):
+    """The first message of a job names only the job, as a worker of a release before the numbered
+    messages reads it; one sent again carries its number. A queued job is sent again after the
+    visibility timeout, a running one after that, a retry's wait and one more job."""
+    from datetime import timedelta
+
+    from backend import worker
+
+    published = []
+    monkeypatch.setattr(worker.stylize, "apply_async", lambda arguments, **_: published.append(arguments))
+    assert worker.send("job") and worker.send("job", 2)
+    assert published == [("job",), ("job", 2)]
+    assert worker.lost_after(600) == (timedelta(seconds=60 + 660), timedelta(seconds=720 + 60 + 660))
+    assert worker.lost_after(5) == (timedelta(seconds=66), timedelta(seconds=66 + 60 + 6))
+
+
 def test_a_worker_process_loads_each_style_once(celery_app):
     app = celery_app()
     client = app.test_client()
