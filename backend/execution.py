@@ -231,10 +231,10 @@ def resend_lost(send, queued_for, running_for, limit=100):
     sent = []
     for job_id, status, dispatch, attempts, sent_at in stale:
         same = (Job.id == job_id, Job.status == status, Job.dispatch == dispatch, Job.attempts == attempts)
-        if not db.session.execute(db.update(Job).where(*same).values(dispatch=dispatch + 1, sent_at=utcnow())).rowcount:
-            db.session.commit()
-            continue  # a worker claimed it, or another caller sent it, since the query
+        taken = db.session.execute(db.update(Job).where(*same).values(dispatch=dispatch + 1, sent_at=utcnow())).rowcount
         db.session.commit()
+        if not taken:
+            continue  # a worker claimed it, or another caller sent it, since the query
         if not send(job_id, dispatch + 1):  # the broker is down: this job as it was, for the next call
             db.session.execute(
                 db.update(Job).where(Job.id == job_id, Job.dispatch == dispatch + 1).values(sent_at=sent_at)

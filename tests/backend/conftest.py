@@ -187,14 +187,15 @@ def workers(tmp_path, base_settings):
 def celery_app(make_app, workers, redis_server):
     """`celery_app(concurrency=1, maintenance=False, **settings)`: an app whose jobs go through
     redis-server to a Celery worker started with the same settings (`celery_app.worker` is that
-    worker); with `maintenance`, the worker of the maintenance queue with Celery beat as well
+    worker; none with `concurrency=0`, for tests that deliver the messages themselves); with
+    `maintenance`, the worker of the maintenance queue with Celery beat as well
     (`celery_app.maintenance`), as deployed (docs/deploy.md)."""
     redis_server.client().flushall()
 
     def make(concurrency=1, maintenance=False, **settings):
         settings = {"CELERY_BROKER_URL": f"{redis_server.url}/0", **settings}
         app = make_app(**settings)
-        make.worker = workers(concurrency, **settings)
+        make.worker = workers(concurrency, **settings) if concurrency else None
         if maintenance:
             from backend.worker import MAINTENANCE_QUEUE
 

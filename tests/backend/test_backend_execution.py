@@ -295,15 +295,6 @@ def test_the_database_dropped_during_a_job(job_app, postgres):
     assert row["results"] == 1 and row["attempts"] == 2, row  # the run the drop broke, then one more
 
 
-@pytest.fixture
-def unserved_app(make_app, redis_server):
-    """`unserved_app(**settings)`: an app whose jobs go through redis-server to no worker: the tests
-    below deliver their messages themselves (`deliver`). (Not kombu's in-memory broker: Celery
-    keeps the connections of its first broker for the whole process.)"""
-    redis_server.client().flushall()
-    return lambda **settings: make_app(CELERY_BROKER_URL=f"{redis_server.url}/0", **settings)
-
-
 def age(app, job_id, minutes, column="created_at"):
     """Moves a job's `column` `minutes` into the past."""
     with app.app_context():
@@ -313,7 +304,10 @@ def age(app, job_id, minutes, column="created_at"):
 
 
 def deliver(app, job_id, dispatch, worker="worker"):
-    """Message number `dispatch` of a job reaching a worker process (backend.worker's task)."""
+    """Message number `dispatch` of a job reaching a worker process (backend.worker's task). The
+    tests below deliver the messages themselves: their jobs go through redis-server to no worker
+    (`celery_app(concurrency=0)`; not kombu's in-memory broker, whose connections Celery would
+    keep for the whole process)."""
     with app.app_context():
         return execution.execute(job_id, Generators(app.config["INFERENCE_VARIANT"]), worker, None, dispatch)
 
@@ -322,12 +316,12 @@ TEN_MINUTES, TWENTY_FIVE_MINUTES = timedelta(minutes=10), timedelta(minutes=25)
 
 
 @pytest.mark.databases("sqlite", "postgresql")
-def test_lost_messages_are_sent_again_and_one_message_runs_a_job(unserved_app):
+def test_lost_messages_are_sent_again_and_one_message_runs_a_job(celery_app):
     """`resend_lost`, as Celery beat has the maintenance worker call it: jobs queued longer than the
     visibility timeout are sent again, numbered, once however many callers meet; whichever message
     comes first runs a job, a later one does nothing, and only a delivery of the message that runs
     it runs it again (its worker died). No worker takes the messages."""
-    app = unserved_app()
+    app = celery_app(concurrency=0)
     client = app.test_client()
     alice = dev_login(client)
     late, lost, running, fresh = (submit(client, alice).get_json()["id"] for _ in range(4))
@@ -366,11 +360,11 @@ def test_lost_messages_are_sent_again_and_one_message_runs_a_job(unserved_app):
 
 
 @pytest.mark.databases("sqlite", "postgresql")
-def test_a_running_job_whose_message_was_lost_is_sent_again(unserved_app):
+def test_a_running_job_whose_message_was_lost_is_sent_again(celery_app):
     """A job left `running` longer than anything alive can take (its worker died, and the message
     to be delivered again was lost) is sent again: the new message runs it, one more attempt, and
     the old one, should it come back, does nothing; at JOB_MAX_ATTEMPTS it fails `interrupted`."""
-    app = unserved_app(JOB_MAX_ATTEMPTS=2)
+    app = celery_app(concurrency=0, JOB_MAX_ATTEMPTS=2)
     client = app.test_client()
     alice = dev_login(client)
     dead, tried, alive = (submit(client, alice).get_json()["id"] for _ in range(3))
@@ -403,10 +397,10 @@ def test_a_running_job_whose_message_was_lost_is_sent_again(unserved_app):
         assert db.session.get(Job, tried).error_code == "interrupted"
 
 
-def test_a_job_the_broker_refused_is_sent_again_by_the_next_call(unserved_app):
+def test_a_job_the_broker_refused_is_sent_again_by_the_next_call(celery_app):
     """A send that fails (the broker down) leaves the job as it was for the next call, and the
     call stops there: the jobs after it are not tried."""
-    app = unserved_app()
+    app = celery_app(concurrency=0)
     client = app.test_client()
     alice = dev_login(client)
     job_id, next_id = (submit(client, alice).get_json()["id"] for _ in range(2))
@@ -423,11 +417,11 @@ def test_a_job_the_broker_refused_is_sent_again_by_the_next_call(unserved_app):
 
 
 @pytest.mark.databases("sqlite", "postgresql")
-def test_two_runs_of_a_job_at_once_keep_one_result(unserved_app, monkeypatch):
+def test_two_runs_of_a_job_at_once_keep_one_result(celery_app, monkeypatch):
     """A job's message put back while the job runs (a worker's connection cut, Redis up) runs it a
     second time at once (docs/deploy.md). The run that saves second keeps nothing: no second
     result, its picture deleted, and it reports the job done."""
-    app = unserved_app()
+    app = celery_app(concurrency=0)
     client = app.test_client()
     alice = dev_login(client)
     job_id = submit(client, alice).get_json()["id"]
@@ -454,10 +448,10 @@ def test_two_runs_of_a_job_at_once_keep_one_result(unserved_app, monkeypatch):
     assert results.is_dir() and list(results.iterdir()) == []  # the second picture, written, then deleted
 
 
-def test_a_result_the_database_refuses_otherwise_fails_the_job(unserved_app, monkeypatch):
+def test_a_result_the_database_refuses_otherwise_fails_the_job(celery_app, monkeypatch):
     """An IntegrityError with no other run's result (a constraint the run broke itself): the job
     fails with a reason, its picture deleted, rather than staying `running`."""
-    app = unserved_app()
+    app = celery_app(concurrency=0)
     client = app.test_client()
     alice = dev_login(client)
     job_id = submit(client, alice).get_json()["id"]

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import timedelta
 
 import pytest
 
@@ -72,9 +73,9 @@ def test_redis_restarted_during_a_run(celery_app, redis_server):
     held or refused with 429 (never an error), and every accepted job finishes, once. A job the
     worker took and had not started when the connection dropped is delivered again after Redis's
     visibility timeout, and one whose message was lost at that moment (kombu takes a message and
-    records it as unacknowledged in two commands) is sent again by the maintenance worker after the same time
-    (backend.worker; the next test does both on purpose): JOB_TIME_LIMIT=5 makes it 66 s, where the
-    default is 720 s."""
+    records it as unacknowledged in two commands) is sent again by the maintenance worker after the
+    same time (backend.worker; the next test does both on purpose): JOB_TIME_LIMIT=5 makes it 66 s,
+    where the default is 720 s."""
     app = celery_app(
         maintenance=True,
         JOB_TIME_LIMIT=5,
@@ -158,8 +159,6 @@ def test_a_jobs_first_message_is_as_before_and_lost_jobs_wait_what_a_job_can_tak
     """The first message of a job names only the job, as a worker of a release before the numbered
     messages reads it; one sent again carries its number. A queued job is sent again after the
     visibility timeout, a running one after that, a retry's wait and one more job."""
-    from datetime import timedelta
-
     from backend import worker
 
     published = []
